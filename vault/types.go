@@ -57,6 +57,9 @@ var (
 	ErrKeyFile          = errors.New("key file missing or unreadable")
 	ErrInvalid          = errors.New("invalid session")
 	ErrLeaseHeld        = errors.New("another tokentop process is refreshing this session")
+	ErrTruncated        = errors.New("vault file is truncated")
+	ErrSealBroken       = errors.New("sealed value does not open here (moved to another row, tampered with, or sealed with another key)")
+	ErrInvalidSchedule  = errors.New("invalid schedule")
 )
 
 // Session is one stored API session. Times are zero when unknown.

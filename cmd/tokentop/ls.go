@@ -1,0 +1,94 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentop/tokentop/vault"
+)
+
+// sessionJSON is one session in `ls --json` (and the head of `show --json`).
+type sessionJSON struct {
+	Label            string      `json:"label"`
+	Provider         string      `json:"provider"`
+	BaseURL          string      `json:"base_url"`
+	APIVersion       string      `json:"api_version,omitempty"`
+	Sub              string      `json:"sub"`
+	State            vault.State `json:"state"`
+	ExpiresAt        *string     `json:"expires_at"`
+	RefreshExpiresAt *string     `json:"refresh_expires_at"`
+	LastRefreshAt    *string     `json:"last_refresh_at"`
+	LastStatus       string      `json:"last_status"`
+	CreatedAt        *string     `json:"created_at"`
+	UpdatedAt        *string     `json:"updated_at"`
+	Access           *tokenJSON  `json:"access_token,omitempty"`
+	Refresh          *tokenJSON  `json:"refresh_token,omitempty"`
+}
+
+func newSessionJSON(s vault.Session, now time.Time) sessionJSON {
+	return sessionJSON{
+		Label: s.Label, Provider: s.Provider, BaseURL: s.BaseURL, APIVersion: s.APIVersion, Sub: s.Sub,
+		State: s.State(now), ExpiresAt: rfc3339(s.ExpiresAt), RefreshExpiresAt: rfc3339(s.RefreshExpiresAt),
+		LastRefreshAt: rfc3339(s.LastRefreshAt), LastStatus: s.LastStatus,
+		CreatedAt: rfc3339(s.CreatedAt), UpdatedAt: rfc3339(s.UpdatedAt),
+	}
+}
+
+func (a *app) lsCommand() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Short:   "List sessions with their state and time left",
+		Example: "  tokentop ls\n  tokentop ls --json | jq -r '.[] | select(.state==\"expired\") | .label'",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := a.openVault(cmd.Context())
+			if err != nil {
+				return err
+			}
+			sessions, err := st.ListSessions(cmd.Context())
+			if err != nil {
+				return err
+			}
+			now := a.io.now()
+			if asJSON {
+				out := make([]sessionJSON, 0, len(sessions))
+				for _, s := range sessions {
+					out = append(out, newSessionJSON(s, now))
+				}
+				return writeJSON(a.io.out, out)
+			}
+			if len(sessions) == 0 {
+				fmt.Fprintln(a.io.out, "no sessions yet: add one with `tokentop add` or `tokentop login pathstack`, or try `tokentop demo`")
+				return nil
+			}
+			tw := tabwriter.NewWriter(a.io.out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "LABEL\tPROVIDER\tSTATE\tLEFT\tLAST REFRESH")
+			for _, s := range sessions {
+				last := "-"
+				if !s.LastRefreshAt.IsZero() {
+					last = relative(s.LastRefreshAt, now)
+				}
+				if s.LastStatus != "" && s.LastStatus != "ok" {
+					last = s.LastStatus
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Label, s.Provider, s.State(now), timeLeft(s, now), last)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

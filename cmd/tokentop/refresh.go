@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/vault"
+)
+
+// refreshInput is what `tokentop refresh` needs.
+type refreshInput struct {
+	labels       []string
+	all          bool
+	asJSON       bool
+	showExchange bool
+	reveal       bool
+}
+
+// refreshJSON is one refresh in `refresh --json`.
+type refreshJSON struct {
+	Label      string              `json:"label"`
+	Outcome    providers.Outcome   `json:"outcome"`
+	Status     int                 `json:"status"`
+	DurationMS int64               `json:"duration_ms"`
+	ExpiresAt  *string             `json:"expires_at"`
+	Rotated    bool                `json:"rotated"`
+	Shared     bool                `json:"shared,omitempty"`
+	Envelope   *providers.Envelope `json:"envelope"`
+	Error      string              `json:"error,omitempty"`
+	Exchange   *providers.Exchange `json:"exchange"`
+}
+
+// refreshConcurrency bounds parallel refreshes of `refresh --all`.
+const refreshConcurrency = 4
+
+func (a *app) refreshCommand() *cobra.Command {
+	var in refreshInput
+	cmd := &cobra.Command{
+		Use:   "refresh LABEL... | --all",
+		Short: "Refresh sessions now and show what the provider answered",
+		Example: `  tokentop refresh prod
+  tokentop refresh prod --show-exchange          # the request and response, like curl -v
+  tokentop refresh --all --json | jq '.[] | {label, outcome}'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in.labels = args
+			return a.refresh(cmd.Context(), in)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&in.all, "all", false, "refresh every session")
+	f.BoolVar(&in.asJSON, "json", false, "print JSON (an array when several)")
+	f.BoolVar(&in.showExchange, "show-exchange", false, "print the request and response (secrets masked)")
+	f.BoolVar(&in.reveal, "reveal", false, "do not mask secrets in the printed exchange")
+	return cmd
+}
+
+func (a *app) refresh(ctx context.Context, in refreshInput) error {
+	if in.all == (len(in.labels) > 0) {
+		return usagef("give session labels or --all, not both or neither")
+	}
+	r, err := a.refresher(ctx)
+	if err != nil {
+		return err
+	}
+	sessions, err := a.selectSessions(ctx, in.labels)
+	if err != nil {
+		return err
+	}
+	reports := make([]*providers.Report, len(sessions))
+	errs := make([]error, len(sessions))
+	sem := make(chan struct{}, refreshConcurrency)
+	var wg sync.WaitGroup
+	for i, s := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			reports[i], errs[i] = r.Refresh(ctx, s.ID, vault.TriggerCLI)
+		}()
+	}
+	wg.Wait()
+
+	failed := false
+	out := make([]refreshJSON, 0, len(sessions))
+	for i, s := range sessions {
+		rep, err := reports[i], errs[i]
+		if err != nil || rep == nil || rep.Outcome != providers.OutcomeOK {
+			failed = true
+		}
+		if err != nil && rep == nil {
+			fmt.Fprintf(a.io.err, "tokentop: refresh %q: %s\n", s.Label, oneLine(err))
+			continue
+		}
+		j := toRefreshJSON(s.Label, rep, in.reveal)
+		if in.asJSON {
+			out = append(out, j)
+			continue
+		}
+		if in.showExchange && rep.Exchange != nil {
+			ex := rep.Exchange
+			if !in.reveal {
+				ex = ex.Redacted()
+			}
+			ex.Format(a.io.out, in.reveal)
+		}
+		printRefresh(a.io.out, j)
+	}
+	if in.asJSON {
+		var err error
+		if len(in.labels) == 1 && len(out) == 1 {
+			err = writeJSON(a.io.out, out[0])
+		} else {
+			err = writeJSON(a.io.out, out)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if failed {
+		return exitError{exitFailed}
+	}
+	return nil
+}
+
+// selectSessions resolves labels (all sessions when none), failing on the
+// first unknown label before anything is refreshed.
+func (a *app) selectSessions(ctx context.Context, labels []string) ([]vault.Session, error) {
+	st, err := a.openVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(labels) == 0 {
+		return st.ListSessions(ctx)
+	}
+	out := make([]vault.Session, 0, len(labels))
+	for _, l := range labels {
+		s, err := st.GetSessionByLabel(ctx, l)
+		if err != nil {
+			return nil, fmt.Errorf("refresh %q: %w", l, err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func toRefreshJSON(label string, rep *providers.Report, reveal bool) refreshJSON {
+	j := refreshJSON{
+		Label: label, Outcome: rep.Outcome, Status: rep.Status, DurationMS: rep.Attempt.Duration.Milliseconds(),
+		Rotated: rep.Rotated, Shared: rep.Shared, Envelope: rep.Envelope, ExpiresAt: rfc3339(rep.Session.ExpiresAt),
+	}
+	if rep.Err != nil {
+		j.Error = oneLine(rep.Err)
+	}
+	if rep.Exchange != nil {
+		j.Exchange = rep.Exchange
+		if !reveal {
+			j.Exchange = rep.Exchange.Redacted()
+		}
+	}
+	return j
+}
+
+// printRefresh writes the human summary of one refresh.
+func printRefresh(w io.Writer, j refreshJSON) {
+	parts := []string{string(j.Outcome)}
+	if j.Status != 0 {
+		parts = append(parts, fmt.Sprint(j.Status))
+	}
+	parts = append(parts, fmt.Sprintf("%d ms", j.DurationMS))
+	if j.Outcome == providers.OutcomeOK {
+		if j.ExpiresAt != nil {
+			parts = append(parts, "expires "+*j.ExpiresAt)
+		}
+		if j.Rotated {
+			parts = append(parts, "refresh token rotated")
+		} else {
+			parts = append(parts, "refresh token kept")
+		}
+		if j.Shared {
+			parts = append(parts, "refreshed by another tokentop")
+		}
+	} else if j.Envelope != nil && j.Envelope.Message != "" {
+		parts = append(parts, j.Envelope.Message)
+	} else if j.Error != "" {
+		parts = append(parts, j.Error)
+	}
+	fmt.Fprintf(w, "%s: %s\n", j.Label, strings.Join(parts, " · "))
+	if j.Envelope != nil {
+		for _, f := range j.Envelope.Fields {
+			fmt.Fprintf(w, "  field %s: %s", locString(f.Loc), f.Msg)
+			if f.Type != "" {
+				fmt.Fprintf(w, " (%s)", f.Type)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+func locString(loc []any) string {
+	parts := make([]string, len(loc))
+	for i, l := range loc {
+		parts[i] = fmt.Sprint(l)
+	}
+	return strings.Join(parts, ".")
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/tokentop/tokentop/vault"
+)
+
+// Exit codes: 0 ok, 1 the operation failed, 2 usage error.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	envVault    = "TOKENTOP_VAULT"
+	envKeyFile  = "TOKENTOP_KEY_FILE"
+	envPassword = "TOKENTOP_PASSPHRASE"
+)
+
+// stdio is the process's outside world, injected so tests can run commands
+// in-process with their own streams, environment and clock.
+type stdio struct {
+	in     io.Reader
+	out    io.Writer
+	err    io.Writer
+	getenv func(string) string
+	now    func() time.Time
+	// tty is the terminal for prompts, nil when stdin is not a terminal.
+	tty *os.File
+}
+
+func newStdio() stdio {
+	s := stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv, now: time.Now}
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		s.tty = os.Stdin
+	}
+	return s
+}
+
+// usageError marks errors that exit 2.
+type usageError struct{ error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// exitError carries an exit code without another message (the command has
+// already reported what happened).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// app holds global flags and the lazily opened vault.
+type app struct {
+	io        stdio
+	vaultPath string
+	keyFile   string // set by demo: its throwaway key
+	timeout   time.Duration
+	insecure  bool
+	store     *vault.Store
+	hc        *http.Client
+}
+
+func run(ctx context.Context, args []string, io stdio) int {
+	a := &app{io: io}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(io.in)
+	root.SetOut(io.out)
+	root.SetErr(io.err)
+	err := root.ExecuteContext(ctx)
+	if a.store != nil {
+		if cerr := a.store.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close vault: %w", cerr)
+		}
+	}
+	return a.report(err)
+}
+
+// report prints err as one line on stderr and picks the exit code.
+func (a *app) report(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(a.io.err, "tokentop: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) || isCobraUsage(err) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// isCobraUsage recognises cobra's own argument errors, which it does not type.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "flag needs an argument", "invalid argument"} {
+		if strings.HasPrefix(s, p) || strings.Contains(s, " "+p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tokentop",
+		Short: "A terminal dashboard and CLI for PathStack and Galileo API sessions",
+		Long: `tokentop keeps PathStack and Galileo sessions (access token, refresh token)
+in a local encrypted SQLite vault, shows their claims and expiry, refreshes them
+on demand or on a schedule, and prints or copies fresh tokens.
+
+Run it without a command to open the dashboard; try "tokentop demo" first.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runDashboard(cmd.Context())
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.vaultPath, "vault", "", "vault file (env "+envVault+"; default $XDG_DATA_HOME/tokentop/vault.db)")
+	pf.DurationVar(&a.timeout, "timeout", 15*time.Second, "overall timeout of one HTTP request")
+	pf.BoolVar(&a.insecure, "insecure-http", false, "allow plain http:// to hosts other than loopback")
+	for _, c := range a.commands() {
+		root.AddCommand(c)
+	}
+	return root
+}
+
+// commands lists the subcommands, each built in its own file.
+func (a *app) commands() []*cobra.Command {
+	return []*cobra.Command{
+		a.addCommand(), a.lsCommand(), a.showCommand(), a.decodeCommand(), a.rmCommand(),
+		a.exportCommand(), a.importCommand(), a.loginCommand(), a.refreshCommand(), a.tokenCommand(),
+		a.historyCommand(), a.fakeServerCommand(), a.demoCommand(),
+	}
+}
+
+// paths resolves where the vault and its key file live.
+func (a *app) paths() (vaultPath, keyFile string, err error) {
+	vaultPath = a.vaultPath
+	if vaultPath == "" {
+		vaultPath = a.io.getenv(envVault)
+	}
+	if vaultPath == "" {
+		dir, err := xdgDir("XDG_DATA_HOME", ".local/share", a.io.getenv)
+		if err != nil {
+			return "", "", err
+		}
+		vaultPath = filepath.Join(dir, "tokentop", "vault.db")
+	}
+	keyFile = a.keyFile
+	if keyFile == "" {
+		keyFile = a.io.getenv(envKeyFile)
+	}
+	if keyFile == "" {
+		dir, err := xdgDir("XDG_CONFIG_HOME", ".config", a.io.getenv)
+		if err != nil {
+			return "", "", err
+		}
+		keyFile = filepath.Join(dir, "tokentop", "key")
+	}
+	return vaultPath, keyFile, nil
+}
+
+func xdgDir(env, fallback string, getenv func(string) string) (string, error) {
+	if d := getenv(env); d != "" && filepath.IsAbs(d) {
+		return d, nil
+	}
+	home := getenv("HOME")
+	if home == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("find home folder: %w", err)
+		}
+		home = h
+	}
+	return filepath.Join(home, fallback), nil
+}
+
+// openVault opens the vault once per process.
+func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
+	if a.store != nil {
+		return a.store, nil
+	}
+	path, keyFile, err := a.paths()
+	if err != nil {
+		return nil, err
+	}
+	opts := vault.Options{Path: path, KeyFile: keyFile, Passphrase: a.io.getenv(envPassword), Now: a.io.now}
+	if a.io.tty != nil {
+		opts.PromptPassphrase = func() (string, error) { return a.promptSecret("Vault passphrase: ") }
+	}
+	st, err := vault.Open(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+	return st, nil
+}

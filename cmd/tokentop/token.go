@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokentop/tokentop/vault"
+)
+
+func (a *app) tokenCommand() *cobra.Command {
+	var minValid time.Duration
+	cmd := &cobra.Command{
+		Use:   "token LABEL",
+		Short: "Print the access token, refreshing first when it is about to expire",
+		Long: `Print the session's access token and nothing else, refreshing it first when
+less than --min-valid is left, so that scripts always get a working token.`,
+		Example: `  curl -H "Authorization: Bearer $(tokentop token prod)" https://api.pathstack.io/v1/me
+  export TOKEN=$(tokentop token prod --min-valid 10m)`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := a.openVault(ctx)
+			if err != nil {
+				return err
+			}
+			s, err := st.GetSessionByLabel(ctx, args[0])
+			if err != nil {
+				return fmt.Errorf("token %q: %w", args[0], err)
+			}
+			now := a.io.now()
+			fresh := !s.ExpiresAt.IsZero() && s.ExpiresAt.Sub(now) >= minValid
+			if !fresh && s.NeedsLogin {
+				return fmt.Errorf("token %q: session needs login (its refresh token was rejected): run `tokentop login`", args[0])
+			}
+			if !fresh {
+				r, err := a.refresher(ctx)
+				if err != nil {
+					return err
+				}
+				if s, _, err = r.EnsureFresh(ctx, s.ID, minValid, vault.TriggerCLI); err != nil {
+					return fmt.Errorf("token %q: refresh failed: %s", args[0], oneLine(err))
+				}
+			}
+			_, err = fmt.Fprintln(a.io.out, s.AccessToken)
+			return err
+		},
+	}
+	cmd.Flags().DurationVar(&minValid, "min-valid", 60*time.Second, "refresh first when less than this is left")
+	return cmd
+}

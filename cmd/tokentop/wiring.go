@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/galileo"
+	"github.com/tokentop/tokentop/providers/pathstack"
+)
+
+// httpClient is the one shared client: timeouts, no redirects for auth
+// calls, https only (but loopback) unless --insecure-http.
+func (a *app) httpClient() *http.Client {
+	if a.hc == nil {
+		a.hc = providers.NewHTTPClient(providers.ClientOptions{Timeout: a.timeout, AllowInsecureHTTP: a.insecure})
+	}
+	return a.hc
+}
+
+// registry knows every provider tokentop speaks.
+func (a *app) registry() *providers.Registry {
+	hc := a.httpClient()
+	return providers.NewRegistry(pathstack.New(hc, a.io.now), galileo.New(hc, a.io.now))
+}
+
+// refresher opens the vault and builds the Refresher on it.
+func (a *app) refresher(ctx context.Context) (*providers.Refresher, error) {
+	st, err := a.openVault(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return providers.NewRefresher(st, a.registry(), providers.RefresherOptions{Now: a.io.now}), nil
+}

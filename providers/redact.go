@@ -1,0 +1,273 @@
+package providers
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// shortSecret is the length below which Mask shows neither head nor tail.
+const shortSecret = 12
+
+// minReplaced is the shortest secret replaced wherever it appears: shorter
+// ones would match unrelated text. They are still masked where they stand
+// (JSON fields, form fields, credential headers, cookies).
+const minReplaced = 4
+
+// Mask shows a secret's head, length and tail: "eyJh…(812)…Q9s". Secrets
+// shorter than 12 characters show only their length: "…(7)…".
+func Mask(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	n := utf8.RuneCountInString(secret)
+	length := "…(" + strconv.Itoa(n) + ")…"
+	if n < shortSecret {
+		return length
+	}
+	r := []rune(secret)
+	return string(r[:4]) + length + string(r[n-3:])
+}
+
+// sensitiveKeys are JSON and form field names whose values are secrets.
+var sensitiveKeys = map[string]bool{
+	"access_token": true, "refresh_token": true, "id_token": true, "password": true,
+	"api_key": true, "client_secret": true, "token": true,
+}
+
+// jsonSecretRe finds `"key": "value"` pairs with a sensitive key at any depth.
+// A regular expression rather than a decoder: it keeps the body byte for byte
+// apart from the masked values, and also works on truncated or broken JSON
+// (a value cut off by the end of the body has no closing quote: group 4).
+var jsonSecretRe = regexp.MustCompile(`(?i)"(access_token|refresh_token|id_token|password|api_key|client_secret|token)"(\s*:\s*)"((?:[^"\\]|\\.)*)("?)`)
+
+// Redacted returns a deep copy with every secret masked (Mask): credential
+// headers and cookie values, sensitive JSON and form fields, sensitive URL
+// query parameters, and every registered secret wherever it appears.
+func (e *Exchange) Redacted() *Exchange {
+	if e == nil {
+		return nil
+	}
+	c := e.clone()
+	c.secrets = nil
+	if e.Masked {
+		return c
+	}
+	c.Masked = true
+	r := &redactor{secrets: append([]string(nil), e.secrets...)}
+
+	c.URL = r.url(c.URL)
+	r.header(c.RequestHeader)
+	r.header(c.ResponseHeader)
+	c.RequestBody = r.body(c.RequestBody, c.RequestHeader.Get("Content-Type"))
+	c.ResponseBody = r.body(c.ResponseBody, c.ResponseHeader.Get("Content-Type"))
+
+	// Second pass: every secret found above, or registered, wherever it appears.
+	rep := r.replacer()
+	c.URL = rep.Replace(c.URL)
+	c.RequestBody = rep.Replace(c.RequestBody)
+	c.ResponseBody = rep.Replace(c.ResponseBody)
+	c.Error = rep.Replace(c.Error)
+	for _, h := range []http.Header{c.RequestHeader, c.ResponseHeader} {
+		for k, vs := range h {
+			for i := range vs {
+				vs[i] = rep.Replace(vs[i])
+			}
+			h[k] = vs
+		}
+	}
+	return c
+}
+
+// MarshalRedacted is the redacted exchange as JSON, for storage in the vault.
+func (e *Exchange) MarshalRedacted() (json.RawMessage, error) {
+	if e == nil {
+		return nil, nil
+	}
+	return json.Marshal(e.Redacted())
+}
+
+// scrub replaces the registered secrets in text (error messages).
+func (e *Exchange) scrub(text string) string {
+	return (&redactor{secrets: e.secrets}).replacer().Replace(text)
+}
+
+// redactor masks values where they stand and collects them as secrets.
+type redactor struct {
+	secrets []string
+}
+
+func (r *redactor) mask(v string) string {
+	if v != "" {
+		r.secrets = append(r.secrets, v)
+	}
+	return Mask(v)
+}
+
+// replacer replaces every collected secret by its mask, longest first so that
+// a secret containing another is masked whole.
+func (r *redactor) replacer() *strings.Replacer {
+	seen := map[string]bool{}
+	var long []string
+	for _, s := range r.secrets {
+		if utf8.RuneCountInString(s) >= minReplaced && !seen[s] {
+			seen[s] = true
+			long = append(long, s)
+		}
+	}
+	sort.Slice(long, func(i, j int) bool { return len(long[i]) > len(long[j]) })
+	pairs := make([]string, 0, 2*len(long))
+	for _, s := range long {
+		pairs = append(pairs, s, Mask(s))
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+// header masks credentials in place.
+func (r *redactor) header(h http.Header) {
+	for k, vs := range h {
+		for i, v := range vs {
+			switch http.CanonicalHeaderKey(k) {
+			case "Authorization", "Proxy-Authorization":
+				// Keep the scheme ("Bearer"), mask the credential.
+				if scheme, cred, ok := strings.Cut(v, " "); ok {
+					vs[i] = scheme + " " + r.mask(strings.TrimSpace(cred))
+				} else {
+					vs[i] = r.mask(v)
+				}
+			case "Cookie":
+				vs[i] = r.cookies(v)
+			case "Set-Cookie":
+				// Only the first pair is the cookie; the rest are attributes.
+				first, attrs, hasAttrs := strings.Cut(v, ";")
+				vs[i] = r.cookiePair(first)
+				if hasAttrs {
+					vs[i] += ";" + attrs
+				}
+			case "Galileo-Api-Key", "X-Api-Key", "Api-Key":
+				vs[i] = r.mask(v)
+			}
+		}
+	}
+}
+
+// cookies masks every value of a Cookie header: "a=…(3)…; refresh_token=eyJh…(812)…Q9s".
+func (r *redactor) cookies(v string) string {
+	parts := strings.Split(v, ";")
+	for i, p := range parts {
+		parts[i] = r.cookiePair(p)
+	}
+	return strings.Join(parts, ";")
+}
+
+// cookiePair masks the value of one "name=value", keeping the spacing.
+func (r *redactor) cookiePair(p string) string {
+	name, value, ok := strings.Cut(p, "=")
+	if !ok {
+		return p
+	}
+	quoted := len(value) >= 2 && strings.HasPrefix(value, `"`) && strings.HasSuffix(value, `"`)
+	if quoted {
+		value = value[1 : len(value)-1]
+	}
+	if value == "" {
+		return p
+	}
+	m := r.mask(value)
+	if quoted {
+		m = `"` + m + `"`
+	}
+	return name + "=" + m
+}
+
+// body masks sensitive fields of a JSON or form body.
+func (r *redactor) body(b, contentType string) string {
+	if b == "" {
+		return b
+	}
+	if strings.Contains(strings.ToLower(contentType), "x-www-form-urlencoded") {
+		return r.form(b)
+	}
+	matches := jsonSecretRe.FindAllStringSubmatchIndex(b, -1)
+	if matches == nil {
+		return b
+	}
+	var out strings.Builder
+	last := 0
+	for _, m := range matches {
+		// m[6]:m[7] is the value between its quotes; m[8]:m[9] the closing quote.
+		raw := b[m[6]:m[7]]
+		var value string
+		if json.Unmarshal([]byte(`"`+raw+`"`), &value) != nil {
+			value = raw
+		}
+		masked := jsonString(r.mask(value))
+		if m[8] == m[9] { // cut off: no closing quote
+			masked = strings.TrimSuffix(masked, `"`)
+		}
+		out.WriteString(b[last : m[6]-1])
+		out.WriteString(masked)
+		last = m[1]
+	}
+	out.WriteString(b[last:])
+	return out.String()
+}
+
+// form masks sensitive fields of "a=1&password=x", keeping order and the
+// other fields as they were. The mask is written unescaped: the result is for
+// reading, not for sending.
+func (r *redactor) form(q string) string {
+	parts := strings.Split(q, "&")
+	for i, p := range parts {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			continue
+		}
+		key, err := url.QueryUnescape(k)
+		if err != nil || !sensitiveKeys[strings.ToLower(key)] {
+			continue
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			value = v
+		}
+		parts[i] = k + "=" + r.mask(value)
+	}
+	return strings.Join(parts, "&")
+}
+
+// url masks sensitive query parameters, and collects a user-info password
+// for the second pass. String work rather than url.URL.String(), which would
+// re-encode the rest of the URL.
+func (r *redactor) url(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			r.secrets = append(r.secrets, p)
+		}
+	}
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	query, fragment, hasFragment := strings.Cut(query, "#")
+	out := base + "?" + r.form(query)
+	if hasFragment {
+		out += "#" + fragment
+	}
+	return out
+}
+
+// jsonString quotes s as a JSON string without HTML escaping.
+func jsonString(s string) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
+}

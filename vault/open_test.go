@@ -1,0 +1,379 @@
+package vault
+
+import (
+	"bytes"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestOpenCreatesSchemaAndReopens(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.open(t)
+
+	var uv int64
+	if err := s.db.QueryRow("PRAGMA user_version").Scan(&uv); err != nil {
+		t.Fatal(err)
+	}
+	if uv != schemaVersion() {
+		t.Fatalf("user_version = %d, want %d", uv, schemaVersion())
+	}
+	for _, table := range []string{"sessions", "attempts", "schedules", "recovery", "meta"} {
+		var n int
+		if err := s.db.QueryRow("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?", table).Scan(&n); err != nil || n != 1 {
+			t.Errorf("table %s: count %d, err %v", table, n, err)
+		}
+	}
+	var mode string
+	if err := s.db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q (%v), want wal", mode, err)
+	}
+	// The DSN pragmas reach every pooled connection, not just one.
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		c, err := s.db.Conn(ctxb())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	for i, c := range conns {
+		var fk, sync, busy int
+		if err := c.QueryRowContext(ctxb(), "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctxb(), "PRAGMA synchronous").Scan(&sync); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctxb(), "PRAGMA busy_timeout").Scan(&busy); err != nil {
+			t.Fatal(err)
+		}
+		if fk != 1 || sync != 2 || busy != 5000 {
+			t.Errorf("conn %d: foreign_keys=%d synchronous=%d busy_timeout=%d, want 1 2 5000", i, fk, sync, busy)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+
+	sess := pathstackSession("prod")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := env.open(t)
+	got, err := s2.GetSessionByLabel(ctxb(), "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken != sess.AccessToken || got.RefreshToken != sess.RefreshToken {
+		t.Errorf("tokens after reopen differ")
+	}
+	if err := s2.db.QueryRow("PRAGMA user_version").Scan(&uv); err != nil || uv != schemaVersion() {
+		t.Errorf("user_version after reopen = %d (%v)", uv, err)
+	}
+}
+
+func TestOpenRunsPendingMigration(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.open(t)
+	sess := pathstackSession("prod")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	saved := migrations
+	migrations = append(append([]string(nil), saved...), "CREATE TABLE extra (x INTEGER);")
+	s2, err := Open(ctxb(), env.options())
+	if err != nil {
+		migrations = saved
+		t.Fatal(err)
+	}
+	var uv int64
+	if err := s2.db.QueryRow("PRAGMA user_version").Scan(&uv); err != nil || uv != int64(len(saved)+1) {
+		t.Errorf("user_version = %d (%v), want %d", uv, err, len(saved)+1)
+	}
+	if _, err := s2.db.Exec("INSERT INTO extra (x) VALUES (1)"); err != nil {
+		t.Errorf("migrated table missing: %v", err)
+	}
+	if _, err := s2.GetSessionByLabel(ctxb(), "prod"); err != nil {
+		t.Errorf("data lost by migration: %v", err)
+	}
+	s2.Close()
+	migrations = saved
+
+	// This build (back to the old list) now meets a newer vault.
+	before := readFile(t, env.path)
+	_, err = Open(ctxb(), env.options())
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open of newer vault: %v, want ErrNewerSchema", err)
+	}
+	if !bytes.Equal(before, readFile(t, env.path)) {
+		t.Error("newer vault was modified")
+	}
+}
+
+func TestOpenPermissions(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.open(t)
+	sess := pathstackSession("prod")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]os.FileMode{
+		env.path:                  0o600,
+		env.path + "-wal":         0o600,
+		filepath.Dir(env.path):    0o700,
+		env.keyFile:               0o600,
+		filepath.Dir(env.keyFile): 0o700,
+	}
+	for p, want := range checks {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %o, want %o", p, got, want)
+		}
+	}
+	if key := readFile(t, env.keyFile); len(key) != 32 {
+		t.Errorf("key file has %d bytes, want 32", len(key))
+	}
+}
+
+func TestOpenEmptyFileIsNew(t *testing.T) {
+	env := newTestEnv(t)
+	if err := os.MkdirAll(filepath.Dir(env.path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(env.path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := env.open(t)
+	sess := pathstackSession("prod")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(env.path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %o, want 600", fi.Mode().Perm())
+	}
+}
+
+// makeVault creates a closed keyfile vault holding a few sessions.
+func makeVault(t *testing.T, env *testEnv, opts Options) {
+	t.Helper()
+	s := env.openWith(t, opts)
+	for _, label := range []string{"a", "b", "c", "d"} {
+		sess := pathstackSession(label)
+		sess.AccessToken = strings.Repeat("x", 3000) + label // spans pages
+		if err := s.CreateSession(ctxb(), &sess); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenRefusesBadFilesUnchanged: every refused file is left byte for byte.
+func TestOpenRefusesBadFilesUnchanged(t *testing.T) {
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T, env *testEnv) Options
+		want    error
+		msg     string
+	}{
+		{
+			name: "not sqlite",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				os.MkdirAll(filepath.Dir(env.path), 0o700)
+				os.WriteFile(env.path, []byte("this is a shopping list, not a database\n"), 0o600)
+				return env.options()
+			},
+			want: ErrNotVault, msg: "is not a SQLite database",
+		},
+		{
+			name: "truncated",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				makeVault(t, env, env.options())
+				b := readFile(t, env.path)
+				os.WriteFile(env.path, b[:len(b)/2], 0o600)
+				return env.options()
+			},
+			want: ErrTruncated, msg: "vault file is truncated",
+		},
+		{
+			name: "shorter than the header",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				os.MkdirAll(filepath.Dir(env.path), 0o700)
+				os.WriteFile(env.path, []byte(sqliteMagic+"abc"), 0o600)
+				return env.options()
+			},
+			want: ErrTruncated, msg: "vault file is truncated",
+		},
+		{
+			name: "newer schema",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				makeVault(t, env, env.options())
+				b := readFile(t, env.path)
+				binary.BigEndian.PutUint32(b[60:64], uint32(schemaVersion()+1))
+				os.WriteFile(env.path, b, 0o600)
+				return env.options()
+			},
+			want: ErrNewerSchema, msg: "newer tokentop",
+		},
+		{
+			name: "missing key file",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				makeVault(t, env, env.options())
+				os.Remove(env.keyFile)
+				return env.options()
+			},
+			want: ErrKeyFile, msg: "key file missing or unreadable",
+		},
+		{
+			name: "other key file",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				makeVault(t, env, env.options())
+				os.WriteFile(env.keyFile, bytes.Repeat([]byte{7}, 32), 0o600)
+				return env.options()
+			},
+			want: ErrWrongKey, msg: "wrong passphrase or key",
+		},
+		{
+			name: "wrong passphrase",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				opts := env.options()
+				opts.Passphrase = "correct horse battery staple"
+				makeVault(t, env, opts)
+				opts.Passphrase = "Tr0ub4dor&3"
+				return opts
+			},
+			want: ErrWrongKey, msg: "wrong passphrase or key",
+		},
+		{
+			name: "sqlite database of something else",
+			prepare: func(t *testing.T, env *testEnv) Options {
+				os.MkdirAll(filepath.Dir(env.path), 0o700)
+				db, err := sql.Open("sqlite", env.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.Exec("CREATE TABLE recipes (name TEXT); INSERT INTO recipes VALUES ('soup')"); err != nil {
+					t.Fatal(err)
+				}
+				db.Close()
+				return env.options()
+			},
+			want: ErrNotVault, msg: "something else",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newTestEnv(t)
+			opts := tc.prepare(t, env)
+			before := readFile(t, env.path)
+			_, keyErr := os.Stat(env.keyFile)
+
+			s, err := Open(ctxb(), opts)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, tc.want) {
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not say %q", err, tc.msg)
+			}
+			if !bytes.Equal(before, readFile(t, env.path)) {
+				t.Error("vault file changed")
+			}
+			if _, err := os.Stat(env.keyFile); (err == nil) != (keyErr == nil) {
+				t.Error("key file created or removed by a refused open")
+			}
+			if tc.want == ErrKeyFile && !strings.Contains(err.Error(), env.keyFile) {
+				t.Errorf("error %q does not name the key file", err)
+			}
+		})
+	}
+}
+
+func TestPassphraseVault(t *testing.T) {
+	env := newTestEnv(t)
+	opts := env.options()
+	opts.KeyFile = "" // a passphrase vault needs no key file
+	opts.Passphrase = "correct horse battery staple"
+	s := env.openWith(t, opts)
+	sess := pathstackSession("prod")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	var kdf string
+	if err := s.db.QueryRow("SELECT value FROM meta WHERE key = 'kdf'").Scan(&kdf); err != nil || kdf != kdfArgon2id {
+		t.Errorf("kdf = %q (%v)", kdf, err)
+	}
+	s.Close()
+
+	// No passphrase and no prompt: refused with the sentinel.
+	noPass := opts
+	noPass.Passphrase = ""
+	if _, err := Open(ctxb(), noPass); !errors.Is(err, ErrPassphraseNeeded) {
+		t.Errorf("no passphrase: %v, want ErrPassphraseNeeded", err)
+	}
+
+	// The prompt supplies it.
+	prompted := 0
+	withPrompt := noPass
+	withPrompt.PromptPassphrase = func() (string, error) { prompted++; return "correct horse battery staple", nil }
+	s2 := env.openWith(t, withPrompt)
+	got, err := s2.GetSessionByLabel(ctxb(), "prod")
+	if err != nil || got.RefreshToken != sess.RefreshToken {
+		t.Errorf("after prompt: %v", err)
+	}
+	if prompted != 1 {
+		t.Errorf("prompted %d times, want 1", prompted)
+	}
+	if _, err := os.Stat(env.keyFile); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("passphrase vault created a key file (%v)", err)
+	}
+}
+
+func TestOpenOddPath(t *testing.T) {
+	env := newTestEnv(t)
+	env.path = filepath.Join(env.dir, "we?ird #dir%20", "vault 100%?.db")
+	s := env.open(t)
+	sess := pathstackSession("prod")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if fi, err := os.Stat(env.path); err != nil || fi.Size() == 0 {
+		t.Fatalf("vault not at its literal path: %v", err)
+	}
+	if _, err := env.open(t).GetSessionByLabel(ctxb(), "prod"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestOpenWithoutKeyFileCreatesNothing(t *testing.T) {
+	env := newTestEnv(t)
+	opts := env.options()
+	opts.KeyFile = ""
+	if _, err := Open(ctxb(), opts); !errors.Is(err, ErrKeyFile) {
+		t.Fatalf("no key file: %v, want ErrKeyFile", err)
+	}
+	if _, err := os.Stat(env.path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("vault file created anyway (%v)", err)
+	}
+}

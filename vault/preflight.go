@@ -1,0 +1,158 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"crypto/cipher"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// sqliteMagic opens every SQLite 3 database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+// sqliteHeaderSize is the length of the database header on page 1.
+const sqliteHeaderSize = 100
+
+// checkFile validates the vault file before the SQLite driver may touch it.
+// It reports isNew for a missing or empty file. An existing file must carry
+// the SQLite magic, be at least as long as its header says, and have a
+// user_version this build knows.
+func checkFile(path string) (isNew bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	if fi.IsDir() {
+		return false, fmt.Errorf("%s is a folder: %w", path, ErrNotVault)
+	}
+	if fi.Size() == 0 {
+		return true, nil // created but never written: treat as new
+	}
+
+	hdr := make([]byte, sqliteHeaderSize)
+	n, err := io.ReadFull(f, hdr)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	if n < len(sqliteMagic) || !bytes.Equal(hdr[:len(sqliteMagic)], []byte(sqliteMagic)) {
+		return false, fmt.Errorf("%s is not a SQLite database: %w", path, ErrNotVault)
+	}
+	if n < sqliteHeaderSize {
+		return false, fmt.Errorf("%s: %w", path, ErrTruncated)
+	}
+
+	pageSize := int64(binary.BigEndian.Uint16(hdr[16:18]))
+	if pageSize == 1 {
+		pageSize = 65536
+	}
+	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
+		return false, fmt.Errorf("%s has a damaged header (page size %d): %w", path, pageSize, ErrNotVault)
+	}
+	// The in-header page count is only trusted when the change counter and
+	// the version-valid-for number agree (SQLite's own rule). With a WAL
+	// beside the file, a checkpoint may be midway, so SQLite gets to decide.
+	pageCount := int64(binary.BigEndian.Uint32(hdr[28:32]))
+	countValid := pageCount > 0 && bytes.Equal(hdr[24:28], hdr[92:96])
+	if countValid && fi.Size() < pageSize*pageCount && !hasWAL(path) {
+		return false, fmt.Errorf("%s: %w (%d bytes, header says %d)", path, ErrTruncated, fi.Size(), pageSize*pageCount)
+	}
+
+	if uv := int64(int32(binary.BigEndian.Uint32(hdr[60:64]))); uv > schemaVersion() {
+		return false, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
+	}
+	return false, nil
+}
+
+// hasWAL reports whether a non-empty write-ahead log sits beside path.
+func hasWAL(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err == nil && fi.Size() > 0
+}
+
+// unlockExisting inspects an existing SQLite file through a query-only
+// connection (no journal mode change, no migration) and unlocks its key.
+// treatAsNew is true for an empty database with no schema at all.
+func unlockExisting(ctx context.Context, path string, opts Options) (aead cipher.AEAD, treatAsNew bool, err error) {
+	db, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		return nil, false, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+
+	var uv int64
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
+		return nil, false, damaged(path, err)
+	}
+	if uv > schemaVersion() {
+		// The header check read the main file; a newer version can still sit in the WAL.
+		return nil, false, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
+	}
+	if uv == 0 {
+		var objects int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
+			return nil, false, damaged(path, err)
+		}
+		if objects > 0 {
+			return nil, false, fmt.Errorf("%s is a SQLite database of something else: %w", path, ErrNotVault)
+		}
+		return nil, true, nil
+	}
+
+	meta, err := readMeta(ctx, db)
+	if err != nil {
+		return nil, false, damaged(path, err)
+	}
+	aead, err = unlock(meta, opts)
+	if err != nil {
+		return nil, false, err
+	}
+	return aead, false, nil
+}
+
+// damaged describes a failure to read an existing file, marking files that
+// SQLite itself calls corrupt or not a database as ErrNotVault.
+func damaged(path string, err error) error {
+	switch sqliteCode(err) & 0xff {
+	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+		return fmt.Errorf("%s is damaged: %w: %v", path, ErrNotVault, err)
+	}
+	return fmt.Errorf("read %s: %w", path, err)
+}
+
+// readMeta loads the meta table (key material and key check).
+func readMeta(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) (map[string][]byte, error) {
+	rows, err := q.QueryContext(ctx, "SELECT key, value FROM meta")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	meta := map[string][]byte{}
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		meta[k] = v
+	}
+	return meta, rows.Err()
+}

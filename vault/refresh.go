@@ -1,0 +1,197 @@
+package vault
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// OutcomeOK is the Attempt.Outcome of a successful refresh.
+const OutcomeOK = "ok"
+
+// RecordRefresh writes, in ONE transaction: the attempt (a.SessionID = id),
+// last_status/last_refresh_at, needs_login, and when upd != nil the new tokens
+// with compare-and-swap on expectVersion (ErrVersionConflict when stale; then
+// nothing is written). Returns the session as stored afterwards (tokens unsealed).
+//
+// needs_login is set when needsLogin, and cleared by an ok outcome or new
+// tokens. a may be nil (tokens only, no history). a.ID is set.
+func (s *Store) RecordRefresh(ctx context.Context, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool) (Session, error) {
+	now := s.nowMs()
+	var tokens TokenUpdate
+	if upd != nil {
+		tokens = *upd
+		if err := validateToken("access token", tokens.AccessToken); err != nil {
+			return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
+		}
+		if tokens.RefreshToken != "" {
+			if err := validateToken("refresh token", tokens.RefreshToken); err != nil {
+				return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
+			}
+		}
+		if hasSpaceOrControl(tokens.Sub) || hasSpaceOrControl(tokens.TokenType) {
+			return Session{}, fmt.Errorf("record refresh of session %d: %w: sub or token type contains whitespace or control characters", id, ErrInvalid)
+		}
+		fillTokenTimes(&tokens.IssuedAt, &tokens.ExpiresAt, &tokens.RefreshExpiresAt, tokens.AccessToken, tokens.RefreshToken)
+		if tokens.IssuedAt.IsZero() {
+			tokens.IssuedAt = now // no iat: the token was issued about when it was received
+		}
+	}
+
+	var attempt Attempt
+	if a != nil {
+		attempt = *a
+		attempt.SessionID = id
+		if attempt.StartedAt.IsZero() {
+			attempt.StartedAt = now
+		}
+	}
+
+	var after Session
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var version int64
+		var sealedRefresh []byte
+		err := tx.QueryRowContext(ctx, "SELECT version, refresh_token FROM sessions WHERE id = ?", id).Scan(&version, &sealedRefresh)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if upd != nil {
+			if version != expectVersion {
+				return fmt.Errorf("%w (have %d, stored %d)", ErrVersionConflict, expectVersion, version)
+			}
+			if err := s.updateTokens(ctx, tx, id, tokens, sealedRefresh, now); err != nil {
+				return err
+			}
+		}
+		if a != nil {
+			if err := s.insertAttempt(ctx, tx, &attempt); err != nil {
+				return err
+			}
+			var lastRefresh any // NULL: keep
+			if attempt.Outcome == OutcomeOK {
+				lastRefresh = attempt.StartedAt.UnixMilli()
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_status = ?,
+				last_refresh_at = coalesce(?, last_refresh_at), updated_at = ? WHERE id = ?`,
+				attempt.Outcome, lastRefresh, now.UnixMilli(), id)
+			if err != nil {
+				return err
+			}
+		}
+		switch {
+		case needsLogin:
+			_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 1 WHERE id = ?", id)
+		case upd != nil || (a != nil && attempt.Outcome == OutcomeOK):
+			_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 0 WHERE id = ?", id)
+		}
+		if err != nil {
+			return err
+		}
+		after, err = s.getSession(ctx, tx, "id = ?", id)
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
+	}
+	if a != nil {
+		a.ID, a.SessionID = attempt.ID, id
+	}
+	return after, nil
+}
+
+// updateTokens writes new tokens and bumps the version. An empty refresh
+// token, sub or token type keeps the stored one (and the refresh token's expiry).
+func (s *Store) updateTokens(ctx context.Context, tx *sql.Tx, id int64, upd TokenUpdate, sealedRefresh []byte, now time.Time) error {
+	sealedAccess, err := seal(s.aead, []byte(upd.AccessToken), sessionAD(id, colAccessToken))
+	if err != nil {
+		return err
+	}
+	if upd.RefreshToken != "" {
+		if sealedRefresh, err = seal(s.aead, []byte(upd.RefreshToken), sessionAD(id, colRefreshToken)); err != nil {
+			return err
+		}
+	}
+	// A kept refresh token keeps its expiry unless the caller knows better.
+	keepRefreshExpiry := upd.RefreshToken == "" && upd.RefreshExpiresAt.IsZero()
+	query := `UPDATE sessions SET access_token = ?, refresh_token = ?,
+		token_type = CASE WHEN ? = '' THEN token_type ELSE ? END,
+		sub = CASE WHEN ? = '' THEN sub ELSE ? END,
+		issued_at = ?, expires_at = ?, updated_at = ?, version = version + 1`
+	args := []any{sealedAccess, sealedRefresh, upd.TokenType, upd.TokenType, upd.Sub, upd.Sub,
+		msOf(upd.IssuedAt), msOf(upd.ExpiresAt), now.UnixMilli()}
+	if !keepRefreshExpiry {
+		query += ", refresh_expires_at = ?"
+		args = append(args, msOf(upd.RefreshExpiresAt))
+	}
+	_, err = tx.ExecContext(ctx, query+" WHERE id = ?", append(args, id)...)
+	return err
+}
+
+// insertAttempt records a and prunes the session's history to the newest maxAttempts.
+func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, a *Attempt) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (session_id, triggered_by, started_at, duration_ns,
+		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.SessionID, a.Trigger, a.StartedAt.UnixMilli(), int64(a.Duration), a.Outcome, a.Status, a.Rotated,
+		nullBytes(a.Envelope), nullBytes(a.Exchange), a.Error, a.SentFP, a.ReceivedFP)
+	if err != nil {
+		return err
+	}
+	if a.ID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM attempts WHERE session_id = ? AND id NOT IN (
+		SELECT id FROM attempts WHERE session_id = ? ORDER BY started_at DESC, id DESC LIMIT ?)`,
+		a.SessionID, a.SessionID, s.maxAttempts)
+	return err
+}
+
+// ListAttempts returns a session's attempts, newest first (limit <= 0: all kept).
+func (s *Store) ListAttempts(ctx context.Context, sessionID int64, limit int) ([]Attempt, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, triggered_by, started_at, duration_ns,
+		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp
+		FROM attempts WHERE session_id = ? ORDER BY started_at DESC, id DESC LIMIT ?`, sessionID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list attempts of session %d: %w", sessionID, err)
+	}
+	defer rows.Close()
+	var out []Attempt
+	for rows.Next() {
+		var a Attempt
+		var started, duration int64
+		var envelope, exchange []byte
+		if err := rows.Scan(&a.ID, &a.SessionID, &a.Trigger, &started, &duration, &a.Outcome, &a.Status,
+			&a.Rotated, &envelope, &exchange, &a.Error, &a.SentFP, &a.ReceivedFP); err != nil {
+			return nil, fmt.Errorf("list attempts of session %d: %w", sessionID, err)
+		}
+		a.StartedAt = time.UnixMilli(started)
+		a.Duration = time.Duration(duration)
+		if len(envelope) > 0 {
+			a.Envelope = envelope
+		}
+		if len(exchange) > 0 {
+			a.Exchange = exchange
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list attempts of session %d: %w", sessionID, err)
+	}
+	return out, nil
+}
+
+// nullBytes stores empty JSON as NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}

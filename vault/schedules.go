@@ -1,0 +1,114 @@
+package vault
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PutSchedule creates or replaces a session's schedule (UpdatedAt set).
+// ErrInvalidSchedule for an unknown mode, a missing interval or negative
+// durations; ErrNotFound when the session does not exist.
+func (s *Store) PutSchedule(ctx context.Context, sch Schedule) error {
+	if err := validateSchedule(sch); err != nil {
+		return fmt.Errorf("put schedule of session %d: %w", sch.SessionID, err)
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO schedules (session_id, mode, margin_ms, interval_ms,
+			enabled, next_due, failures, backoff_until, last_error, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sch.SessionID, sch.Mode, sch.Margin.Milliseconds(), sch.Interval.Milliseconds(), sch.Enabled,
+			msOf(sch.NextDue), sch.Failures, msOf(sch.BackoffUntil), sch.LastError, s.nowMs().UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put schedule of session %d: %w", sch.SessionID, mapConstraint(err))
+	}
+	return nil
+}
+
+func validateSchedule(sch Schedule) error {
+	switch sch.Mode {
+	case ScheduleBeforeExpiry:
+	case ScheduleEvery:
+		if sch.Interval <= 0 {
+			return fmt.Errorf("%w: mode %q needs a positive interval", ErrInvalidSchedule, sch.Mode)
+		}
+	default:
+		return fmt.Errorf("%w: unknown mode %q", ErrInvalidSchedule, sch.Mode)
+	}
+	if sch.Margin < 0 || sch.Interval < 0 || sch.Failures < 0 {
+		return fmt.Errorf("%w: negative margin, interval or failure count", ErrInvalidSchedule)
+	}
+	return nil
+}
+
+const scheduleColumns = `session_id, mode, margin_ms, interval_ms, enabled, next_due,
+	failures, backoff_until, last_error, updated_at`
+
+// GetSchedule returns a session's schedule. ErrNotFound when none.
+func (s *Store) GetSchedule(ctx context.Context, sessionID int64) (Schedule, error) {
+	row := s.db.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM schedules WHERE session_id = ?", sessionID)
+	sch, err := scanSchedule(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Schedule{}, fmt.Errorf("get schedule of session %d: %w", sessionID, err)
+	}
+	return sch, nil
+}
+
+// ListSchedules returns all schedules, ordered by session id.
+func (s *Store) ListSchedules(ctx context.Context) ([]Schedule, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+scheduleColumns+" FROM schedules ORDER BY session_id")
+	if err != nil {
+		return nil, fmt.Errorf("list schedules: %w", err)
+	}
+	defer rows.Close()
+	var out []Schedule
+	for rows.Next() {
+		sch, err := scanSchedule(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list schedules: %w", err)
+		}
+		out = append(out, sch)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list schedules: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSchedule removes a session's schedule (no-op when none).
+func (s *Store) DeleteSchedule(ctx context.Context, sessionID int64) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM schedules WHERE session_id = ?", sessionID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete schedule of session %d: %w", sessionID, err)
+	}
+	return nil
+}
+
+func scanSchedule(row interface{ Scan(...any) error }) (Schedule, error) {
+	var (
+		sch              Schedule
+		margin, interval int64
+		nextDue, backoff sql.NullInt64
+		updated          int64
+	)
+	err := row.Scan(&sch.SessionID, &sch.Mode, &margin, &interval, &sch.Enabled, &nextDue,
+		&sch.Failures, &backoff, &sch.LastError, &updated)
+	if err != nil {
+		return Schedule{}, err
+	}
+	sch.Margin = time.Duration(margin) * time.Millisecond
+	sch.Interval = time.Duration(interval) * time.Millisecond
+	sch.NextDue, sch.BackoffUntil = timeOf(nextDue), timeOf(backoff)
+	sch.UpdatedAt = time.UnixMilli(updated)
+	return sch, nil
+}

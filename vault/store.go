@@ -1,0 +1,238 @@
+package vault
+
+import (
+	"context"
+	"crypto/cipher"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// DefaultMaxAttempts is how many refresh attempts are kept per session when
+// Options.MaxAttempts is 0.
+const DefaultMaxAttempts = 200
+
+// Options configures Open.
+type Options struct {
+	// Path of the vault file. Its folder is created 0700 when missing; the file is 0600.
+	Path string
+	// KeyFile is the random 32-byte key used when the vault is not in passphrase
+	// mode. Created (0600, folder 0700) only when a new vault is created.
+	KeyFile string
+	// Passphrase, when non-empty, unlocks a passphrase vault, and makes a NEW
+	// vault a passphrase vault (argon2id, salt in meta).
+	Passphrase string
+	// PromptPassphrase is called when the vault is in passphrase mode and
+	// Passphrase is empty. Nil means ErrPassphraseNeeded.
+	PromptPassphrase func() (string, error)
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+	// MaxAttempts kept per session (0: 200).
+	MaxAttempts int
+}
+
+// Store is an open vault. Safe for concurrent use.
+type Store struct {
+	db          *sql.DB
+	path        string
+	aead        cipher.AEAD
+	now         func() time.Time
+	maxAttempts int
+}
+
+// Open opens or creates the vault. It validates an existing file before any
+// write (SQLite header, not truncated, schema not newer, key check) so that a
+// bad file is left byte-for-byte unchanged, then runs pending migrations.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	st, err := open(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open vault: %w", err)
+	}
+	return st, nil
+}
+
+func open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Path == "" {
+		return nil, errors.New("no vault path given")
+	}
+	path, err := filepath.Abs(opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+
+	// Everything up to unlocking only reads: a file that turns out to be
+	// foreign, damaged, newer or locked with another key is left untouched.
+	isNew, err := checkFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		aead     cipher.AEAD
+		newMeta  map[string][]byte // written with the first migration of a new vault
+		probeNew bool
+	)
+	if !isNew {
+		aead, probeNew, err = unlockExisting(ctx, path, opts)
+		if err != nil {
+			return nil, err
+		}
+		isNew = probeNew
+	}
+	if isNew {
+		// The key first: without one (no key file path, say) no file is made.
+		if aead, newMeta, err = newKey(opts); err != nil {
+			return nil, err
+		}
+		if err := ensureDir(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("create vault folder: %w", err)
+		}
+		if err := createFile(path); err != nil {
+			return nil, err
+		}
+	}
+
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path, aead: aead, now: opts.Now, maxAttempts: opts.MaxAttempts}
+	if err := s.migrate(ctx, newMeta); err != nil {
+		db.Close()
+		return nil, err
+	}
+	// Two processes may create the same vault at once; only one wins the
+	// first migration, so the key in hand is checked against what is stored.
+	if err := s.verifyStoredKey(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	restrictFiles(path)
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close vault: %w", err)
+	}
+	return nil
+}
+
+// Path is the vault file's path.
+func (s *Store) Path() string { return s.path }
+
+// dsn builds the modernc DSN. Pragmas must live here: PRAGMA through db.Exec
+// reaches only one pooled connection. The probe DSN is for the read-only
+// inspection of an existing file: no journal_mode change, no writes.
+func dsn(path string, probe bool) string {
+	// SQLite URI filenames end the path at '?' or '#' and decode %HH.
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
+	if probe {
+		return "file:" + escaped + "?_pragma=busy_timeout(5000)&_pragma=query_only(1)"
+	}
+	return "file:" + escaped + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE through _txlock, so a
+// read-then-write never fails with SQLITE_BUSY halfway) and commits it when fn
+// returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// sqliteCode is the extended result code of a SQLite error, 0 for others.
+func sqliteCode(err error) int {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code()
+	}
+	return 0
+}
+
+// mapConstraint turns constraint violations into the package's sentinels.
+func mapConstraint(err error) error {
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return ErrDuplicateLabel
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return ErrNotFound
+	}
+	return err
+}
+
+// ensureDir creates dir 0700 when it is missing (an existing folder keeps
+// its mode: it may be shared).
+func ensureDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o700) // MkdirAll's mode passes through the umask
+}
+
+// createFile creates the vault file 0600 before SQLite opens it, so the
+// file never exists with wider permissions.
+func createFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create vault file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o600)
+}
+
+// restrictFiles narrows the vault and its WAL companions to 0600. SQLite
+// creates -wal and -shm with the main file's mode; this covers older files.
+func restrictFiles(path string) {
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != 0o600 {
+			_ = os.Chmod(p, 0o600) // best effort: the file may belong to another user
+		}
+	}
+}
+
+// now is the store's clock truncated to what the vault keeps (milliseconds),
+// so values handed back equal what a later read returns.
+func (s *Store) nowMs() time.Time { return time.UnixMilli(s.now().UnixMilli()) }
+
+// msOf is t as unix milliseconds, NULL for the zero time.
+func msOf(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// timeOf is the inverse of msOf: NULL or 0 is the zero time.
+func timeOf(v sql.NullInt64) time.Time {
+	if !v.Valid || v.Int64 == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64)
+}

@@ -1,0 +1,136 @@
+package vault
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// DefaultPathStackBaseURL is the base URL a PathStack session gets when none
+// is given. Galileo has no default: every tenant has its own host.
+const DefaultPathStackBaseURL = "https://api.pathstack.io"
+
+// prepareSession fills what can be derived (PathStack's default base URL,
+// token times from JWT claims) and validates the result.
+func prepareSession(sess *Session) error {
+	if sess.Provider == ProviderPathStack && sess.BaseURL == "" {
+		sess.BaseURL = DefaultPathStackBaseURL
+	}
+	if err := validateSession(sess); err != nil {
+		return err
+	}
+	fillTokenTimes(&sess.IssuedAt, &sess.ExpiresAt, &sess.RefreshExpiresAt, sess.AccessToken, sess.RefreshToken)
+	return nil
+}
+
+// validateSession checks everything a session needs before it is stored.
+// Messages name the field, never a token's value.
+func validateSession(sess *Session) error {
+	switch sess.Provider {
+	case ProviderPathStack, ProviderGalileo:
+	default:
+		return fmt.Errorf("%w: unknown provider %q", ErrInvalid, sess.Provider)
+	}
+	if err := validateLabel(sess.Label); err != nil {
+		return err
+	}
+	if err := validateBaseURL(sess.BaseURL); err != nil {
+		return err
+	}
+	if err := validateAPIVersion(sess.APIVersion); err != nil {
+		return err
+	}
+	if sess.Provider == ProviderPathStack && sess.Sub == "" {
+		return fmt.Errorf("%w: a PathStack session needs its sub", ErrInvalid)
+	}
+	if hasSpaceOrControl(sess.Sub) {
+		return fmt.Errorf("%w: sub contains whitespace or control characters", ErrInvalid)
+	}
+	if err := validateToken("access token", sess.AccessToken); err != nil {
+		return err
+	}
+	if err := validateToken("refresh token", sess.RefreshToken); err != nil {
+		return err
+	}
+	if hasSpaceOrControl(sess.TokenType) {
+		return fmt.Errorf("%w: token type contains whitespace or control characters", ErrInvalid)
+	}
+	return nil
+}
+
+func validateLabel(label string) error {
+	if label == "" {
+		return fmt.Errorf("%w: empty label", ErrInvalid)
+	}
+	if hasSpaceOrControl(label) {
+		return fmt.Errorf("%w: label %q contains whitespace or control characters", ErrInvalid, label)
+	}
+	return nil
+}
+
+func validateBaseURL(raw string) error {
+	if raw == "" {
+		return fmt.Errorf("%w: no base URL (Galileo has no default host)", ErrInvalid)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: base URL %q is not an absolute http(s) URL", ErrInvalid, raw)
+	}
+	if u.User != nil {
+		// The URL is stored in plaintext: credentials do not belong in it.
+		return fmt.Errorf("%w: base URL must not contain credentials", ErrInvalid)
+	}
+	return nil
+}
+
+func validateAPIVersion(v string) error {
+	if hasSpaceOrControl(v) {
+		return fmt.Errorf("%w: API version %q contains whitespace or control characters", ErrInvalid, v)
+	}
+	return nil
+}
+
+// validateToken requires a non-empty token without whitespace or control
+// characters (a pasted token with a newline would break every header).
+func validateToken(what, tok string) error {
+	if tok == "" {
+		return fmt.Errorf("%w: %s is empty", ErrInvalid, what)
+	}
+	if hasSpaceOrControl(tok) {
+		return fmt.Errorf("%w: %s contains whitespace or control characters", ErrInvalid, what)
+	}
+	// A token that looks like a JWT must decode: a paste that lost characters
+	// would otherwise only fail at the provider. Opaque tokens pass.
+	if _, err := DecodeToken(tok); err != nil {
+		return fmt.Errorf("%w: %s is malformed: %v", ErrInvalid, what, err)
+	}
+	return nil
+}
+
+func hasSpaceOrControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
+	}) >= 0
+}
+
+// fillTokenTimes sets the zero ones among issued, expires and refreshExpires
+// from the tokens' iat and exp claims, where the tokens are JWTs that have them.
+func fillTokenTimes(issued, expires, refreshExpires *time.Time, access, refresh string) {
+	if issued.IsZero() || expires.IsZero() {
+		if t, err := DecodeToken(access); err == nil {
+			if issued.IsZero() {
+				*issued = t.IssuedAt
+			}
+			if expires.IsZero() {
+				*expires = t.ExpiresAt
+			}
+		}
+	}
+	if refreshExpires.IsZero() && refresh != "" {
+		if t, err := DecodeToken(refresh); err == nil {
+			*refreshExpires = t.ExpiresAt
+		}
+	}
+}
