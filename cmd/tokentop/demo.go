@@ -32,6 +32,7 @@ listens at its URL).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			a.demo = true
 			if a.vaultPath == "" { // throwaway vault and key, removed on exit
 				dir, err := os.MkdirTemp("", "tokentop-demo-")
 				if err != nil {

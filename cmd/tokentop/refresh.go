@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -110,7 +111,7 @@ func (a *app) refresh(ctx context.Context, in refreshInput) error {
 			}
 			ex.Format(a.io.out, in.reveal)
 		}
-		printRefresh(a.io.out, j)
+		printRefresh(a.io.out, j, rep.Session, a.io.now())
 	}
 	if in.asJSON {
 		var err error
@@ -168,16 +169,14 @@ func toRefreshJSON(label string, rep *providers.Report, reveal bool) refreshJSON
 }
 
 // printRefresh writes the human summary of one refresh.
-func printRefresh(w io.Writer, j refreshJSON) {
+func printRefresh(w io.Writer, j refreshJSON, s vault.Session, now time.Time) {
 	parts := []string{string(j.Outcome)}
 	if j.Status != 0 {
 		parts = append(parts, fmt.Sprint(j.Status))
 	}
 	parts = append(parts, fmt.Sprintf("%d ms", j.DurationMS))
 	if j.Outcome == providers.OutcomeOK {
-		if j.ExpiresAt != nil {
-			parts = append(parts, "expires "+*j.ExpiresAt)
-		}
+		parts = append(parts, describeExpiry(s, now))
 		if j.Rotated {
 			parts = append(parts, "refresh token rotated")
 		} else {

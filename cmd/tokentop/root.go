@@ -63,6 +63,7 @@ type app struct {
 	io        stdio
 	vaultPath string
 	keyFile   string // set by demo: its throwaway key
+	demo      bool
 	timeout   time.Duration
 	insecure  bool
 	store     *vault.Store
