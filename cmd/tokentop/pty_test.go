@@ -18,7 +18,7 @@ import (
 // would see through a terminal emulator (vt10x), keeping the raw output too
 // (for escape sequences such as OSC 52).
 type screen struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	ptmx *os.File
 	vt   vt10x.Terminal
@@ -28,7 +28,7 @@ type screen struct {
 	done chan struct{}
 }
 
-func startScreen(t *testing.T, cmd *exec.Cmd, cols, rows int) *screen {
+func startScreen(t testing.TB, cmd *exec.Cmd, cols, rows int) *screen {
 	t.Helper()
 	cmd.Env = append(cmd.Env, "TERM=xterm-256color", "COLORTERM=truecolor")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil // the pty is all three

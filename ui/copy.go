@@ -1,0 +1,195 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/tokentop/tokentop/ui/internal/common"
+	"github.com/tokentop/tokentop/ui/internal/toast"
+	"github.com/tokentop/tokentop/vault"
+)
+
+// copyKind is what c, b, C and u copy.
+type copyKind int
+
+const (
+	copyAccess copyKind = iota
+	copyBearer
+	copyRefresh
+	copyCurl
+)
+
+// String names what is copied, for the toast.
+func (k copyKind) String() string {
+	switch k {
+	case copyBearer:
+		return `"Authorization: Bearer …"`
+	case copyRefresh:
+		return "refresh token"
+	case copyCurl:
+		return "curl command"
+	default:
+		return "access token"
+	}
+}
+
+// CopiedMsg reports a copy to the clipboard.
+type CopiedMsg struct {
+	What    string // "access token", ...
+	Warning string // e.g. the token has expired ("" when none)
+	Native  bool   // the native clipboard took it too
+	Err     error
+}
+
+func copyCmd(c *Clipboard, text, what, warning string) tea.Cmd {
+	return func() tea.Msg {
+		native, err := c.Copy(text)
+		return CopiedMsg{What: what, Warning: warning, Native: native, Err: err}
+	}
+}
+
+// ClipboardClearDueMsg says the copy numbered Gen has been on the clipboard
+// long enough; a later copy makes it stale.
+type ClipboardClearDueMsg struct{ Gen int }
+
+// ClipboardClearedMsg reports the clipboard cleanup.
+type ClipboardClearedMsg struct {
+	Cleared bool
+	Err     error
+}
+
+func clearClipboardCmd(c *Clipboard) tea.Cmd {
+	return func() tea.Msg {
+		cleared, err := c.Clear()
+		return ClipboardClearedMsg{Cleared: cleared, Err: err}
+	}
+}
+
+// copySelected copies from the selected session, loading its tokens first
+// when they are not cached.
+func (m Model) copySelected(kind copyKind) (Model, tea.Cmd) {
+	listed, ok := m.list.Selected()
+	if !ok {
+		return m, nil
+	}
+	full, ok := m.full[listed.ID]
+	if !ok || full.Version != listed.Version {
+		m.pendingCopy = &kind
+		m.status.SetStatus("loading the session's tokens…", toast.Info)
+		return m, m.loadSessionCmd(listed.ID)
+	}
+	text, err := copyPayload(full, kind)
+	if err != nil {
+		var cmd tea.Cmd
+		m.status, cmd = m.status.Show(err.Error(), toast.Warn, 4*time.Second)
+		return m, cmd
+	}
+	return m, copyCmd(m.deps.Clipboard, text, kind.String(), copyWarning(full, kind, m.now))
+}
+
+// copyPayload is the text a copy puts on the clipboard.
+func copyPayload(s vault.Session, kind copyKind) (string, error) {
+	switch kind {
+	case copyRefresh:
+		if s.RefreshToken == "" {
+			return "", fmt.Errorf("%s has no refresh token", s.Label)
+		}
+		return s.RefreshToken, nil
+	case copyCurl:
+		if s.RefreshToken == "" {
+			return "", fmt.Errorf("%s has no refresh token to build a curl command with", s.Label)
+		}
+		return curlCommand(s), nil
+	}
+	if s.AccessToken == "" {
+		return "", fmt.Errorf("%s has no access token yet: r refreshes it", s.Label)
+	}
+	if kind == copyBearer {
+		return "Authorization: Bearer " + s.AccessToken, nil
+	}
+	return s.AccessToken, nil
+}
+
+// copyWarning warns when what is copied has expired.
+func copyWarning(s vault.Session, kind copyKind, now time.Time) string {
+	exp := s.ExpiresAt
+	what := "this access token"
+	if kind == copyRefresh || kind == copyCurl {
+		exp, what = s.RefreshExpiresAt, "the refresh token"
+	}
+	if s.NeedsLogin && (kind == copyRefresh || kind == copyCurl) {
+		return "the provider rejected this refresh token"
+	}
+	if !exp.IsZero() && !exp.After(now) {
+		return what + " expired " + common.Ago(now.Sub(exp)) + " ago"
+	}
+	return ""
+}
+
+// curlCommand is the provider's refresh call, ready to paste in a shell.
+func curlCommand(s vault.Session) string {
+	base := strings.TrimRight(s.BaseURL, "/")
+	if s.Provider == vault.ProviderGalileo {
+		return "curl -sS -X POST " + shellQuote(base+"/v1/refresh_token") +
+			" --cookie " + shellQuote("refresh_token="+s.RefreshToken)
+	}
+	version := s.APIVersion
+	if version == "" {
+		version = vault.DefaultPathStackAPIVersion
+	}
+	body, _ := json.Marshal(struct {
+		Sub          string `json:"sub"`
+		RefreshToken string `json:"refresh_token"`
+	}{s.Sub, s.RefreshToken})
+	return "curl -sS -X POST " + shellQuote(base+"/refresh") + " \\\n" +
+		"  -H 'Content-Type: application/json' \\\n" +
+		"  -H " + shellQuote("x-api-version: "+version) + " \\\n" +
+		"  --data " + shellQuote(string(body))
+}
+
+// shellQuote quotes s for POSIX shells.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func (m Model) onCopied(msg CopiedMsg) (Model, tea.Cmd) {
+	var cmd tea.Cmd
+	if msg.Err != nil {
+		m.status, cmd = m.status.Show("copy failed: "+msg.Err.Error(), toast.Error, 6*time.Second)
+		return m, cmd
+	}
+	m.clipGen++
+	after := m.deps.Clipboard.ClearAfter()
+	text := fmt.Sprintf("Copied %s · clipboard clears in %s", msg.What, common.Countdown(after))
+	kind := toast.Success
+	if msg.Warning != "" {
+		text += " · ⚠ " + msg.Warning
+		kind = toast.Warn
+	}
+	m.status, cmd = m.status.Show(text, kind, 5*time.Second)
+	gen := m.clipGen
+	clear := tea.Tick(after, func(time.Time) tea.Msg { return ClipboardClearDueMsg{Gen: gen} })
+	return m, tea.Batch(cmd, clear)
+}
+
+func (m Model) onClipboardClearDue(msg ClipboardClearDueMsg) (Model, tea.Cmd) {
+	if msg.Gen != m.clipGen {
+		return m, nil // a later copy restarted the timer
+	}
+	return m, clearClipboardCmd(m.deps.Clipboard)
+}
+
+func (m Model) onClipboardCleared(msg ClipboardClearedMsg) (Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch {
+	case msg.Err != nil:
+		m.status, cmd = m.status.Show(msg.Err.Error(), toast.Error, 4*time.Second)
+	case msg.Cleared:
+		m.status, cmd = m.status.Show("Clipboard cleared", toast.Info, 3*time.Second)
+	}
+	return m, cmd
+}

@@ -1,0 +1,94 @@
+package common
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+func TestDurations(t *testing.T) {
+	now := time.Date(2025, 3, 14, 14, 0, 0, 0, time.UTC)
+	cases := []struct{ got, want string }{
+		{Countdown(42 * time.Second), "42s"},
+		{Countdown(41*time.Minute + 12*time.Second + 900*time.Millisecond), "41m 12s"},
+		{Countdown(3*time.Hour + 2*time.Minute), "3h 02m"},
+		{Countdown(50 * time.Hour), "2d 02h"},
+		{Relative(now.Add(41*time.Minute+12*time.Second), now), "in 41m 12s"},
+		{Relative(now.Add(-3*time.Hour-20*time.Minute), now), "3h ago"},
+		{Relative(now, now), "now"},
+		{Millis(182 * time.Millisecond), "182 ms"},
+		{Millis(400 * time.Microsecond), "0.4 ms"},
+		{Millis(1240 * time.Millisecond), "1.24 s"},
+		{Millis(0), "—"},
+		{Elapsed(1234 * time.Millisecond), "1.2s"},
+		{Clock(now.Add(time.Hour), now, time.UTC), "15:00:00"},
+		{Clock(now.Add(48*time.Hour), now, time.UTC), "2025-03-16 14:00:00"},
+		{ShortClock(now.Add(-48*time.Hour), now, time.UTC), "03-12 14:00"},
+	}
+	for i, c := range cases {
+		if c.got != c.want {
+			t.Errorf("case %d: got %q, want %q", i, c.got, c.want)
+		}
+	}
+}
+
+func TestFitAndPanel(t *testing.T) {
+	if got := Fit("abcdef", 4); got != "abc…" {
+		t.Errorf("Fit truncates to %q", got)
+	}
+	if got := Fit("ab", 4); got != "ab  " {
+		t.Errorf("Fit pads to %q", got)
+	}
+	p := DefaultPanelStyles(DefaultTheme()).Panel("Title", []string{"one", strings.Repeat("x", 50)}, 12, 4, false)
+	lines := strings.Split(ansi.Strip(p), "\n")
+	want := []string{"╭─ Title ──╮", "│one       │", "│xxxxxxxxx…│", "╰──────────╯"}
+	if len(lines) != len(want) {
+		t.Fatalf("panel has %d lines: %q", len(lines), lines)
+	}
+	for i := range want {
+		if lines[i] != want[i] {
+			t.Errorf("line %d = %q, want %q", i, lines[i], want[i])
+		}
+	}
+	focused := ansi.Strip(DefaultPanelStyles(DefaultTheme()).Panel("T", nil, 8, 2, true))
+	if !strings.HasPrefix(focused, "┏━ T ━━┓") {
+		t.Errorf("focused panel = %q", focused)
+	}
+}
+
+func TestScroll(t *testing.T) {
+	var s Scroll
+	s.SetHeight(3)
+	s.SetLines([]string{"a", "b", "c", "d", "e"})
+	s.PageDown()
+	if got := strings.Join(s.Visible(), ""); got != "cde" {
+		t.Errorf("page down shows %q", got)
+	}
+	s.LineDown(10)
+	if s.Offset() != 2 || s.Indicator() != "3-5/5" {
+		t.Errorf("offset %d, indicator %q", s.Offset(), s.Indicator())
+	}
+	s.SetLines([]string{"a"})
+	if s.Offset() != 0 || s.Indicator() != "" {
+		t.Errorf("shrinking content: offset %d, indicator %q", s.Offset(), s.Indicator())
+	}
+}
+
+func TestPrettyJSONKeepsOrderAndColoursWithoutChangingText(t *testing.T) {
+	st := DefaultJSONStyles(DefaultTheme())
+	lines, ok := st.Pretty([]byte(`{"z":1,"a":{"s":"x\"y","b":true,"n":null},"l":[-1.5e3]}`))
+	if !ok {
+		t.Fatal("valid JSON not recognised")
+	}
+	got := ansi.Strip(strings.Join(lines, "\n"))
+	want := "{\n  \"z\": 1,\n  \"a\": {\n    \"s\": \"x\\\"y\",\n    \"b\": true,\n    \"n\": null\n  },\n  \"l\": [\n    -1.5e3\n  ]\n}"
+	if got != want {
+		t.Errorf("pretty:\n%s\nwant:\n%s", got, want)
+	}
+	raw, ok := st.Pretty([]byte("<html>502</html>\n"))
+	if ok || len(raw) != 1 || raw[0] != "<html>502</html>" {
+		t.Errorf("non-JSON: %v %q", ok, raw)
+	}
+}

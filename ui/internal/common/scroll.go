@@ -1,0 +1,73 @@
+package common
+
+import "fmt"
+
+// Scroll is a vertical window over pre-rendered lines. Content is rendered
+// once when it changes; drawing a frame only slices the visible part.
+type Scroll struct {
+	lines  []string
+	offset int
+	height int
+}
+
+// SetLines replaces the content, keeping the offset where it still fits.
+func (s *Scroll) SetLines(lines []string) {
+	s.lines = lines
+	s.clamp()
+}
+
+// SetHeight sets how many lines are visible.
+func (s *Scroll) SetHeight(h int) {
+	s.height = max(0, h)
+	s.clamp()
+}
+
+// Lines returns the whole content.
+func (s Scroll) Lines() []string { return s.lines }
+
+// Offset is the index of the first visible line.
+func (s Scroll) Offset() int { return s.offset }
+
+// Visible returns the lines in the window.
+func (s Scroll) Visible() []string {
+	end := min(len(s.lines), s.offset+s.height)
+	if s.offset >= end {
+		return nil
+	}
+	return s.lines[s.offset:end]
+}
+
+// LineDown scrolls n lines down (negative: up).
+func (s *Scroll) LineDown(n int) {
+	s.offset += n
+	s.clamp()
+}
+
+// PageDown scrolls one window down.
+func (s *Scroll) PageDown() { s.LineDown(max(1, s.height-1)) }
+
+// PageUp scrolls one window up.
+func (s *Scroll) PageUp() { s.LineDown(-max(1, s.height-1)) }
+
+// Top scrolls to the first line.
+func (s *Scroll) Top() { s.offset = 0 }
+
+// Bottom scrolls so the last line is visible.
+func (s *Scroll) Bottom() {
+	s.offset = len(s.lines)
+	s.clamp()
+}
+
+// Indicator says where the window is when the content does not fit
+// ("12-20/48"), and "" when it fits.
+func (s Scroll) Indicator() string {
+	if len(s.lines) <= s.height || s.height == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d-%d/%d", s.offset+1, min(len(s.lines), s.offset+s.height), len(s.lines))
+}
+
+func (s *Scroll) clamp() {
+	maxOff := max(0, len(s.lines)-s.height)
+	s.offset = min(max(0, s.offset), maxOff)
+}

@@ -1,0 +1,68 @@
+package form
+
+import (
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/tokentop/tokentop/ui/internal/common"
+)
+
+const (
+	labelCol    = 17 // width of the label column
+	maxBoxWidth = 76
+)
+
+func (m Model) boxWidth() int { return min(m.width, maxBoxWidth) }
+
+// View draws the form as a box centred in its space.
+func (m Model) View() string {
+	w := m.boxWidth()
+	inner := w - 2
+	var body []string
+	for i, f := range m.fields {
+		if f.Hidden {
+			continue
+		}
+		ls := m.styles.Label
+		marker := "  "
+		if i == m.focus {
+			ls = m.styles.LabelFocus
+			marker = m.styles.LabelFocus.Render("▸ ")
+		}
+		line := marker + ls.Render(common.Fit(f.Label, labelCol-2)) + " "
+		if f.Kind == Choice {
+			var opts []string
+			for j, c := range f.Choices {
+				label := c
+				if j < len(f.ChoiceLabels) {
+					label = f.ChoiceLabels[j]
+				}
+				if j == f.choice {
+					opts = append(opts, m.styles.ChoiceOn.Render("(•) "+label))
+				} else {
+					opts = append(opts, m.styles.Choice.Render("( ) "+label))
+				}
+			}
+			line += strings.Join(opts, "  ")
+		} else {
+			line += f.input.View()
+		}
+		body = append(body, line)
+		if f.err != "" {
+			body = append(body, strings.Repeat(" ", labelCol+1)+m.styles.FieldError.Render("↳ "+f.err))
+		}
+	}
+	switch {
+	case m.busy != "":
+		body = append(body, "", m.styles.Busy.Render(m.spinner+" "+m.busy))
+	case m.err != "":
+		body = append(body, "")
+		for _, l := range strings.Split(lipgloss.NewStyle().Width(inner).Render(m.err), "\n") {
+			body = append(body, m.styles.Error.Render(l))
+		}
+	}
+	h := min(m.height, len(body)+2)
+	box := m.styles.Panel.Panel(m.title, body, w, h, true)
+	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, box)
+}

@@ -1,0 +1,142 @@
+package ui
+
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/tokentop/tokentop/ui/internal/detail"
+	"github.com/tokentop/tokentop/ui/internal/exchange"
+	"github.com/tokentop/tokentop/ui/internal/form"
+	"github.com/tokentop/tokentop/ui/internal/sessionlist"
+)
+
+// KeyMap holds every binding of the dashboard. The components get their
+// navigation keys from it, so one place says what each key does.
+type KeyMap struct {
+	// Navigation
+	Up        key.Binding
+	Down      key.Binding
+	PageUp    key.Binding
+	PageDown  key.Binding
+	Home      key.Binding
+	End       key.Binding
+	NextPane  key.Binding
+	PrevPane  key.Binding
+	Open      key.Binding
+	Back      key.Binding
+	Filter    key.Binding
+	Sort      key.Binding
+	History   key.Binding
+	Reveal    key.Binding
+	ShowHelp  key.Binding
+	Quit      key.Binding
+	ForceQuit key.Binding
+
+	// Refresh
+	Refresh    key.Binding
+	RefreshAll key.Binding
+	Cancel     key.Binding
+	Schedule   key.Binding
+
+	// Clipboard
+	CopyAccess  key.Binding
+	CopyBearer  key.Binding
+	CopyRefresh key.Binding
+	CopyCurl    key.Binding
+
+	// Sessions
+	Add    key.Binding
+	Login  key.Binding
+	Edit   key.Binding
+	Delete key.Binding
+
+	// Confirmation dialogs
+	Yes key.Binding
+	No  key.Binding
+}
+
+// DefaultKeyMap returns tokentop's bindings.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:    key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown:  key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+		Home:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
+		End:       key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
+		NextPane:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		PrevPane:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / cancel")),
+		Filter:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort label/expiry")),
+		History:   key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
+		Reveal:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reveal secrets")),
+		ShowHelp:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+
+		Refresh:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
+		RefreshAll: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh all shown")),
+		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel refresh")),
+		Schedule:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "schedule")),
+
+		CopyAccess:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy token")),
+		CopyBearer:  key.NewBinding(key.WithKeys("b"), key.WithHelp("b", `copy "Bearer …"`)),
+		CopyRefresh: key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "copy refresh token")),
+		CopyCurl:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "copy curl")),
+
+		Add:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
+		Login:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "PathStack login")),
+		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
+		Delete: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
+
+		Yes: key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
+		No:  key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/esc", "no")),
+	}
+}
+
+// ShortHelp implements help.KeyMap: the line always shown at the bottom.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{
+		short(k.Refresh, "refresh"), short(k.CopyAccess, "copy"), short(k.CopyBearer, "bearer"),
+		short(k.Reveal, "reveal"), short(k.Filter, "filter"), short(k.Add, "add"),
+		short(k.ShowHelp, "help"), short(k.Quit, "quit"),
+	}
+}
+
+// short is a binding with a terser description, for the one-line help.
+func short(b key.Binding, desc string) key.Binding {
+	b.SetHelp(b.Help().Key, desc)
+	return b
+}
+
+// FullHelp implements help.KeyMap: every binding, grouped.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.NextPane, k.PrevPane},
+		{k.Refresh, k.RefreshAll, k.Cancel, k.History, k.Open, k.Back, k.Schedule},
+		{k.CopyAccess, k.CopyBearer, k.CopyRefresh, k.CopyCurl, k.Reveal},
+		{k.Filter, k.Sort, k.Add, k.Login, k.Edit, k.Delete, k.ShowHelp, k.Quit},
+	}
+}
+
+// groupTitles name FullHelp's groups, in order.
+func (KeyMap) groupTitles() []string { return []string{"Navigate", "Refresh", "Copy", "Sessions"} }
+
+func (k KeyMap) listKeys() sessionlist.KeyMap {
+	d := sessionlist.DefaultKeyMap()
+	d.Up, d.Down, d.PageUp, d.PageDown, d.Home, d.End, d.Filter = k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Filter
+	return d
+}
+
+func (k KeyMap) detailKeys() detail.KeyMap {
+	return detail.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home, End: k.End}
+}
+
+func (k KeyMap) exchangeKeys() exchange.KeyMap {
+	d := exchange.DefaultKeyMap()
+	d.Up, d.Down, d.PageUp, d.PageDown, d.Home, d.End = k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End
+	return d
+}
+
+func (k KeyMap) formKeys() form.KeyMap { return form.DefaultKeyMap() }

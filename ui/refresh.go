@@ -1,0 +1,287 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/ui/internal/common"
+	"github.com/tokentop/tokentop/ui/internal/exchange"
+	"github.com/tokentop/tokentop/ui/internal/sessionlist"
+	"github.com/tokentop/tokentop/ui/internal/toast"
+	"github.com/tokentop/tokentop/vault"
+)
+
+// RefreshDoneMsg carries the outcome of one refresh.
+type RefreshDoneMsg struct {
+	SessionID int64
+	Report    *providers.Report
+	Err       error
+}
+
+// ExchangeProgressMsg carries the request of a refresh in flight (and its
+// response once it arrived), as the Refresher's observer saw it.
+type ExchangeProgressMsg struct {
+	SessionID int64
+	Exchange  *providers.Exchange
+	Done      bool
+	next      tea.Cmd // keeps listening
+}
+
+// refreshCmd runs one refresh. The observer hands copies of the exchange to
+// the UI through progress without ever blocking the refresh.
+func refreshCmd(ctx context.Context, r *providers.Refresher, id int64, progress chan<- ExchangeProgressMsg, done chan<- struct{}, wg *sync.WaitGroup) tea.Cmd {
+	return func() tea.Msg {
+		defer wg.Done()
+		defer close(done)
+		obs := func(ex *providers.Exchange, finished bool) {
+			select {
+			case progress <- ExchangeProgressMsg{SessionID: id, Exchange: snapshot(ex), Done: finished}:
+			default: // the UI is behind: the final report carries the exchange anyway
+			}
+		}
+		rep, err := r.Refresh(providers.WithObserver(ctx, obs), id, vault.TriggerManual)
+		return RefreshDoneMsg{SessionID: id, Report: rep, Err: err}
+	}
+}
+
+// waitProgressCmd delivers the next progress message of a refresh, or
+// nothing once it ended.
+func waitProgressCmd(progress <-chan ExchangeProgressMsg, done <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		select {
+		case msg := <-progress:
+			msg.next = waitProgressCmd(progress, done)
+			return msg
+		case <-done:
+			return nil
+		}
+	}
+}
+
+// snapshot copies what the UI reads of an exchange the provider may still
+// be filling in.
+func snapshot(ex *providers.Exchange) *providers.Exchange {
+	if ex == nil {
+		return nil
+	}
+	c := *ex
+	c.RequestHeader = ex.RequestHeader.Clone()
+	c.ResponseHeader = ex.ResponseHeader.Clone()
+	return &c
+}
+
+// startRefresh starts refreshing session id unless it is already running.
+func (m *Model) startRefresh(id int64) tea.Cmd {
+	if _, running := m.flights[id]; running {
+		return nil
+	}
+	if m.deps.Refresher == nil {
+		m.status.SetStatus("refresh is not available here", toast.Error)
+		return nil
+	}
+	ctx, cancel := context.WithCancel(m.ctx)
+	started := m.deps.Now()
+	m.flights[id] = &flight{ctx: ctx, cancel: cancel}
+	m.list.SetActivity(id, sessionlist.Activity{Started: started})
+	m.shown[id] = &exchange.Shown{Caption: "Refreshing", InFlight: true, Started: started}
+	if id == m.selectedID {
+		m.exch.SetExchange(m.shown[id])
+	}
+	progress := make(chan ExchangeProgressMsg, 4)
+	done := make(chan struct{})
+	m.wg.Add(1)
+	return tea.Batch(
+		refreshCmd(ctx, m.deps.Refresher, id, progress, done, m.wg),
+		waitProgressCmd(progress, done),
+		m.startSpinner(),
+	)
+}
+
+// refreshAll queues every shown session and starts the first few.
+func (m *Model) refreshAll() tea.Cmd {
+	if m.deps.Refresher == nil {
+		m.status.SetStatus("refresh is not available here", toast.Error)
+		return nil
+	}
+	queued := make(map[int64]bool, len(m.queue))
+	for _, id := range m.queue {
+		queued[id] = true
+	}
+	n := 0
+	for _, id := range m.list.ShownIDs() {
+		if _, running := m.flights[id]; running || queued[id] {
+			continue
+		}
+		m.queue = append(m.queue, id)
+		m.list.SetActivity(id, sessionlist.Activity{Queued: true})
+		n++
+	}
+	m.status.SetStatus(fmt.Sprintf("refreshing %d sessions, %d at a time · esc cancels", n, maxParallelRefresh), toast.Info)
+	return m.startQueued()
+}
+
+// startQueued starts queued refreshes while fewer than the bound run.
+func (m *Model) startQueued() tea.Cmd {
+	var cmds []tea.Cmd
+	for len(m.flights) < maxParallelRefresh && len(m.queue) > 0 {
+		id := m.queue[0]
+		m.queue = m.queue[1:]
+		m.list.ClearActivity(id)
+		cmds = append(cmds, m.startRefresh(id))
+	}
+	return tea.Batch(cmds...)
+}
+
+// cancelRefreshes cancels every refresh in flight and drops the queue; the
+// refreshes end with their own RefreshDoneMsg (outcome cancelled).
+func (m *Model) cancelRefreshes() int {
+	for _, id := range m.queue {
+		m.list.ClearActivity(id)
+	}
+	n := len(m.queue) + len(m.flights)
+	m.queue = nil
+	for _, f := range m.flights {
+		f.cancel()
+	}
+	return n
+}
+
+func (m Model) onExchangeProgress(msg ExchangeProgressMsg) (Model, tea.Cmd) {
+	if _, running := m.flights[msg.SessionID]; running && msg.Exchange != nil {
+		if sh := m.shown[msg.SessionID]; sh != nil && sh.InFlight {
+			cp := *sh
+			cp.Exchange = msg.Exchange
+			m.shown[msg.SessionID] = &cp
+			if msg.SessionID == m.selectedID {
+				m.exch.SetExchange(&cp)
+			}
+		}
+	}
+	return m, msg.next
+}
+
+func (m Model) onRefreshDone(msg RefreshDoneMsg) (Model, tea.Cmd) {
+	id := msg.SessionID
+	if f, ok := m.flights[id]; ok {
+		f.cancel()
+		delete(m.flights, id)
+	}
+	m.list.ClearActivity(id)
+	var cmds []tea.Cmd
+	label := fmt.Sprint(id)
+	if s, ok := m.list.Session(id); ok {
+		label = s.Label
+	}
+	rep := msg.Report
+	switch {
+	case rep != nil:
+		m.shown[id] = shownFromReport(rep)
+		if rep.Session.ID != 0 {
+			m.list.Upsert(rep.Session)
+			if rep.Session.AccessToken != "" {
+				m.full[id] = rep.Session
+			}
+		} else {
+			delete(m.full, id)
+			cmds = append(cmds, m.loadSessionCmd(id))
+		}
+		text, kind := m.reportStatus(label, rep)
+		m.status.SetStatus(text, kind)
+	case msg.Err != nil:
+		m.shown[id] = &exchange.Shown{Caption: "Last refresh", Outcome: "failed", Err: msg.Err.Error()}
+		m.status.SetStatus(label+": refresh failed: "+msg.Err.Error(), toast.Error)
+	}
+	cmds = append(cmds, m.startQueued())
+	if id == m.selectedID {
+		cmds = append(cmds, m.showSelected())
+	}
+	cmds = append(cmds, m.syncSelection()) // sorting by expiry may move rows
+	return m, tea.Batch(cmds...)
+}
+
+func shownFromReport(rep *providers.Report) *exchange.Shown {
+	sh := &exchange.Shown{
+		Caption:  "Last refresh",
+		Exchange: rep.Exchange,
+		Envelope: rep.Envelope,
+		Outcome:  string(rep.Outcome),
+	}
+	if rep.Err != nil {
+		sh.Err = rep.Err.Error()
+	}
+	if rep.Shared {
+		sh.Caption = "Refreshed by another tokentop"
+	}
+	return sh
+}
+
+// reportStatus is the one line the status bar shows for a refresh.
+func (m Model) reportStatus(label string, rep *providers.Report) (string, toast.Kind) {
+	if rep.Outcome != providers.OutcomeOK && rep.Outcome != providers.OutcomeCancelled {
+		return m.failureStatus(label, rep)
+	}
+	status := ""
+	if ex := rep.Exchange; ex != nil && ex.Status != 0 {
+		status = ex.StatusText
+		if status == "" {
+			status = fmt.Sprint(ex.Status)
+		}
+		if ex.Timings.Total > 0 {
+			status += " · " + common.Millis(ex.Timings.Total)
+		}
+	} else if rep.Status != 0 {
+		status = fmt.Sprint(rep.Status)
+	}
+	if rep.Outcome == providers.OutcomeOK {
+		text := label + " refreshed"
+		if status != "" {
+			text += " · " + status
+		}
+		if rep.Rotated {
+			text += " · refresh token rotated"
+		}
+		if rep.Shared {
+			text += " · by another tokentop"
+		}
+		if !rep.Session.ExpiresAt.IsZero() {
+			text += " · expires " + common.Relative(rep.Session.ExpiresAt, m.now)
+		}
+		if rep.Err != nil { // refreshed, but the write failed: the error says where the tokens went
+			return text + " · " + rep.Err.Error(), toast.Error
+		}
+		return text, toast.Success
+	}
+	return label + ": refresh cancelled", toast.Warn
+}
+
+// failureStatus is the status line of a refresh that did not succeed.
+func (m Model) failureStatus(label string, rep *providers.Report) (string, toast.Kind) {
+	text := label + ": " + outcomeWords(rep.Outcome)
+	if rep.Err != nil {
+		text = label + ": " + rep.Err.Error() // names the outcome, status and envelope message
+	}
+	if ex := rep.Exchange; ex != nil && ex.Timings.Total > 0 {
+		text += " · " + common.Millis(ex.Timings.Total)
+	}
+	if rep.Session.NeedsLogin {
+		text += " · needs login: l logs in again"
+	}
+	return text, toast.Error
+}
+
+func outcomeWords(o providers.Outcome) string {
+	switch o {
+	case providers.OutcomeRejected:
+		return "rejected"
+	case providers.OutcomeServerError:
+		return "server error"
+	case providers.OutcomeNetworkError:
+		return "network error"
+	default:
+		return string(o)
+	}
+}

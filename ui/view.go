@@ -1,0 +1,271 @@
+package ui
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/tokentop/tokentop/ui/internal/common"
+	"github.com/tokentop/tokentop/ui/internal/exchange"
+)
+
+// Smallest usable terminal.
+const (
+	minWidth  = 60
+	minHeight = 16
+)
+
+type rect struct{ x, y, w, h int }
+
+func (r rect) contains(x, y int) bool { return x >= r.x && x < r.x+r.w && y >= r.y && y < r.y+r.h }
+
+// layout is where each part goes, computed on resize.
+type layout struct {
+	body               rect // everything between header and status line
+	list, detail, exch rect
+	tooSmall           bool
+}
+
+func (m *Model) setSize(w, h int) {
+	m.width, m.height = w, h
+	l := layout{tooSmall: w < minWidth || h < minHeight}
+	l.body = rect{0, 1, w, max(0, h-3)}
+	bh := l.body.h
+	top := max(8, bh*11/20)
+	if bh-top < 6 {
+		top = max(4, bh-6)
+	}
+	lw := min(max(w*2/5, 40), 56)
+	if w-lw < 30 {
+		lw = max(20, w-30)
+	}
+	l.list = rect{0, 1, lw, top}
+	l.detail = rect{lw, 1, w - lw, top}
+	l.exch = rect{0, 1 + top, w, bh - top}
+	m.layout = l
+	m.list.SetSize(l.list.w, l.list.h)
+	m.detail.SetSize(l.detail.w, l.detail.h)
+	m.exch.SetSize(l.exch.w, l.exch.h)
+	m.form.SetSize(l.body.w, l.body.h)
+	m.help.Width = w - 1
+}
+
+// View draws the frame: header, body (panes, or an overlay in their place),
+// status line and the short help.
+func (m Model) View() string {
+	if m.width == 0 {
+		return ""
+	}
+	if m.layout.tooSmall {
+		return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center,
+			m.styles.Warn.Render("tokentop needs at least "+itoa(minWidth)+"×"+itoa(minHeight))+"\n"+
+				m.styles.Muted.Render("this terminal is "+itoa(m.width)+"×"+itoa(m.height)))
+	}
+	var b strings.Builder
+	b.Grow(m.width * m.height * 3)
+	b.WriteString(m.headerView())
+	b.WriteByte('\n')
+	b.WriteString(m.bodyView())
+	b.WriteByte('\n')
+	b.WriteString(m.status.View(m.width))
+	b.WriteByte('\n')
+	b.WriteString(m.shortHelpView())
+	return b.String()
+}
+
+func (m Model) headerView() string {
+	left := " " + m.styles.HeaderTitle.Render(m.deps.Title)
+	info := []string{}
+	if m.loaded {
+		info = append(info, plural(m.list.Len(), "session", "sessions"))
+	}
+	if n := len(m.flights); n > 0 {
+		info = append(info, m.styles.HeaderBusy.Render(m.spinner.View()+" "+itoa(n)+" refreshing"))
+	}
+	if n := len(m.queue); n > 0 {
+		info = append(info, m.styles.HeaderBusy.Render(itoa(n)+" queued"))
+	}
+	if m.reveal {
+		info = append(info, m.styles.Warn.Render("secrets revealed"))
+	}
+	if len(info) > 0 {
+		left += m.styles.HeaderInfo.Render("  ·  ") + strings.Join(info, m.styles.HeaderInfo.Render("  ·  "))
+	}
+	right := m.styles.HeaderInfo.Render(common.Clock(m.now, m.now, m.common.Location) + " ")
+	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
+	if gap < 1 {
+		return common.Fit(left, m.width)
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+func (m Model) bodyView() string {
+	l := m.layout
+	switch {
+	case m.overlay == overlayHelp:
+		return m.helpView()
+	case m.overlay == overlayForm:
+		return m.form.View()
+	case m.overlay == overlayConfirm:
+		return m.confirmView()
+	case !m.loaded:
+		text := m.styles.Muted.Render("Opening the vault…")
+		if m.loadErr != nil {
+			text = m.styles.Warn.Render("Could not read the vault") + "\n\n" + m.loadErr.Error()
+		}
+		return lipgloss.Place(l.body.w, l.body.h, lipgloss.Center, lipgloss.Center, text)
+	case m.list.Len() == 0:
+		return m.welcomeView()
+	}
+	top := joinColumns(m.list.View(), m.detail.View())
+	return top + "\n" + m.exch.View()
+}
+
+// joinColumns puts two blocks of equal height side by side.
+func joinColumns(left, right string) string {
+	ls, rs := strings.Split(left, "\n"), strings.Split(right, "\n")
+	var b strings.Builder
+	for i := range ls {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(ls[i])
+		if i < len(rs) {
+			b.WriteString(rs[i])
+		}
+	}
+	return b.String()
+}
+
+func (m Model) welcomeView() string {
+	k, t, mu := m.styles.Key, m.styles.Text, m.styles.Muted
+	where := "Your vault is empty."
+	if m.vaultPath != "" {
+		where = "Your vault is empty: " + m.vaultPath
+	}
+	lines := []string{
+		m.styles.Accent.Render("Welcome to tokentop"),
+		"",
+		mu.Render(where),
+		"",
+		k.Render("  a  ") + t.Render("add a session: paste an access token and a refresh token"),
+		k.Render("  l  ") + t.Render("log in to PathStack with a username and password"),
+		k.Render("  ?  ") + t.Render("every key"),
+		"",
+		mu.Render("Just looking? Quit and run ") + k.Render("tokentop demo") + mu.Render(":"),
+		mu.Render("it fills a throwaway vault from fake servers on this machine."),
+	}
+	box := m.styles.Panel.Panel("", lines, min(72, m.layout.body.w), min(len(lines)+2, m.layout.body.h), false)
+	return lipgloss.Place(m.layout.body.w, m.layout.body.h, lipgloss.Center, lipgloss.Center, box)
+}
+
+func (m Model) confirmView() string {
+	var lines []string
+	for i, p := range m.confirm.prompt {
+		if i == 0 {
+			lines = append(lines, m.styles.Warn.Render(p), "")
+			continue
+		}
+		lines = append(lines, m.styles.Text.Render(p))
+	}
+	lines = append(lines, "", m.styles.Key.Render("y")+m.styles.Muted.Render(" yes   ")+m.styles.Key.Render("n")+m.styles.Muted.Render(" no"))
+	w := 0
+	for _, l := range lines {
+		w = max(w, ansi.StringWidth(l))
+	}
+	box := m.styles.Panel.Panel("Confirm", lines, min(w+4, m.layout.body.w), len(lines)+2, true)
+	return lipgloss.Place(m.layout.body.w, m.layout.body.h, lipgloss.Center, lipgloss.Center, box)
+}
+
+// helpView lists every binding, grouped, in columns that wrap to the width.
+func (m Model) helpView() string {
+	groups := m.keys.FullHelp()
+	titles := m.keys.groupTitles()
+	cols := make([][]string, len(groups))
+	for i, g := range groups {
+		col := []string{m.styles.GroupTitle.Render(titles[i])}
+		kw := 0
+		for _, b := range g {
+			kw = max(kw, ansi.StringWidth(b.Help().Key))
+		}
+		for _, b := range g {
+			col = append(col, m.styles.Key.Render(common.Fit(b.Help().Key, kw))+"  "+m.styles.Text.Render(b.Help().Desc))
+		}
+		cols[i] = col
+	}
+	inner := m.layout.body.w - 4
+	var rows []string
+	for start := 0; start < len(cols); {
+		// Take as many columns as fit side by side.
+		width, end := 0, start
+		for end < len(cols) {
+			w := colWidth(cols[end]) + 4
+			if end > start && width+w > inner {
+				break
+			}
+			width += w
+			end++
+		}
+		height := 0
+		for _, c := range cols[start:end] {
+			height = max(height, len(c))
+		}
+		for r := 0; r < height; r++ {
+			var b strings.Builder
+			for _, c := range cols[start:end] {
+				cell := ""
+				if r < len(c) {
+					cell = c[r]
+				}
+				b.WriteString(common.Fit(cell, colWidth(c)+4))
+			}
+			rows = append(rows, b.String())
+		}
+		rows = append(rows, "")
+		start = end
+	}
+	rows = append(rows,
+		m.styles.Muted.Render("Mouse: the wheel scrolls the pane under the pointer; a click selects."),
+		m.styles.Muted.Render("Claims are decoded, not verified. Secrets stay masked until x."),
+		m.styles.Muted.Render("esc, q or ? closes this help."))
+	return m.styles.Panel.Panel("Help", rows, m.layout.body.w, m.layout.body.h, true)
+}
+
+func colWidth(col []string) int {
+	w := 0
+	for _, c := range col {
+		w = max(w, ansi.StringWidth(c))
+	}
+	return w
+}
+
+// shortHelpView is the help line for what has the keyboard now.
+func (m Model) shortHelpView() string {
+	var bindings []key.Binding
+	switch {
+	case m.overlay == overlayForm:
+		bindings = m.keys.formKeys().ShortHelp()
+	case m.overlay == overlayConfirm:
+		bindings = []key.Binding{m.keys.Yes, m.keys.No}
+	case m.overlay == overlayHelp:
+		bindings = []key.Binding{m.keys.Back}
+	case m.list.Filtering():
+		lk := m.keys.listKeys()
+		bindings = []key.Binding{lk.AcceptFilter, lk.ClearFilter, m.keys.Up, m.keys.Down}
+	case m.loaded && m.list.Len() == 0:
+		bindings = []key.Binding{m.keys.Add, m.keys.Login, m.keys.ShowHelp, m.keys.Quit}
+	case m.focus == paneExchange && m.exch.Mode() != exchange.ModeExchange:
+		ek := m.keys.exchangeKeys()
+		bindings = []key.Binding{m.keys.Up, m.keys.Down, ek.Open, ek.Back, m.keys.History, m.keys.ShowHelp}
+	case len(m.flights) > 0:
+		bindings = append([]key.Binding{m.keys.Cancel}, m.keys.ShortHelp()...)
+	default:
+		bindings = m.keys.ShortHelp()
+	}
+	return " " + m.help.ShortHelpView(bindings)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
