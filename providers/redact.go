@@ -95,20 +95,46 @@ func (e *Exchange) MarshalRedacted() (json.RawMessage, error) {
 
 // scrub replaces the registered secrets in text (error messages).
 func (e *Exchange) scrub(text string) string {
-	return (&redactor{secrets: e.secrets}).replacer().Replace(text)
+	return (&redactor{secrets: e.secrets, allLengthOnly: true}).replacer().Replace(text)
 }
 
 // redactor masks values where they stand and collects them as secrets.
 type redactor struct {
 	secrets []string
+	// lengthOnly are secrets shown by their length alone: passwords and keys,
+	// where even a head and tail give too much away.
+	lengthOnly map[string]bool
+	// allLengthOnly masks every secret by its length (error messages).
+	allLengthOnly bool
 }
 
 func (r *redactor) mask(v string) string {
 	if v != "" {
 		r.secrets = append(r.secrets, v)
 	}
+	return r.maskOf(v)
+}
+
+// maskPassword masks v by its length alone, wherever it appears.
+func (r *redactor) maskPassword(v string) string {
+	if v != "" {
+		if r.lengthOnly == nil {
+			r.lengthOnly = map[string]bool{}
+		}
+		r.lengthOnly[v] = true
+	}
+	return r.mask(v)
+}
+
+func (r *redactor) maskOf(v string) string {
+	if v != "" && (r.allLengthOnly || r.lengthOnly[v]) {
+		return "…(" + strconv.Itoa(utf8.RuneCountInString(v)) + ")…"
+	}
 	return Mask(v)
 }
+
+// passwordKeys are fields whose values are masked by length alone.
+var passwordKeys = map[string]bool{"password": true, "client_secret": true, "api_key": true}
 
 // replacer replaces every collected secret by its mask, longest first so that
 // a secret containing another is masked whole.
@@ -124,7 +150,7 @@ func (r *redactor) replacer() *strings.Replacer {
 	sort.Slice(long, func(i, j int) bool { return len(long[i]) > len(long[j]) })
 	pairs := make([]string, 0, 2*len(long))
 	for _, s := range long {
-		pairs = append(pairs, s, Mask(s))
+		pairs = append(pairs, s, r.maskOf(s))
 	}
 	return strings.NewReplacer(pairs...)
 }
@@ -207,7 +233,12 @@ func (r *redactor) body(b, contentType string) string {
 		if json.Unmarshal([]byte(`"`+raw+`"`), &value) != nil {
 			value = raw
 		}
-		masked := jsonString(r.mask(value))
+		var masked string
+		if passwordKeys[strings.ToLower(b[m[2]:m[3]])] {
+			masked = jsonString(r.maskPassword(value))
+		} else {
+			masked = jsonString(r.mask(value))
+		}
 		if m[8] == m[9] { // cut off: no closing quote
 			masked = strings.TrimSuffix(masked, `"`)
 		}
@@ -237,7 +268,11 @@ func (r *redactor) form(q string) string {
 		if err != nil {
 			value = v
 		}
-		parts[i] = k + "=" + r.mask(value)
+		if passwordKeys[strings.ToLower(key)] {
+			parts[i] = k + "=" + r.maskPassword(value)
+		} else {
+			parts[i] = k + "=" + r.mask(value)
+		}
 	}
 	return strings.Join(parts, "&")
 }
@@ -248,7 +283,7 @@ func (r *redactor) form(q string) string {
 func (r *redactor) url(raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.User != nil {
 		if p, ok := u.User.Password(); ok {
-			r.secrets = append(r.secrets, p)
+			r.maskPassword(p)
 		}
 	}
 	base, query, ok := strings.Cut(raw, "?")

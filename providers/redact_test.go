@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -115,7 +116,7 @@ func TestRedactedMasksEverySecret(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", k, checks[k], w)
 		}
 	}
-	wantReq := `{"outer": {"password": "` + Mask(mkPassword) + `", "keep": "visible"}, "list": [{"id_token":"` + Mask(mkIDToken) + `"}], "token": "` + Mask(mkEscaped) + `"}`
+	wantReq := `{"outer": {"password": "` + "…(" + strconv.Itoa(len(mkPassword)) + ")…" + `", "keep": "visible"}, "list": [{"id_token":"` + Mask(mkIDToken) + `"}], "token": "` + Mask(mkEscaped) + `"}`
 	if red.RequestBody != wantReq {
 		t.Errorf("request body:\n got %s\nwant %s", red.RequestBody, wantReq)
 	}
@@ -150,7 +151,7 @@ func TestRedactedFormBodies(t *testing.T) {
 		ResponseHeader: http.Header{},
 	}
 	red := ex.Redacted()
-	want := "grant_type=refresh_token&client_secret=" + Mask(mkSecret) + "&refresh_token=" + Mask(mkRefreshSent) + "&password=…(3)…"
+	want := "grant_type=refresh_token&client_secret=…(" + strconv.Itoa(len(mkSecret)) + ")…&refresh_token=" + Mask(mkRefreshSent) + "&password=…(3)…"
 	if red.RequestBody != want {
 		t.Errorf("form body:\n got %s\nwant %s", red.RequestBody, want)
 	}
@@ -188,6 +189,29 @@ func TestFormat(t *testing.T) {
 	for _, m := range []string{mkBearer, mkAccess, mkRefreshNew, mkPassword} {
 		if !strings.Contains(shown.String(), m) {
 			t.Errorf("revealed output lacks %q", m)
+		}
+	}
+}
+
+// TestPasswordsMaskedByLengthOnly: a password shows neither head nor tail,
+// in the body or anywhere else it appears.
+func TestPasswordsMaskedByLengthOnly(t *testing.T) {
+	const pw = "correct-horse-battery-staple"
+	ex := &Exchange{
+		URL:           "https://api.example/token",
+		RequestHeader: http.Header{"Content-Type": {"application/json"}},
+		RequestBody:   `{"username":"dev","password":"` + pw + `"}`,
+		ResponseBody:  `{"echo":"` + pw + `"}`,
+	}
+	ex.AddSecrets(pw)
+	r := ex.Redacted()
+	want := `"password":"…(28)…"`
+	if !strings.Contains(r.RequestBody, want) {
+		t.Fatalf("request body %q lacks %q", r.RequestBody, want)
+	}
+	for _, s := range []string{r.RequestBody, r.ResponseBody} {
+		if strings.Contains(s, "corr") || strings.Contains(s, "ple\"") {
+			t.Fatalf("password head or tail shown: %q", s)
 		}
 	}
 }
