@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 
 // tokentopBinary builds the real binary once per test run (CGO off, like a
 // release) for tests that run it as a separate process.
-func tokentopBinary(t *testing.T) string {
+func tokentopBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "tokentop-bin-")
