@@ -128,6 +128,19 @@ func (r *Refresher) Owner() string { return r.owner }
 // saved); a nil Report means no attempt was made (unknown session, lease
 // wait cancelled, vault error) and the error says why.
 func (r *Refresher) Refresh(ctx context.Context, id int64, trigger string) (*Report, error) {
+	return r.RefreshIf(ctx, id, trigger, nil)
+}
+
+// RefreshIf is Refresh, but only if need, called with the session as read
+// under the lease, says the refresh is still needed. When it is not, no
+// request is made and the Report is marked Shared (Outcome ok, zero Attempt,
+// nil Exchange, Session as read). A nil need always refreshes.
+//
+// This is what lets several processes run the same schedule: each one sees a
+// session due, but only the first to take the lease finds it still due; the
+// others read the refreshed session and skip. A caller joining a refresh in
+// flight in this process shares it without asking need.
+func (r *Refresher) RefreshIf(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*Report, error) {
 	r.mu.Lock()
 	if f, ok := r.inflight[id]; ok {
 		r.mu.Unlock()
@@ -156,12 +169,12 @@ func (r *Refresher) Refresh(ctx context.Context, id int64, trigger string) (*Rep
 		r.mu.Unlock()
 		close(f.done)
 	}()
-	f.rep, f.err = r.refresh(ctx, id, trigger)
+	f.rep, f.err = r.refresh(ctx, id, trigger, need)
 	return f.rep, f.err
 }
 
-// refresh is one refresh under the lease.
-func (r *Refresher) refresh(ctx context.Context, id int64, trigger string) (*Report, error) {
+// refresh is one refresh under the lease, skipped when need says no.
+func (r *Refresher) refresh(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*Report, error) {
 	before, err := r.acquireLease(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
@@ -179,6 +192,9 @@ func (r *Refresher) refresh(ctx context.Context, id int64, trigger string) (*Rep
 	if before != nil && sess.Version != before.Version {
 		// Another process refreshed (or someone edited the session) while we
 		// waited: use that, never spend the refresh token twice.
+		return &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
+	}
+	if need != nil && !need(sess) {
 		return &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
 	}
 	p, ok := r.reg.Get(sess.Provider)
@@ -386,15 +402,21 @@ func (e *unsavedError) Unwrap() error        { return e.cause }
 // EnsureFresh returns the session, refreshing it first unless its expiry is
 // known, more than minValid away, and it does not need a login. After a
 // refresh it returns the refreshed session and the Report, or the error.
+// The check is made again under the lease, so that when several processes
+// want a fresh token at once, only the first one refreshes (the others get
+// a Shared Report).
 func (r *Refresher) EnsureFresh(ctx context.Context, id int64, minValid time.Duration, trigger string) (vault.Session, *Report, error) {
 	sess, err := r.store.GetSession(ctx, id)
 	if err != nil {
 		return vault.Session{}, nil, fmt.Errorf("ensure fresh: %w", err)
 	}
-	if !sess.NeedsLogin && !sess.ExpiresAt.IsZero() && sess.ExpiresAt.Sub(r.now()) > minValid {
+	stale := func(s vault.Session) bool {
+		return s.NeedsLogin || s.ExpiresAt.IsZero() || s.ExpiresAt.Sub(r.now()) <= minValid
+	}
+	if !stale(sess) {
 		return sess, nil, nil
 	}
-	rep, err := r.Refresh(ctx, id, trigger)
+	rep, err := r.RefreshIf(ctx, id, trigger, stale)
 	if rep == nil {
 		return vault.Session{}, nil, err
 	}

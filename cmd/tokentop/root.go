@@ -149,6 +149,7 @@ func (a *app) commands() []*cobra.Command {
 		a.addCommand(), a.lsCommand(), a.showCommand(), a.decodeCommand(), a.rmCommand(),
 		a.exportCommand(), a.importCommand(), a.loginCommand(), a.refreshCommand(), a.tokenCommand(),
 		a.historyCommand(), a.fakeServerCommand(), a.demoCommand(),
+		a.scheduleCommand(), a.watchCommand(),
 	}
 }
 

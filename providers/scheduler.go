@@ -1,0 +1,486 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokentop/tokentop/vault"
+)
+
+// Scheduler defaults.
+const (
+	// DefaultSchedulerConcurrency bounds the scheduled refreshes run at once.
+	DefaultSchedulerConcurrency = 8
+	// DefaultScheduleReload is how often the schedules are re-read from the
+	// vault, where another process (the dashboard, `tokentop schedule`) may
+	// have changed them. Each reload also catches up after the machine slept
+	// (timers do not count suspended time).
+	DefaultScheduleReload = 2 * time.Second
+	// DefaultScheduledRefreshTimeout bounds one scheduled refresh, waiting for
+	// another process's lease included. Scheduled refreshes are detached from
+	// Run's context so that stopping never abandons a request in flight (the
+	// server may already have rotated the refresh token).
+	DefaultScheduledRefreshTimeout = DefaultLeaseTTL + 15*time.Second
+)
+
+// ErrSchedulerRunning: Run was called while the Scheduler was already running.
+var ErrSchedulerRunning = errors.New("scheduler is already running")
+
+// SchedulerOptions configures a Scheduler. Zero values take the defaults.
+type SchedulerOptions struct {
+	Concurrency    int                                  // refreshes at once, default 8
+	Now            func() time.Time                     // wall clock, default time.Now
+	After          func(time.Duration) <-chan time.Time // timers, default time.After
+	Rand           func() float64                       // jitter in [0, 1), default math/rand/v2
+	Reload         time.Duration                        // re-read schedules this often, default 2 s
+	RefreshTimeout time.Duration                        // bound of one scheduled refresh, default 45 s
+	// OnResult is told about every scheduled refresh this process made or
+	// found done by another one. Calls are serialised, from the refresh's
+	// goroutine; a slow OnResult holds up the next result, not the schedule.
+	OnResult func(ScheduledResult)
+	// OnError is told about vault errors (reloading, saving a schedule);
+	// the Scheduler keeps going with what it knows.
+	OnError func(error)
+}
+
+// ScheduledResult is the outcome of one scheduled refresh.
+type ScheduledResult struct {
+	SessionID int64
+	Label     string
+	// Report of the refresh; nil when no attempt was made (see Err). A
+	// Shared report means another caller or process refreshed the session
+	// and this one made no request.
+	Report *Report
+	// Err says why the refresh failed or was not made; nil when ok.
+	Err error
+	// Schedule as saved afterwards: Failures, BackoffUntil, LastError, and
+	// Enabled false when this refresh disabled it.
+	Schedule vault.Schedule
+	// NextDue is Schedule.NextDue: the next refresh, zero when never.
+	NextDue time.Time
+	// Disabled: this refresh found the session needs a login and turned the
+	// schedule off.
+	Disabled bool
+}
+
+// SchedulerStats counts what a Scheduler did, to show that it idles.
+type SchedulerStats struct {
+	Reloads   int64 // schedule re-reads (periodic and Wake)
+	Wakeups   int64 // times a due-time timer fired
+	Refreshes int64 // scheduled refreshes started (including ones skipped under the lease)
+}
+
+// Scheduler runs the vault's enabled schedules: it sleeps until the earliest
+// due time (or a reload, or Wake), then refreshes what is due through the
+// Refresher, so that single-flight, the lease and the re-check under the
+// lease (RefreshIf) keep several processes running the same schedules from
+// refreshing a session more than once.
+type Scheduler struct {
+	store *vault.Store
+	r     *Refresher
+	opts  SchedulerOptions
+	wake  chan struct{}
+
+	mu      sync.Mutex
+	entries map[int64]*entry
+	seq     uint64 // bumped by each finished refresh; see entry.seq
+	randMu  sync.Mutex
+
+	resultMu sync.Mutex // serialises OnResult
+
+	running                     atomic.Bool
+	reloads, wakeups, refreshes atomic.Int64
+}
+
+// entry is one schedule as the Scheduler knows it.
+type entry struct {
+	sch     vault.Schedule
+	sess    vault.Session // plain columns only: never tokens
+	due     time.Time     // NextDue(sch, sess); zero: never
+	running bool
+	// seq is Scheduler.seq when a refresh last updated the entry: a reload
+	// that read the vault before then must not overwrite it with older data.
+	seq uint64
+}
+
+// NewScheduler builds a Scheduler on store that refreshes through r.
+func NewScheduler(store *vault.Store, r *Refresher, opts SchedulerOptions) *Scheduler {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultSchedulerConcurrency
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Reload <= 0 {
+		opts.Reload = DefaultScheduleReload
+	}
+	if opts.RefreshTimeout <= 0 {
+		opts.RefreshTimeout = DefaultScheduledRefreshTimeout
+	}
+	return &Scheduler{store: store, r: r, opts: opts, wake: make(chan struct{}, 1), entries: map[int64]*entry{}}
+}
+
+// Wake makes a running Scheduler re-read the schedules now, e.g. after the
+// dashboard edited one. It never blocks.
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stats returns the counters so far.
+func (s *Scheduler) Stats() SchedulerStats {
+	return SchedulerStats{Reloads: s.reloads.Load(), Wakeups: s.wakeups.Load(), Refreshes: s.refreshes.Load()}
+}
+
+// Run runs the schedules until ctx is done, then stops taking new work,
+// waits for the refreshes in flight (each bounded by RefreshTimeout; they
+// finish their request and save the result) and returns nil. It returns an
+// error only when the schedules cannot be read at the start.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if !s.running.CompareAndSwap(false, true) {
+		return ErrSchedulerRunning
+	}
+	defer s.running.Store(false)
+	if err := s.reload(ctx); err != nil {
+		return fmt.Errorf("run schedules: %w", err)
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	finished := make(chan struct{}, s.opts.Concurrency) // never blocks: at most Concurrency in flight
+	busy := 0
+	var queue []int64 // claimed as due, waiting for a free slot
+	defer func() { s.release(queue) }()
+	reloadC := s.opts.After(s.opts.Reload)
+	var (
+		dueC  <-chan time.Time
+		dueAt time.Time // what dueC is set for
+	)
+	for {
+		now := s.opts.Now()
+		next := time.Time{} // the earliest due time not yet claimed
+		if len(queue) == 0 {
+			queue, next = s.claimDue(now)
+		}
+		for busy < s.opts.Concurrency && len(queue) > 0 {
+			id := queue[0]
+			queue = queue[1:]
+			busy++
+			wg.Add(1)
+			s.refreshes.Add(1)
+			go func() {
+				defer wg.Done()
+				s.refresh(ctx, id)
+				finished <- struct{}{}
+			}()
+		}
+		// Sleep until the earliest due time, or until a slot frees up while
+		// work is queued. The timer is kept while that time stays the same.
+		if len(queue) > 0 {
+			next = time.Time{}
+		}
+		if !next.Equal(dueAt) {
+			dueAt, dueC = next, nil
+			if !next.IsZero() {
+				dueC = s.opts.After(max(next.Sub(now), 0))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-finished:
+			busy--
+		case <-reloadC:
+			reloadC = s.opts.After(s.opts.Reload)
+			s.reloadOrReport(ctx)
+		case <-s.wake:
+			s.reloadOrReport(ctx)
+		case <-dueC:
+			s.wakeups.Add(1)
+			dueAt, dueC = time.Time{}, nil
+		}
+	}
+}
+
+// claimDue marks every due entry running and returns their session ids,
+// earliest first, and the earliest due time of the others (zero if none).
+// One pass over the entries, however many are due.
+func (s *Scheduler) claimDue(now time.Time) ([]int64, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []*entry
+	var next time.Time
+	for _, e := range s.entries {
+		switch {
+		case e.running || e.due.IsZero():
+		case !e.due.After(now):
+			due = append(due, e)
+		case next.IsZero() || e.due.Before(next):
+			next = e.due
+		}
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].due.Before(due[j].due) })
+	ids := make([]int64, len(due))
+	for i, e := range due {
+		e.running = true
+		ids[i] = e.sch.SessionID
+	}
+	return ids, next
+}
+
+// release unclaims entries that were queued but never started.
+func (s *Scheduler) release(ids []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if e := s.entries[id]; e != nil {
+			e.running = false
+		}
+	}
+}
+
+func (s *Scheduler) reloadOrReport(ctx context.Context) {
+	if err := s.reload(ctx); err != nil && ctx.Err() == nil {
+		s.reportError(fmt.Errorf("reload schedules: %w", err))
+	}
+}
+
+// reload re-reads the schedules, and the sessions' plain columns when any
+// schedule is enabled (ListSessions never unseals: about 2 ms for 1,000
+// sessions).
+func (s *Scheduler) reload(ctx context.Context) error {
+	s.reloads.Add(1)
+	s.mu.Lock()
+	started := s.seq
+	s.mu.Unlock()
+
+	schedules, err := s.store.ListSchedules(ctx)
+	if err != nil {
+		return err
+	}
+	sessions := map[int64]vault.Session{}
+	for _, sch := range schedules {
+		if !sch.Enabled {
+			continue
+		}
+		list, err := s.store.ListSessions(ctx)
+		if err != nil {
+			return err
+		}
+		for _, sess := range list {
+			sessions[sess.ID] = sess
+		}
+		break
+	}
+
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make(map[int64]bool, len(schedules))
+	for _, sch := range schedules {
+		sess, ok := sessions[sch.SessionID]
+		if sch.Enabled && !ok {
+			continue // deleted between the two reads; its schedule went with it
+		}
+		seen[sch.SessionID] = true
+		e := s.entries[sch.SessionID]
+		if e == nil {
+			e = &entry{}
+			s.entries[sch.SessionID] = e
+		}
+		if e.running || e.seq > started {
+			continue // a refresh knows better
+		}
+		e.sch, e.sess = sch, sess
+		e.due = NextDue(sch, sess, now)
+	}
+	for id, e := range s.entries {
+		if !seen[id] && !e.running {
+			delete(s.entries, id)
+		}
+	}
+	return nil
+}
+
+// refresh runs one due schedule: the refresh (skipped under the lease if the
+// session is no longer due there), then the schedule's new state, saved.
+func (s *Scheduler) refresh(ctx context.Context, id int64) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.RefreshTimeout)
+	defer cancel()
+	s.mu.Lock()
+	knownVersion := s.entries[id].sess.Version
+	s.mu.Unlock()
+
+	// Asked under the lease, with the vault's current schedule and session:
+	// another process may have refreshed the session, backed off, or the
+	// user may have changed or disabled the schedule since we looked.
+	var (
+		asked, stillDue, changed bool
+		current                  vault.Schedule
+		readErr                  error
+	)
+	need := func(sess vault.Session) bool {
+		asked, changed = true, sess.Version != knownVersion
+		current, readErr = s.store.GetSchedule(rctx, id)
+		if readErr != nil {
+			return false
+		}
+		now := s.opts.Now()
+		due := NextDue(current, sess, now)
+		stillDue = !due.IsZero() && !due.After(now)
+		return stillDue
+	}
+	rep, err := s.r.RefreshIf(rctx, id, vault.TriggerScheduled, need)
+	if asked && readErr != nil {
+		rep, err = nil, fmt.Errorf("read schedule: %w", readErr)
+	}
+	skipped := rep != nil && asked && !stillDue
+
+	res := s.settle(rctx, id, rep, err, skipped)
+	// A skip is news only when someone else refreshed the session; one for a
+	// schedule changed or backed off meanwhile is not worth a log line.
+	if res != nil && (!skipped || changed) {
+		s.resultMu.Lock()
+		defer s.resultMu.Unlock()
+		if s.opts.OnResult != nil {
+			s.opts.OnResult(*res)
+		}
+	}
+}
+
+// settle works out the schedule's new state after a refresh, saves it when
+// it changed, and updates the entry. Nil when the schedule is gone.
+func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error, skipped bool) *ScheduledResult {
+	s.mu.Lock()
+	e := s.entries[id]
+	var known vault.Schedule
+	var sess vault.Session
+	if e != nil {
+		known, sess = e.sch, e.sess
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return nil // cannot happen: reloads keep running entries
+	}
+
+	// Start from the vault's schedule, not ours: the user may have edited it
+	// while the refresh ran, and that edit must survive.
+	cur, gerr := s.store.GetSchedule(ctx, id)
+	switch {
+	case errors.Is(gerr, vault.ErrNotFound):
+		s.forget(id)
+		return nil
+	case gerr != nil:
+		s.reportError(fmt.Errorf("read schedule of %s: %w", sess.Label, gerr))
+		cur = known
+	}
+	if rep != nil {
+		sess = withoutTokens(rep.Session)
+	}
+
+	now := s.opts.Now()
+	next := cur
+	res := &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err}
+	switch {
+	case skipped:
+		// Nothing happened here; whoever did something saved it.
+	case rep != nil && err == nil && rep.Outcome == OutcomeOK:
+		next.Failures, next.BackoffUntil, next.LastError = 0, time.Time{}, ""
+	case needsLogin(rep):
+		next.Enabled, next.BackoffUntil = false, time.Time{}
+		next.Failures++
+		next.LastError = "disabled: the session needs a login (" + describeFailure(rep, err) +
+			"); log in again, then turn the schedule back on"
+		res.Disabled = true
+	default:
+		next.Failures++
+		s.randMu.Lock()
+		rnd := s.opts.Rand()
+		s.randMu.Unlock()
+		next.BackoffUntil = now.Add(Backoff(next.Failures, rnd))
+		next.LastError = describeFailure(rep, err)
+	}
+	next.NextDue = NextDue(next, sess, now)
+	if scheduleChanged(cur, next) {
+		if perr := s.store.PutSchedule(ctx, next); perr != nil {
+			s.reportError(fmt.Errorf("save schedule of %s: %w", sess.Label, perr))
+		}
+	}
+	res.Schedule, res.NextDue = next, next.NextDue
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	e.sch, e.sess, e.due, e.running, e.seq = next, sess, next.NextDue, false, s.seq
+	return res
+}
+
+// forget drops a schedule that no longer exists.
+func (s *Scheduler) forget(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.entries, id)
+}
+
+func (s *Scheduler) reportError(err error) {
+	if s.opts.OnError != nil {
+		s.opts.OnError(err)
+	}
+}
+
+// needsLogin: retrying cannot heal this failure (the Refresher flagged the
+// session, or the provider answered 401).
+func needsLogin(rep *Report) bool {
+	if rep == nil || rep.Outcome == OutcomeOK {
+		return false
+	}
+	return rep.Session.NeedsLogin || (rep.Outcome == OutcomeRejected && rep.Status == 401)
+}
+
+// describeFailure is a one-line reason without secrets: the one recorded in
+// the attempt when there is one.
+func describeFailure(rep *Report, err error) string {
+	switch {
+	case rep != nil && rep.Attempt.Error != "":
+		return rep.Attempt.Error
+	case err != nil:
+		return oneLine(err.Error())
+	case rep != nil:
+		return string(rep.Outcome)
+	}
+	return "failed"
+}
+
+// scheduleChanged says whether the state a refresh updates differs (at the
+// vault's millisecond precision).
+func scheduleChanged(a, b vault.Schedule) bool {
+	ms := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	return a.Enabled != b.Enabled || a.Failures != b.Failures || a.LastError != b.LastError ||
+		ms(a.NextDue) != ms(b.NextDue) || ms(a.BackoffUntil) != ms(b.BackoffUntil)
+}
+
+// withoutTokens keeps a session's plain columns only: the Scheduler holds
+// sessions for as long as it runs and needs no secret.
+func withoutTokens(s vault.Session) vault.Session {
+	s.AccessToken, s.RefreshToken = "", ""
+	return s
+}
