@@ -179,9 +179,12 @@ func (r *Refresher) refresh(ctx context.Context, id int64, trigger string, need 
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
+	released := false // the attempt's transaction dropped the lease
 	defer func() {
-		// A lease that fails to release lapses after its TTL: nothing to report.
-		_ = r.store.ReleaseLease(context.WithoutCancel(ctx), id, r.owner)
+		if !released {
+			// A lease that fails to release lapses after its TTL: nothing to report.
+			_ = r.store.ReleaseLease(context.WithoutCancel(ctx), id, r.owner)
+		}
 	}()
 
 	// Read under the lease: the refresh token may have rotated meanwhile.
@@ -201,7 +204,7 @@ func (r *Refresher) refresh(ctx context.Context, id int64, trigger string, need 
 	if !ok {
 		return nil, fmt.Errorf("refresh %s: %w %q", sess.Label, ErrUnknownProvider, sess.Provider)
 	}
-	return r.call(ctx, p, sess, trigger)
+	return r.call(ctx, p, sess, trigger, &released)
 }
 
 // acquireLease takes the session's lease. When another owner holds it, it
@@ -243,7 +246,8 @@ func (r *Refresher) acquireLease(ctx context.Context, id int64) (*vault.Session,
 }
 
 // call asks the provider and records the result.
-func (r *Refresher) call(ctx context.Context, p Provider, sess vault.Session, trigger string) (*Report, error) {
+// released is set when the lease was dropped with the attempt.
+func (r *Refresher) call(ctx context.Context, p Provider, sess vault.Session, trigger string, released *bool) (*Report, error) {
 	started := r.now()
 	began := time.Now() // monotonic, whatever r.now says
 	res, ex, err := p.Refresh(ctx, sess)
@@ -284,9 +288,10 @@ func (r *Refresher) call(ctx context.Context, p Provider, sess vault.Session, tr
 
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 	defer cancel()
-	stored, serr := r.store.RecordRefresh(pctx, sess.ID, sess.Version, upd, &a, needsLogin)
+	stored, serr := r.store.RecordRefreshReleasing(pctx, r.owner, sess.ID, sess.Version, upd, &a, needsLogin)
 	rep.Attempt = a
 	if serr == nil {
+		*released = true
 		rep.Session = stored
 		return rep, rep.Err
 	}

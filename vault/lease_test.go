@@ -125,3 +125,30 @@ func TestConcurrentWritersAcrossStores(t *testing.T) {
 		t.Errorf("%d attempts recorded, want 1", len(attempts))
 	}
 }
+
+// TestRecordRefreshReleasingDropsLease: the attempt's transaction also frees
+// the lease, so another owner can take it at once; a failed write keeps it.
+func TestRecordRefreshReleasingDropsLease(t *testing.T) {
+	st := newTestEnv(t).open(t)
+	sess := pathstackSession("lease-release")
+	ctx := ctxb()
+	if err := st.CreateSession(ctx, &sess); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.TakeLease(ctx, sess.ID, "a", time.Minute); err != nil || !ok {
+		t.Fatalf("take: %v %v", ok, err)
+	}
+	// A stale version: nothing written, the lease stays with a.
+	if _, err := st.RecordRefreshReleasing(ctx, "a", sess.ID, sess.Version+7, &TokenUpdate{AccessToken: "opaque-new"}, &Attempt{Outcome: "ok"}, false); !errors.Is(err, ErrVersionConflict) {
+		t.Fatalf("stale version: %v", err)
+	}
+	if ok, _ := st.TakeLease(ctx, sess.ID, "b", time.Minute); ok {
+		t.Fatal("a failed record released the lease")
+	}
+	if _, err := st.RecordRefreshReleasing(ctx, "a", sess.ID, sess.Version, &TokenUpdate{AccessToken: "opaque-new"}, &Attempt{Outcome: "ok"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.TakeLease(ctx, sess.ID, "b", time.Minute); err != nil || !ok {
+		t.Fatalf("lease not released with the record: %v %v", ok, err)
+	}
+}
