@@ -83,6 +83,19 @@ func fixtureSchedules() []vault.Schedule {
 	return []vault.Schedule{{SessionID: 1, Mode: vault.ScheduleBeforeExpiry, Enabled: true, NextDue: fixedNow.Add(35 * time.Minute)}}
 }
 
+// failingSchedules: prod-eu refreshes every 15 minutes, was due at
+// 13:56:12 and failed twice since (backing off for 25 s more); old-key's
+// schedule was turned off by the Scheduler when its refresh token was
+// rejected.
+func failingSchedules() []vault.Schedule {
+	return []vault.Schedule{
+		{SessionID: 1, Mode: vault.ScheduleEvery, Interval: 15 * time.Minute, Enabled: true, Failures: 2,
+			BackoffUntil: fixedNow.Add(25 * time.Second), LastError: "network error: dial tcp 127.0.0.1:1: connect: connection refused"},
+		{SessionID: 4, Mode: vault.ScheduleEvery, Interval: 30 * time.Minute, Failures: 1,
+			LastError: "disabled: the session needs a login (rejected · 401 · Invalid Refresh Token); log in again, then turn the schedule back on"},
+	}
+}
+
 // testDeps are Deps with a fixed clock, UTC and an OSC 52-only clipboard
 // writing to osc.
 func testDeps(osc *bytes.Buffer) Deps {

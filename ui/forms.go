@@ -127,6 +127,9 @@ func (m Model) onFormSubmit(msg form.SubmitMsg) (Model, tea.Cmd) {
 	for k, val := range v {
 		v[k] = strings.TrimSpace(val)
 	}
+	if msg.FormID == formSchedule {
+		return m.onScheduleSubmit(v)
+	}
 	errs := m.validate(msg.FormID, v)
 	if len(errs) > 0 {
 		m.form.SetErrors(errs, "")

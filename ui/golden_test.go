@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // Golden screens: the dashboard driven through a real tea.Program
@@ -49,6 +50,23 @@ func TestGoldenScreens(t *testing.T) {
 		{"add_form", func(t *testing.T) []tea.Msg {
 			return append(loadMsgs(t), keyMsg("a"))
 		}, "Add a session"},
+		{"schedule_editor", func(t *testing.T) []tea.Msg {
+			return append(loadMsgs(t), keyMsg("j"), keyMsg("j"), keyMsg("s"))
+		}, "Schedule prod-eu"},
+		{"schedule_editor_error", func(t *testing.T) []tea.Msg {
+			msgs := append(loadMsgs(t), keyMsg("j"), keyMsg("j"), keyMsg("s"), keyMsg("right"), keyMsg("tab"))
+			for _, r := range "2s" {
+				msgs = append(msgs, keyMsg(string(r)))
+			}
+			return append(msgs, keyMsg("enter"))
+		}, "shorter than the minimum"},
+		{"detail_schedule", func(t *testing.T) []tea.Msg {
+			msgs := append(loadMsgsWith(t, failingSchedules()), keyMsg("j"), keyMsg("j"), keyMsg("tab"))
+			for range 7 {
+				msgs = append(msgs, keyMsg("j"))
+			}
+			return msgs
+		}, "backing off"},
 	}
 	for _, size := range [][2]int{{100, 30}, {80, 24}} {
 		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
@@ -73,9 +91,12 @@ func TestGoldenScreens(t *testing.T) {
 
 // loadMsgs are what the vault would answer: the sessions, then each one's
 // tokens.
-func loadMsgs(t *testing.T) []tea.Msg {
+func loadMsgs(t *testing.T) []tea.Msg { return loadMsgsWith(t, fixtureSchedules()) }
+
+// loadMsgsWith are loadMsgs with other schedules.
+func loadMsgsWith(t *testing.T, schedules []vault.Schedule) []tea.Msg {
 	ss := fixtureSessions(t)
-	msgs := []tea.Msg{SessionsLoadedMsg{Sessions: listed(ss), Schedules: fixtureSchedules(), VaultPath: "/home/dev/.local/share/tokentop/vault.db"}}
+	msgs := []tea.Msg{SessionsLoadedMsg{Sessions: listed(ss), Schedules: schedules, VaultPath: "/home/dev/.local/share/tokentop/vault.db"}}
 	for _, s := range ss {
 		msgs = append(msgs, SessionLoadedMsg{ID: s.ID, Session: s})
 	}

@@ -46,7 +46,10 @@ type testEnv struct {
 	osc   *syncBuffer
 }
 
-func newTestEnv(t *testing.T) testEnv {
+func newTestEnv(t *testing.T) testEnv { return newTestEnvWith(t, fake.Options{}) }
+
+// newTestEnvWith is newTestEnv with a fake PathStack configured by opts.
+func newTestEnvWith(t *testing.T, opts fake.Options) testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -55,7 +58,7 @@ func newTestEnv(t *testing.T) testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	ps, err := fake.StartPathStack(fake.Options{})
+	ps, err := fake.StartPathStack(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

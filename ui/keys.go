@@ -78,7 +78,7 @@ func DefaultKeyMap() KeyMap {
 		Refresh:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 		RefreshAll: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh all shown")),
 		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel refresh")),
-		Schedule:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "schedule")),
+		Schedule:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "schedule refreshes")),
 
 		CopyAccess:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy token")),
 		CopyBearer:  key.NewBinding(key.WithKeys("b"), key.WithHelp("b", `copy "Bearer …"`)),
@@ -98,7 +98,7 @@ func DefaultKeyMap() KeyMap {
 // ShortHelp implements help.KeyMap: the line always shown at the bottom.
 func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{
-		short(k.Refresh, "refresh"), short(k.CopyAccess, "copy"), short(k.CopyBearer, "bearer"),
+		short(k.Refresh, "refresh"), short(k.Schedule, "schedule"), short(k.CopyAccess, "copy"), short(k.CopyBearer, "bearer"),
 		short(k.Reveal, "reveal"), short(k.Filter, "filter"), short(k.Add, "add"),
 		short(k.ShowHelp, "help"), short(k.Quit, "quit"),
 	}

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"slices"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -19,26 +21,83 @@ type SessionsLoadedMsg struct {
 	Schedules []vault.Schedule
 	VaultPath string
 	Err       error
+	seq       int // Model.loadSeq when the load was issued
 }
 
 // loadSessionsCmd lists sessions and schedules. Nil without a store (tests
 // then send SessionsLoadedMsg themselves).
-func (m Model) loadSessionsCmd() tea.Cmd {
+func (m *Model) loadSessionsCmd() tea.Cmd {
 	store, ctx := m.deps.Store, m.ctx
 	if store == nil {
 		return nil
 	}
+	m.loadSeq++
+	seq := m.loadSeq
 	return func() tea.Msg {
 		ss, err := store.ListSessions(ctx)
 		if err != nil {
-			return SessionsLoadedMsg{Err: fmt.Errorf("list sessions: %w", err)}
+			return SessionsLoadedMsg{Err: fmt.Errorf("list sessions: %w", err), seq: seq}
 		}
 		sch, err := store.ListSchedules(ctx)
 		if err != nil {
-			return SessionsLoadedMsg{Err: fmt.Errorf("list schedules: %w", err)}
+			return SessionsLoadedMsg{Err: fmt.Errorf("list schedules: %w", err), seq: seq}
 		}
-		return SessionsLoadedMsg{Sessions: ss, Schedules: sch, VaultPath: store.Path()}
+		return SessionsLoadedMsg{Sessions: ss, Schedules: sch, VaultPath: store.Path(), seq: seq}
 	}
+}
+
+// SchedulesLoadedMsg carries every schedule, re-read after a scheduled
+// refresh.
+type SchedulesLoadedMsg struct {
+	Schedules []vault.Schedule
+	Err       error
+	seq       int
+}
+
+// loadSchedulesCmd re-reads the schedules (cheap: no session is read),
+// unless a re-read is already under way.
+func (m *Model) loadSchedulesCmd() tea.Cmd {
+	store, ctx := m.deps.Store, m.ctx
+	if store == nil || m.schedLoading {
+		return nil
+	}
+	m.schedLoading = true
+	m.loadSeq++
+	seq := m.loadSeq
+	return func() tea.Msg {
+		sch, err := store.ListSchedules(ctx)
+		if err != nil {
+			err = fmt.Errorf("list schedules: %w", err)
+		}
+		return SchedulesLoadedMsg{Schedules: sch, Err: err, seq: seq}
+	}
+}
+
+// markDirty notes that this dashboard changed a session's row or schedule
+// (a refresh, an edit): reloads issued before now keep what it has.
+func (m *Model) markDirty(id int64) { m.dirty[id] = m.loadSeq }
+
+// ReloadTickMsg asks for the periodic reload of sessions and schedules.
+type ReloadTickMsg struct{}
+
+// reloadInterval is how often the dashboard re-reads the session list and
+// the schedules, which other processes (`tokentop watch`, `tokentop
+// schedule`, another dashboard) may change. Listing never unseals, so this
+// is cheap; the one-second tick still never touches the vault.
+const reloadInterval = 3 * time.Second
+
+func reloadTickCmd() tea.Cmd {
+	return tea.Tick(reloadInterval, func(time.Time) tea.Msg { return ReloadTickMsg{} })
+}
+
+func (m Model) onReloadTick() (Model, tea.Cmd) {
+	var load tea.Cmd
+	if !m.reloading {
+		if load = m.loadSessionsCmd(); load != nil {
+			m.reloading = true
+		}
+	}
+	return m, tea.Batch(load, reloadTickCmd())
 }
 
 // SessionLoadedMsg carries one session with its tokens, and its latest
@@ -92,6 +151,7 @@ func (m Model) loadAttemptsCmd(id int64) tea.Cmd {
 }
 
 func (m Model) onSessionsLoaded(msg SessionsLoadedMsg) (Model, tea.Cmd) {
+	m.reloading = false
 	if msg.Err != nil {
 		m.loadErr = msg.Err
 		m.status.SetStatus(msg.Err.Error(), toast.Error)
@@ -101,13 +161,73 @@ func (m Model) onSessionsLoaded(msg SessionsLoadedMsg) (Model, tea.Cmd) {
 	if msg.VaultPath != "" {
 		m.vaultPath = msg.VaultPath
 	}
-	m.list.SetSessions(msg.Sessions, msg.Schedules)
+	sessions, schedules := m.keepLocal(msg.seq, msg.Sessions, msg.Schedules)
+	m.list.SetSessions(sessions, schedules)
 	if m.pendingSelect != 0 {
 		m.list.Select(m.pendingSelect)
 		m.pendingSelect = 0
 	}
-	m.selectedID = 0 // show the selection afresh: its record may have changed
+	if s, ok := m.list.Selected(); ok && s.ID == m.selectedID {
+		// Same selection: show its record afresh (it may have changed),
+		// keeping a copy that waits for its tokens.
+		return m, m.showSelected()
+	}
 	return m, m.syncSelection()
+}
+
+func (m Model) onSchedulesLoaded(msg SchedulesLoadedMsg) (Model, tea.Cmd) {
+	m.schedLoading = false
+	if msg.Err != nil {
+		m.status.SetStatus(msg.Err.Error(), toast.Error)
+		return m, nil
+	}
+	_, schedules := m.keepLocal(msg.seq, nil, msg.Schedules)
+	for _, id := range m.list.ScheduledIDs() {
+		m.list.RemoveSchedule(id)
+	}
+	for _, sch := range schedules {
+		m.list.SetSchedule(sch)
+	}
+	if m.selectedID != 0 {
+		return m, m.showSelected()
+	}
+	return m, nil
+}
+
+// keepLocal merges what a reload issued as number seq read with what this
+// dashboard changed since it was issued: those sessions keep their row
+// (when sessions is not nil) and their schedule as the dashboard has them.
+// Changes older than the reload are in what it read and are forgotten.
+func (m *Model) keepLocal(seq int, sessions []vault.Session, schedules []vault.Schedule) ([]vault.Session, []vault.Schedule) {
+	keep := map[int64]bool{}
+	for id, at := range m.dirty {
+		if at >= seq {
+			keep[id] = true
+		} else {
+			delete(m.dirty, id)
+		}
+	}
+	if len(keep) == 0 {
+		return sessions, schedules
+	}
+	sessions = slices.Clone(sessions)
+	for i, s := range sessions {
+		if cur, ok := m.list.Session(s.ID); ok && keep[s.ID] {
+			sessions[i] = cur
+		}
+	}
+	out := make([]vault.Schedule, 0, len(schedules)+len(keep))
+	for _, sch := range schedules {
+		if !keep[sch.SessionID] {
+			out = append(out, sch)
+		}
+	}
+	for id := range keep {
+		if sch, ok := m.list.Schedule(id); ok {
+			out = append(out, sch)
+		}
+	}
+	return sessions, out
 }
 
 func (m Model) onSessionLoaded(msg SessionLoadedMsg) (Model, tea.Cmd) {
@@ -115,13 +235,18 @@ func (m Model) onSessionLoaded(msg SessionLoadedMsg) (Model, tea.Cmd) {
 	if msg.Err != nil {
 		if msg.ID == m.selectedID {
 			m.detail.SetLoadError(msg.Err)
+			m.exch.SetReading(false)
 		}
 		m.pendingCopy = nil
 		return m, nil
 	}
 	m.full[msg.ID] = msg.Session
-	if _, ok := m.shown[msg.ID]; !ok && msg.Latest != nil {
-		m.shown[msg.ID] = exchange.FromAttempt(*msg.Latest, "Last refresh")
+	if a := msg.Latest; a != nil {
+		// The latest stored attempt is shown unless the pane shows it
+		// already, or something newer (a refresh in flight, say).
+		if m.shown[msg.ID].OlderThan(*a) {
+			m.shown[msg.ID] = exchange.FromAttempt(*a, exchange.LatestCaption(*a, m.now, m.common.Location))
+		}
 	}
 	if msg.ID != m.selectedID {
 		return m, nil
@@ -170,7 +295,7 @@ func (m *Model) showSelected() tea.Cmd {
 		sch = &x
 	}
 	var cmd tea.Cmd
-	if full, ok := m.full[id]; ok && full.Version == s.Version {
+	if full, ok := m.full[id]; ok && full.Version >= s.Version {
 		// The list row may be newer in what is not versioned (last status).
 		full.LastStatus, full.LastRefreshAt, full.NeedsLogin = s.LastStatus, s.LastRefreshAt, s.NeedsLogin
 		m.detail.SetSession(full, true, sch)
@@ -179,5 +304,6 @@ func (m *Model) showSelected() tea.Cmd {
 		cmd = m.loadSessionCmd(id)
 	}
 	m.exch.SetSession(id, m.shown[id])
+	m.exch.SetReading(m.shown[id] == nil && m.loading[id])
 	return cmd
 }

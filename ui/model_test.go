@@ -364,8 +364,13 @@ func TestMouseWheelScrollsThePaneUnderThePointer(t *testing.T) {
 		t.Fatal("wheel over the detail should scroll it and keep the selection")
 	}
 	requireScreenContains(t, m, "prod-eu · PathStack · 4-15/")
-	// Row 1 of the screen is the list's top border; the 4th session is on row 5.
-	m, _ = update(t, m, tea.MouseMsg{X: 5, Y: 5, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+	// Row 1 of the screen is the list's top border, row 2 its column header
+	// (two countdowns at 100 columns); the 4th session is on row 6.
+	m, _ = update(t, m, tea.MouseMsg{X: 5, Y: 2, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
+	if selectedLabel(m) != "prod-eu" {
+		t.Fatalf("a click on the header selected %q", selectedLabel(m))
+	}
+	m, _ = update(t, m, tea.MouseMsg{X: 5, Y: 6, Button: tea.MouseButtonLeft, Action: tea.MouseActionPress})
 	if selectedLabel(m) != "staging" {
 		t.Fatalf("click on the 4th row selected %q", selectedLabel(m))
 	}

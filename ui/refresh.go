@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -179,20 +180,11 @@ func (m Model) onRefreshDone(msg RefreshDoneMsg) (Model, tea.Cmd) {
 	rep := msg.Report
 	switch {
 	case rep != nil:
-		m.shown[id] = shownFromReport(rep)
-		if rep.Session.ID != 0 {
-			m.list.Upsert(rep.Session)
-			if rep.Session.AccessToken != "" {
-				m.full[id] = rep.Session
-			}
-		} else {
-			delete(m.full, id)
-			cmds = append(cmds, m.loadSessionCmd(id))
-		}
-		text, kind := m.reportStatus(label, rep)
+		cmds = append(cmds, m.applyReport(id, rep, "Last refresh", true))
+		text, kind := m.reportStatus(label, rep, false, "")
 		m.status.SetStatus(text, kind)
 	case msg.Err != nil:
-		m.shown[id] = &exchange.Shown{Caption: "Last refresh", Outcome: "failed", Err: msg.Err.Error()}
+		m.shown[id] = &exchange.Shown{Caption: "Last refresh", Outcome: "failed", Err: msg.Err.Error(), At: m.now}
 		m.status.SetStatus(label+": refresh failed: "+msg.Err.Error(), toast.Error)
 	}
 	cmds = append(cmds, m.startQueued())
@@ -203,25 +195,69 @@ func (m Model) onRefreshDone(msg RefreshDoneMsg) (Model, tea.Cmd) {
 	return m, tea.Batch(cmds...)
 }
 
-func shownFromReport(rep *providers.Report) *exchange.Shown {
+// applyReport shows what a refresh of this process (manual, or scheduled)
+// reported: the session's row and record, and its exchange under caption
+// unless show is false (a manual refresh of the session is in flight and
+// will show its own). A refresh made elsewhere (Shared, no exchange) is
+// shown by reading the session and its latest stored attempt again.
+func (m *Model) applyReport(id int64, rep *providers.Report, caption string, show bool) tea.Cmd {
+	var cmds []tea.Cmd
+	elsewhere := rep.Shared && rep.Exchange == nil
+	switch {
+	case !show:
+	case elsewhere:
+		delete(m.shown, id)
+	default:
+		m.shown[id] = shownFromReport(rep, caption, m.now)
+	}
+	if rep.Session.ID != 0 {
+		m.list.Upsert(rep.Session)
+		m.markDirty(id)
+		if rep.Session.AccessToken != "" {
+			m.full[id] = rep.Session
+		}
+	} else {
+		delete(m.full, id)
+	}
+	if rep.Session.ID == 0 || (elsewhere && show) {
+		cmds = append(cmds, m.loadSessionCmd(id))
+	}
+	return tea.Batch(cmds...)
+}
+
+func shownFromReport(rep *providers.Report, caption string, now time.Time) *exchange.Shown {
 	sh := &exchange.Shown{
-		Caption:  "Last refresh",
-		Exchange: rep.Exchange,
-		Envelope: rep.Envelope,
-		Outcome:  string(rep.Outcome),
+		Caption:   caption,
+		Exchange:  rep.Exchange,
+		Envelope:  rep.Envelope,
+		Outcome:   string(rep.Outcome),
+		AttemptID: rep.Attempt.ID,
+		At:        rep.Attempt.StartedAt,
+	}
+	if sh.At.IsZero() {
+		sh.At = now
 	}
 	if rep.Err != nil {
 		sh.Err = rep.Err.Error()
 	}
 	if rep.Shared {
-		sh.Caption = "Refreshed by another tokentop"
+		if rep.Exchange != nil {
+			sh.Caption += " · joined one in flight"
+		} else {
+			sh.Caption = "Refreshed by another tokentop"
+		}
 	}
 	return sh
 }
 
 // reportStatus is the one line the status bar shows for a refresh.
-func (m Model) reportStatus(label string, rep *providers.Report) (string, toast.Kind) {
+// scheduled: the Scheduler made it, and retry says when it tries again
+// after a failure (" · retry in 20s", or "").
+func (m Model) reportStatus(label string, rep *providers.Report, scheduled bool, retry string) (string, toast.Kind) {
 	if rep.Outcome != providers.OutcomeOK && rep.Outcome != providers.OutcomeCancelled {
+		if scheduled {
+			return m.failureStatus(label+": scheduled refresh"+retry, rep)
+		}
 		return m.failureStatus(label, rep)
 	}
 	status := ""
@@ -238,13 +274,19 @@ func (m Model) reportStatus(label string, rep *providers.Report) (string, toast.
 	}
 	if rep.Outcome == providers.OutcomeOK {
 		text := label + " refreshed"
+		if scheduled {
+			text += " on schedule"
+		}
 		if status != "" {
 			text += " · " + status
 		}
 		if rep.Rotated {
 			text += " · refresh token rotated"
 		}
-		if rep.Shared {
+		switch {
+		case rep.Shared && rep.Exchange != nil:
+			text += " · joined a refresh in flight"
+		case rep.Shared:
 			text += " · by another tokentop"
 		}
 		if !rep.Session.ExpiresAt.IsZero() {

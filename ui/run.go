@@ -4,21 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
+
+	"github.com/tokentop/tokentop/providers"
 )
 
-// shutdownGrace is how long Run waits, after the program ended, for
-// refreshes to finish persisting (they were cancelled; a rotated refresh
-// token being written must not be cut off).
-const shutdownGrace = 5 * time.Second
+// shutdownGrace is how long Run waits, after the program ended, for the
+// refreshes in flight to finish and save their tokens. Quitting does not
+// cancel them: a request the server has already answered with a rotated
+// refresh token must reach the vault. Each is bounded by the HTTP timeout
+// (manual) or the Scheduler's RefreshTimeout (scheduled).
+const shutdownGrace = providers.DefaultScheduledRefreshTimeout + 5*time.Second
+
+// waitNotice is how long a quiet wait lasts before Run says what it waits for.
+const waitNotice = 300 * time.Millisecond
 
 // Run runs the dashboard on the terminal (alternate screen, mouse cell
 // motion) until q or ctrl+c, or until ctx is cancelled (then it returns
-// nil). The terminal is restored on every exit: Bubble Tea recovers panics
+// nil). While it runs, a providers.Scheduler runs the vault's schedules
+// (unless Deps.NoScheduler), and their refreshes show like manual ones.
+// The terminal is restored on every exit: Bubble Tea recovers panics
 // in Update, View and commands and returns an error wrapping
 // tea.ErrProgramPanic; a panic escaping anyway is recovered here, the
 // program killed (restoring the terminal), then re-panicked.
@@ -36,13 +46,29 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 	}
 
 	m := New(deps)
-	m.ctx = ctx
+	// Refreshes and logins run on a context that quitting does not cancel
+	// (esc still cancels one on purpose); see shutdownGrace.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(parent))
+	defer stopWork()
+	m.ctx = workCtx
 	wg := m.wg
-	p := tea.NewProgram(m, append([]tea.ProgramOption{
+	// The Scheduler starts before the program and hands it results through
+	// send: Send blocks until the program reads, and returns at once after
+	// it ended.
+	var p *tea.Program
+	programReady := make(chan struct{})
+	send := func(msg tea.Msg) {
+		<-programReady
+		p.Send(msg)
+	}
+	wake, schedulerDone := startScheduler(ctx, m.deps, send)
+	m.wake = wake
+	p = tea.NewProgram(m, append([]tea.ProgramOption{
 		tea.WithAltScreen(),
 		tea.WithMouseCellMotion(),
 		tea.WithContext(ctx),
 	}, opts...)...)
+	close(programReady)
 
 	defer func() {
 		if r := recover(); r != nil {
@@ -52,13 +78,18 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 	}()
 
 	_, err = p.Run()
-	cancel() // stop refreshes and logins still running
+	cancel() // the Scheduler takes no new work; refreshes in flight go on
 
 	waited := make(chan struct{})
-	go func() { wg.Wait(); close(waited) }()
+	go func() { wg.Wait(); <-schedulerDone; close(waited) }()
 	select {
 	case <-waited:
-	case <-time.After(shutdownGrace):
+	case <-time.After(waitNotice):
+		fmt.Fprintln(os.Stderr, "tokentop: letting the refreshes in flight finish and save their tokens…")
+		select {
+		case <-waited:
+		case <-time.After(shutdownGrace):
+		}
 	}
 
 	if errors.Is(err, tea.ErrProgramKilled) && !errors.Is(err, tea.ErrProgramPanic) && parent.Err() != nil {

@@ -9,6 +9,10 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/fake"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // runOpts give Run a terminal that is not one: no input, output discarded.
@@ -53,5 +57,52 @@ func TestRunReportsAPanic(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after a panic")
+	}
+}
+
+// TestQuitLetsARefreshInFlightSaveItsTokens: quitting while the server is
+// still answering must not drop the rotated refresh token it sends back.
+func TestQuitLetsARefreshInFlightSaveItsTokens(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.addSession(t, "slow", e.ps.URL)
+	e.ps.QueueFault(fake.Fault{DelayMS: 700}) // then served normally: rotates
+	deps := e.deps
+	deps.NoScheduler = true
+	in, keys := io.Pipe()
+	t.Cleanup(func() { _ = keys.Close() })
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithoutSignalHandler())
+	}()
+	time.Sleep(300 * time.Millisecond) // the list has loaded
+	if _, err := keys.Write([]byte("r")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond) // the request is with the server
+	if _, err := keys.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(shutdownGrace + 5*time.Second):
+		t.Fatal("Run did not return")
+	}
+	got, err := e.store.GetSession(context.Background(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != s.Version+1 || got.RefreshToken == s.RefreshToken {
+		t.Fatalf("the refresh in flight at quit was not saved: version %d → %d", s.Version, got.Version)
+	}
+	if st := e.ps.Stats(); st.Rotations != 1 {
+		t.Fatalf("server rotations = %d, want 1", st.Rotations)
+	}
+	// The saved refresh token is the live one: the next refresh works.
+	rep, err := deps.Refresher.Refresh(context.Background(), s.ID, vault.TriggerCLI)
+	if err != nil || rep.Outcome != providers.OutcomeOK {
+		t.Fatalf("refresh after quit: %v %v", rep, err)
 	}
 }

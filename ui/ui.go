@@ -38,6 +38,9 @@ type Deps struct {
 	Now       func() time.Time // nil: time.Now
 	Title     string           // header title, e.g. "tokentop" or "tokentop demo"
 	Location  *time.Location   // time zone of displayed times (nil: time.Local)
+	// NoScheduler: Run does not run the vault's schedules while the
+	// dashboard is open (tests; a `tokentop watch` elsewhere runs them).
+	NoScheduler bool
 }
 
 // maxParallelRefresh bounds how many refreshes R runs at once.
@@ -109,6 +112,17 @@ type Model struct {
 	pendingSelect int64
 	reveal        bool
 	clipGen       int
+
+	// wake tells the Scheduler running with the dashboard to re-read the
+	// schedules (after the editor saved one); nil when none runs.
+	wake func()
+	// loadSeq counts the session list reloads issued; dirty maps a session
+	// to the count when this dashboard last changed its row or schedule,
+	// so that a reload issued before the change does not undo it.
+	loadSeq      int
+	dirty        map[int64]int
+	reloading    bool // a periodic reload is in flight
+	schedLoading bool // a schedules reload is in flight
 }
 
 // New builds the dashboard.
@@ -146,6 +160,7 @@ func New(deps Deps) Model {
 		loading: map[int64]bool{},
 		shown:   map[int64]*exchange.Shown{},
 		flights: map[int64]*flight{},
+		dirty:   map[int64]int{},
 	}
 	m.setNow(m.now)
 	m.setFocus(paneList)
@@ -153,9 +168,14 @@ func New(deps Deps) Model {
 	return m
 }
 
-// Init loads the vault and starts the one-second clock.
+// Init loads the vault and starts the one-second clock, and the periodic
+// reload that picks up what other processes change.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.loadSessionsCmd(), tickCmd())
+	cmds := []tea.Cmd{m.loadSessionsCmd(), tickCmd()}
+	if m.deps.Store != nil {
+		cmds = append(cmds, reloadTickCmd())
+	}
+	return tea.Batch(cmds...)
 }
 
 // TickMsg is the one global clock tick: it moves every countdown and never

@@ -21,7 +21,18 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case TickMsg:
 		m.setNow(m.deps.Now())
+		m.adaptScheduleForm() // its preview counts down too
 		return m, tickCmd()
+	case ReloadTickMsg:
+		return m.onReloadTick()
+	case SchedulesLoadedMsg:
+		return m.onSchedulesLoaded(msg)
+	case ScheduledResultMsg:
+		return m.onScheduledResult(msg)
+	case SchedulerErrorMsg:
+		return m.onSchedulerError(msg)
+	case ScheduleSavedMsg:
+		return m.onScheduleSaved(msg)
 	case spinner.TickMsg:
 		if !m.busy() {
 			m.spinning = false
@@ -105,6 +116,7 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.form, cmd = m.form.Update(msg)
 		m.adaptAddForm()
+		m.adaptScheduleForm()
 		return m, cmd
 	case overlayConfirm:
 		return m.updateConfirm(msg)
@@ -158,11 +170,6 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		return m, m.syncSelection()
 	case key.Matches(msg, m.keys.RefreshAll):
 		return m, m.refreshAll()
-	case key.Matches(msg, m.keys.Schedule):
-		// Reserved for the schedule editor.
-		var cmd tea.Cmd
-		m.status, cmd = m.status.Show("schedules: coming soon (tokentop schedule NAME on the command line)", toast.Info, 3*time.Second)
-		return m, cmd
 	case key.Matches(msg, m.keys.NextPane):
 		m.setFocus((m.focus + 1) % 3)
 		return m, nil
@@ -186,6 +193,9 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 			return m, nil
 		case key.Matches(msg, m.keys.Edit):
 			m.openEditForm(sel)
+			return m, nil
+		case key.Matches(msg, m.keys.Schedule):
+			m.openScheduleForm(sel)
 			return m, nil
 		case key.Matches(msg, m.keys.Delete):
 			m.askDelete(sel)
@@ -231,9 +241,12 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	return m, cmd
 }
 
-// quit cancels what runs and ends the program.
+// quit ends the program; a login in flight is cancelled, refreshes are not.
 func (m Model) quit() (Model, tea.Cmd) {
-	m.cancelRefreshes()
+	// Refreshes in flight are left to finish: the server may already have
+	// rotated the refresh token, and only the answer carries the new one.
+	// Run waits for them; queued ones never start.
+	m.queue = nil
 	if m.formCancel != nil {
 		m.formCancel()
 	}

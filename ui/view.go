@@ -18,6 +18,13 @@ const (
 	minHeight = 16
 )
 
+// wideListWidth is the list's width from 100 columns on: enough for a
+// readable label beside both countdowns (access and refresh token).
+const wideListWidth = 48
+
+// wideHelpWidth is the width from which the short help names s (schedule).
+const wideHelpWidth = 92
+
 type rect struct{ x, y, w, h int }
 
 func (r rect) contains(x, y int) bool { return x >= r.x && x < r.x+r.w && y >= r.y && y < r.y+r.h }
@@ -39,6 +46,9 @@ func (m *Model) setSize(w, h int) {
 		top = max(4, bh-6)
 	}
 	lw := min(max(w*2/5, 40), 56)
+	if w >= 100 {
+		lw = max(lw, wideListWidth) // room for the refresh token's countdown
+	}
 	if w-lw < 30 {
 		lw = max(20, w-30)
 	}
@@ -228,6 +238,7 @@ func (m Model) helpView() string {
 		start = end
 	}
 	rows = append(rows,
+		m.styles.Muted.Render("List: ⟳ a schedule keeps the session fresh (highlighted while it fails; s edits it)."),
 		m.styles.Muted.Render("Mouse: the wheel scrolls the pane under the pointer; a click selects."),
 		m.styles.Muted.Render("Claims are decoded, not verified. Secrets stay masked until x."),
 		m.styles.Muted.Render("esc, q or ? closes this help."))
@@ -264,6 +275,16 @@ func (m Model) shortHelpView() string {
 		bindings = append([]key.Binding{m.keys.Cancel}, m.keys.ShortHelp()...)
 	default:
 		bindings = m.keys.ShortHelp()
+	}
+	if m.width < wideHelpWidth {
+		// Keep "? help" and "q quit" on a narrow line: s is in the full help.
+		kept := bindings[:0:0]
+		for _, b := range bindings {
+			if b.Help().Key != m.keys.Schedule.Help().Key {
+				kept = append(kept, b)
+			}
+		}
+		bindings = kept
 	}
 	return " " + m.help.ShortHelpView(bindings)
 }

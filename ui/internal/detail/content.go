@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-
 	"strings"
 	"time"
 
@@ -56,7 +55,7 @@ func (m Model) lines() []string {
 	if !s.RefreshExpiresAt.IsZero() {
 		kv("refresh", m.styles.Value.Render("expires "+m.when(s.RefreshExpiresAt)))
 	}
-	kv("schedule", m.scheduleLine())
+	out = append(out, m.scheduleLines()...)
 	if s.LastStatus != "" || !s.LastRefreshAt.IsZero() {
 		last := orDash(s.LastStatus)
 		if !s.LastRefreshAt.IsZero() {
@@ -119,33 +118,6 @@ func (m Model) lifetimeBar() string {
 	return m.styles.BarFull.Render(strings.Repeat("▓", full)) +
 		m.styles.BarEmpty.Render(strings.Repeat("░", width-full)) +
 		m.styles.Value.Render(fmt.Sprintf(" %d%% left", int(math.Round(frac*100))))
-}
-
-func (m Model) scheduleLine() string {
-	sch := m.schedule
-	if sch == nil {
-		return m.styles.Muted.Render("none")
-	}
-	var what string
-	switch sch.Mode {
-	case vault.ScheduleEvery:
-		what = "every " + sch.Interval.String()
-	default:
-		what = "before expiry"
-		if sch.Margin > 0 {
-			what += " (" + sch.Margin.String() + " margin)"
-		}
-	}
-	if !sch.Enabled {
-		return m.styles.Muted.Render(what + " · disabled")
-	}
-	if !sch.NextDue.IsZero() {
-		what += " · next " + common.Relative(sch.NextDue, m.now)
-	}
-	if sch.Failures > 0 {
-		what += fmt.Sprintf(" · %d failures", sch.Failures)
-	}
-	return m.styles.Value.Render(what)
 }
 
 // tokenLines shows one token: its kind, the token (masked unless revealed),

@@ -92,3 +92,62 @@ func TestListedSessionWaitsForItsTokens(t *testing.T) {
 		t.Fatal("a listed session does not hold its tokens")
 	}
 }
+
+func TestScheduleLines(t *testing.T) {
+	s := vault.Session{ID: 1, Provider: vault.ProviderGalileo, Label: "x", IssuedAt: now.Add(-50 * time.Minute),
+		ExpiresAt: now.Add(10 * time.Minute), LastRefreshAt: now.Add(-50 * time.Minute)}
+	m := newPane(t, s)
+	if got := text(m); !strings.Contains(got, "schedule  none · s sets one") {
+		t.Fatalf("no schedule:\n%s", got)
+	}
+
+	// Default margin of a 1 h token: 6 min, so due in 4 min; the countdown
+	// follows the clock.
+	sch := vault.Schedule{SessionID: 1, Mode: vault.ScheduleBeforeExpiry, Enabled: true}
+	m.SetSession(s, true, &sch)
+	for _, want := range []string{"schedule  before-expiry · margin 6m (default)", "next      14:04:00 (in 4m 00s)"} {
+		if got := text(m); !strings.Contains(got, want) {
+			t.Fatalf("lacks %q:\n%s", want, got)
+		}
+	}
+	m.SetNow(now.Add(3*time.Minute + 30*time.Second))
+	if got := text(m); !strings.Contains(got, "next      14:04:00 (in 30s)") {
+		t.Fatalf("countdown did not move:\n%s", got)
+	}
+	m.SetNow(now.Add(5 * time.Minute))
+	if got := text(m); !strings.Contains(got, "next      due now") {
+		t.Fatalf("past due:\n%s", got)
+	}
+
+	// Backing off after failures: the retry is the next refresh.
+	m.SetNow(now)
+	sch = vault.Schedule{SessionID: 1, Mode: vault.ScheduleEvery, Interval: 30 * time.Minute, Enabled: true,
+		Failures: 3, BackoffUntil: now.Add(20 * time.Second), LastError: "server error · 503"}
+	s.LastRefreshAt = now.Add(-40 * time.Minute)
+	m.SetSession(s, true, &sch)
+	for _, want := range []string{"schedule  every 30m", "next      14:00:20 (in 20s) · a retry",
+		"failures  3 in a row · backing off until 14:00:20 (in 20s)", "error     server error · 503"} {
+		if got := text(m); !strings.Contains(got, want) {
+			t.Fatalf("lacks %q:\n%s", want, got)
+		}
+	}
+
+	// Turned off by the user, and by the Scheduler for a login.
+	sch = vault.Schedule{SessionID: 1, Mode: vault.ScheduleEvery, Interval: 30 * time.Minute}
+	m.SetSession(s, true, &sch)
+	if got := text(m); !strings.Contains(got, "every 30m · off") || strings.Contains(got, "next ") {
+		t.Fatalf("off:\n%s", got)
+	}
+	sch.LastError = "disabled: the session needs a login (rejected · 401)"
+	s.NeedsLogin = true
+	m.SetSession(s, true, &sch)
+	if got := text(m); !strings.Contains(got, "every 30m · disabled: needs login") {
+		t.Fatalf("disabled:\n%s", got)
+	}
+	// Enabled, but the session needs a login: paused.
+	sch = vault.Schedule{SessionID: 1, Mode: vault.ScheduleEvery, Interval: 30 * time.Minute, Enabled: true}
+	m.SetSession(s, true, &sch)
+	if got := text(m); !strings.Contains(got, "next      paused: the session needs a login") {
+		t.Fatalf("paused:\n%s", got)
+	}
+}

@@ -32,6 +32,27 @@ type Shown struct {
 	Err      string              // one line, never a secret
 	InFlight bool
 	Started  time.Time
+	// AttemptID is the stored attempt this exchange was recorded as (0 when
+	// unknown, or when no attempt was recorded): a newer stored attempt
+	// replaces what is shown.
+	AttemptID int64
+	// At is when the exchange happened (zero when unknown).
+	At time.Time
+}
+
+// OlderThan reports whether a stored attempt is newer than what sh shows,
+// so that the pane should show the attempt instead: never while sh is in
+// flight; by attempt id when sh was recorded, else by time.
+func (sh *Shown) OlderThan(a vault.Attempt) bool {
+	switch {
+	case sh == nil:
+		return true
+	case sh.InFlight || a.ID == sh.AttemptID:
+		return false
+	case sh.AttemptID != 0:
+		return a.ID > sh.AttemptID
+	}
+	return a.StartedAt.After(sh.At)
 }
 
 // Model is the exchange pane.
@@ -51,6 +72,7 @@ type Model struct {
 	opened  *Shown // what ModeAttempt shows
 
 	sessionID   int64
+	reading     bool // the session's latest stored attempt is being read
 	attempts    []vault.Attempt
 	attemptsErr error
 	loading     bool
@@ -107,7 +129,17 @@ func (m *Model) SetSession(id int64, current *Shown) {
 	}
 	m.sessionID = id
 	m.current = current
+	m.reading = false
 	m.render()
+}
+
+// SetReading says the session's latest stored attempt is being read, so an
+// empty pane says so instead of "No exchange yet".
+func (m *Model) SetReading(r bool) {
+	if m.reading != r {
+		m.reading = r
+		m.render()
+	}
 }
 
 // SetExchange replaces what ModeExchange shows for the current session.
@@ -247,10 +279,16 @@ func (m *Model) open() {
 	m.render()
 }
 
+// LatestCaption labels a session's latest stored attempt, shown before any
+// refresh in this dashboard: "Last refresh 13:41:12 · scheduled".
+func LatestCaption(a vault.Attempt, now time.Time, loc *time.Location) string {
+	return "Last refresh " + common.ShortClock(a.StartedAt, now, loc) + " · " + a.Trigger
+}
+
 // FromAttempt turns a stored attempt into what the pane shows: its
 // exchange (stored redacted) and envelope are unmarshalled from JSON.
 func FromAttempt(a vault.Attempt, caption string) *Shown {
-	sh := &Shown{Caption: caption, Outcome: a.Outcome, Err: a.Error}
+	sh := &Shown{Caption: caption, Outcome: a.Outcome, Err: a.Error, AttemptID: a.ID, At: a.StartedAt}
 	if len(a.Exchange) > 0 {
 		var ex providers.Exchange
 		if err := json.Unmarshal(a.Exchange, &ex); err != nil {

@@ -69,7 +69,10 @@ func statusText(ex *providers.Exchange) string {
 func (m Model) exchangeLines(sh *Shown, width int) []string {
 	st := m.styles
 	if sh == nil {
-		return []string{st.Muted.Render("No exchange yet for this session. Press r to refresh it, h for its history.")}
+		if m.reading {
+			return []string{st.Muted.Render("Reading the last refresh…")}
+		}
+		return []string{st.Muted.Render("No refresh recorded for this session yet. Press r to refresh it.")}
 	}
 	ex := sh.Exchange
 	if ex != nil && !ex.Masked && !m.reveal {

@@ -27,6 +27,7 @@ type Field struct {
 	Choices      []string // Choice: the values
 	ChoiceLabels []string // Choice: how the values are shown (default: the values)
 	Hidden       bool
+	Hint         string // shown under the field, muted, unless it is in error
 }
 
 type field struct {
@@ -54,6 +55,7 @@ type Model struct {
 
 	err  string
 	busy string // what is running since submit ("" when idle)
+	note string // a muted line under the fields ("" when none)
 
 	width, height int
 	spinner       string
@@ -164,6 +166,10 @@ func (m *Model) SetErrors(fields map[string]string, general string) {
 		m.focusField(first)
 	}
 }
+
+// SetNote sets the muted line under the fields (a preview of what saving
+// does, say); "" removes it.
+func (m *Model) SetNote(note string) { m.note = note }
 
 // SetBusy shows that the submitted work runs ("" ends it).
 func (m *Model) SetBusy(what string) { m.busy = what }

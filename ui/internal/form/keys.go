@@ -1,6 +1,7 @@
 // Package form is a small multi-field form for the dashboard's dialogs
-// (add a session, log in, edit): text, secret and choice fields, per-field
-// validation errors, a busy state while the submitted work runs.
+// (add a session, log in, edit, schedule): text, secret and choice fields,
+// hints and per-field validation errors, a note, and a busy state while the
+// submitted work runs.
 package form
 
 import "github.com/charmbracelet/bubbles/key"

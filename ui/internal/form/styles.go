@@ -16,6 +16,7 @@ type Styles struct {
 	Choice      lipgloss.Style
 	ChoiceOn    lipgloss.Style
 	FieldError  lipgloss.Style
+	Hint        lipgloss.Style // a field's hint and the form's note
 	Error       lipgloss.Style
 	Busy        lipgloss.Style
 }
@@ -32,6 +33,7 @@ func DefaultStyles(c common.Common) Styles {
 		Choice:      lipgloss.NewStyle().Foreground(t.Muted),
 		ChoiceOn:    lipgloss.NewStyle().Foreground(t.Accent).Bold(true),
 		FieldError:  lipgloss.NewStyle().Foreground(t.Error),
+		Hint:        lipgloss.NewStyle().Foreground(t.Muted),
 		Error:       lipgloss.NewStyle().Foreground(t.Error).Bold(true),
 		Busy:        lipgloss.NewStyle().Foreground(t.Info),
 	}

@@ -49,8 +49,11 @@ func (m Model) View() string {
 			line += f.input.View()
 		}
 		body = append(body, line)
-		if f.err != "" {
-			body = append(body, strings.Repeat(" ", labelCol+1)+m.styles.FieldError.Render("↳ "+f.err))
+		switch {
+		case f.err != "":
+			body = append(body, m.under(m.styles.FieldError, "↳ "+f.err, inner)...)
+		case f.Hint != "":
+			body = append(body, m.under(m.styles.Hint, f.Hint, inner)...)
 		}
 	}
 	switch {
@@ -61,8 +64,24 @@ func (m Model) View() string {
 		for _, l := range strings.Split(lipgloss.NewStyle().Width(inner).Render(m.err), "\n") {
 			body = append(body, m.styles.Error.Render(l))
 		}
+	case m.note != "":
+		body = append(body, "")
+		for _, l := range strings.Split(lipgloss.NewStyle().Width(inner).Render(m.note), "\n") {
+			body = append(body, m.styles.Hint.Render(l))
+		}
 	}
 	h := min(m.height, len(body)+2)
 	box := m.styles.Panel.Panel(m.title, body, w, h, true)
 	return lipgloss.Place(m.width, m.height, lipgloss.Center, lipgloss.Center, box)
+}
+
+// under is text set under a field's input, wrapped to the box.
+func (m Model) under(st lipgloss.Style, text string, inner int) []string {
+	indent := strings.Repeat(" ", labelCol+1)
+	w := max(10, inner-labelCol-1)
+	var out []string
+	for _, l := range strings.Split(lipgloss.NewStyle().Width(w).Render(text), "\n") {
+		out = append(out, indent+st.Render(strings.TrimRight(l, " ")))
+	}
+	return out
 }

@@ -50,6 +50,9 @@ type Model struct {
 	pos       map[int64]int   // session id -> position in sessions
 	schedules map[int64]vault.Schedule
 	activity  map[int64]Activity
+	// refreshExpiries: some session's refresh token has a known expiry, so
+	// the refresh countdown column is worth its space (when it fits).
+	refreshExpiries bool
 
 	index  []int // positions in sessions, filtered and sorted
 	cursor int   // position in index
@@ -146,6 +149,22 @@ func (m *Model) Remove(id int64) {
 		m.cursor = min(cur, max(0, len(m.index)-1))
 		m.ensureVisible()
 	}
+}
+
+// SetSchedule replaces one session's schedule (after an edit, or a
+// scheduled refresh), so that its mark changes at once.
+func (m *Model) SetSchedule(sch vault.Schedule) { m.schedules[sch.SessionID] = sch }
+
+// RemoveSchedule forgets one session's schedule.
+func (m *Model) RemoveSchedule(id int64) { delete(m.schedules, id) }
+
+// ScheduledIDs lists the sessions that have a schedule, in no order.
+func (m Model) ScheduledIDs() []int64 {
+	out := make([]int64, 0, len(m.schedules))
+	for id := range m.schedules {
+		out = append(out, id)
+	}
+	return out
 }
 
 // SetActivity marks a session as refreshing or queued.
@@ -258,8 +277,9 @@ func (m *Model) MoveBy(n int) {
 // ClickRow selects the row at y lines below the panel's top border; false
 // when there is no row there.
 func (m *Model) ClickRow(y int) bool {
-	i := m.offset + y - 1 - m.filterRows()
-	if y < 1+m.filterRows() || i >= len(m.index) || i >= m.offset+m.rows() {
+	top := m.filterRows() + m.headerRows()
+	i := m.offset + y - 1 - top
+	if y < 1+top || i >= len(m.index) || i >= m.offset+m.rows() {
 		return false
 	}
 	m.cursor = i
@@ -335,6 +355,13 @@ func (m *Model) rebuild(keepID int64, keep bool) {
 		}
 	}
 	ss := m.sessions
+	m.refreshExpiries = false
+	for i := range ss {
+		if !ss[i].RefreshExpiresAt.IsZero() {
+			m.refreshExpiries = true
+			break
+		}
+	}
 	if m.order == ByExpiry {
 		sort.SliceStable(idx, func(a, b int) bool {
 			x, y := ss[idx[a]], ss[idx[b]]
@@ -379,8 +406,23 @@ func (m Model) filterRows() int {
 	return 0
 }
 
+// headerRows is 1 when the column header is shown: with two countdowns in
+// a row, the reader needs to be told which is which.
+func (m Model) headerRows() int {
+	if m.showRefresh() {
+		return 1
+	}
+	return 0
+}
+
+// showRefresh: the refresh token's countdown has a column. Only when some
+// refresh token has a known expiry and the label keeps room to be read.
+func (m Model) showRefresh() bool {
+	return m.refreshExpiries && m.width-2-fixedCols-refreshCol-1 >= minLabelWithRefresh
+}
+
 // rows is the number of session rows that fit.
-func (m Model) rows() int { return max(0, m.height-2-m.filterRows()) }
+func (m Model) rows() int { return max(0, m.height-2-m.filterRows()-m.headerRows()) }
 
 func (m *Model) ensureVisible() {
 	rows := m.rows()

@@ -111,3 +111,71 @@ func TestRowsReadWithoutColour(t *testing.T) {
 		}
 	}
 }
+
+func TestRefreshCountdownColumnWhenItFits(t *testing.T) {
+	c := common.New(time.UTC)
+	m := New(c, DefaultStyles(c), DefaultKeyMap())
+	m.SetNow(now)
+	m.SetSessions([]vault.Session{
+		{ID: 1, Provider: vault.ProviderPathStack, Label: "week", IssuedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour),
+			RefreshExpiresAt: now.Add(7*24*time.Hour - time.Minute)},
+		{ID: 2, Provider: vault.ProviderPathStack, Label: "soon", IssuedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour),
+			RefreshExpiresAt: now.Add(3 * time.Hour)},
+		{ID: 3, Provider: vault.ProviderPathStack, Label: "gone", IssuedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour),
+			RefreshExpiresAt: now.Add(-time.Hour)},
+		{ID: 4, Provider: vault.ProviderGalileo, Label: "opaque", IssuedAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour)},
+	}, nil)
+
+	m.SetSize(46, 8) // 100 columns
+	got := ansi.Strip(m.View())
+	for _, want := range []string{"session", "access refresh", "1h 00m  6d 23h", "1h 00m  3h 00m", "1h 00m expired"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("wide list lacks %q:\n%s", want, got)
+		}
+	}
+	// The header is not a row: a click on it selects nothing.
+	if m.ClickRow(1) {
+		t.Error("a click on the header selected a row")
+	}
+	if !m.ClickRow(2) {
+		t.Error("a click on the first row selected nothing")
+	}
+
+	m.SetSize(40, 8) // 80 columns: the column is dropped, the label keeps its room
+	got = ansi.Strip(m.View())
+	for _, unwanted := range []string{"refresh", "6d 23h", "3h 00m"} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("narrow list shows %q:\n%s", unwanted, got)
+		}
+	}
+	if lines := strings.Split(got, "\n"); !strings.Contains(lines[1], "gone") {
+		t.Errorf("narrow list has a header:\n%s", got)
+	}
+
+	// No refresh token with a known expiry: no column, whatever the width.
+	m.SetSessions([]vault.Session{{ID: 4, Provider: vault.ProviderGalileo, Label: "opaque", ExpiresAt: now.Add(time.Hour)}}, nil)
+	m.SetSize(46, 8)
+	if got := ansi.Strip(m.View()); strings.Contains(got, "refresh") {
+		t.Errorf("a column for no refresh expiry:\n%s", got)
+	}
+}
+
+func TestScheduleMarkFollowsEdits(t *testing.T) {
+	m := newList(3, 8)
+	if strings.Contains(ansi.Strip(m.View()), "⟳") {
+		t.Fatal("no schedule, yet a mark")
+	}
+	m.SetSchedule(vault.Schedule{SessionID: 2, Mode: vault.ScheduleEvery, Enabled: true})
+	if got := ansi.Strip(m.View()); !strings.Contains(got, "⟳") {
+		t.Fatalf("an enabled schedule is not marked:\n%s", got)
+	}
+	m.SetSchedule(vault.Schedule{SessionID: 2, Mode: vault.ScheduleEvery, Enabled: false})
+	if got := ansi.Strip(m.View()); strings.Contains(got, "⟳") {
+		t.Fatalf("a schedule turned off is marked:\n%s", got)
+	}
+	m.SetSchedule(vault.Schedule{SessionID: 2, Mode: vault.ScheduleEvery, Enabled: true})
+	m.RemoveSchedule(2)
+	if got := ansi.Strip(m.View()); strings.Contains(got, "⟳") {
+		t.Fatalf("a removed schedule is marked:\n%s", got)
+	}
+}

@@ -17,7 +17,9 @@ type Styles struct {
 	Muted    lipgloss.Style
 	Busy     lipgloss.Style // spinner and elapsed time of a refresh in flight
 	Schedule lipgloss.Style
-	Filter   lipgloss.Style
+	// ScheduleFailing marks a schedule whose last refreshes failed.
+	ScheduleFailing lipgloss.Style
+	Filter          lipgloss.Style
 	// State colours the symbol and countdown of a row by the session's state.
 	State map[vault.State]lipgloss.Style
 }
@@ -30,15 +32,16 @@ func DefaultStyles(c common.Common) Styles {
 		st[s] = lipgloss.NewStyle().Foreground(t.Look(s).Color)
 	}
 	return Styles{
-		Panel:    common.DefaultPanelStyles(t),
-		Label:    lipgloss.NewStyle().Foreground(t.Text),
-		Selected: lipgloss.NewStyle().Foreground(t.Accent).Bold(true),
-		Cursor:   lipgloss.NewStyle().Foreground(t.Accent).Bold(true),
-		Provider: lipgloss.NewStyle().Foreground(t.Muted),
-		Muted:    lipgloss.NewStyle().Foreground(t.Muted),
-		Busy:     lipgloss.NewStyle().Foreground(t.Info),
-		Schedule: lipgloss.NewStyle().Foreground(t.Info),
-		Filter:   lipgloss.NewStyle().Foreground(t.Accent),
-		State:    st,
+		Panel:           common.DefaultPanelStyles(t),
+		Label:           lipgloss.NewStyle().Foreground(t.Text),
+		Selected:        lipgloss.NewStyle().Foreground(t.Accent).Bold(true),
+		Cursor:          lipgloss.NewStyle().Foreground(t.Accent).Bold(true),
+		Provider:        lipgloss.NewStyle().Foreground(t.Muted),
+		Muted:           lipgloss.NewStyle().Foreground(t.Muted),
+		Busy:            lipgloss.NewStyle().Foreground(t.Info),
+		Schedule:        lipgloss.NewStyle().Foreground(t.Info),
+		ScheduleFailing: lipgloss.NewStyle().Foreground(t.Warn).Bold(true),
+		Filter:          lipgloss.NewStyle().Foreground(t.Accent),
+		State:           st,
 	}
 }

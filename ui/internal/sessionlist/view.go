@@ -13,7 +13,14 @@ import (
 const (
 	providerCol = 9
 	timeCol     = 8
+	refreshCol  = 7 // the refresh token's countdown, when shown
 	markCol     = 2
+	// fixedCols is a row without its label and refresh column: cursor,
+	// symbol, spaces, provider, access countdown, schedule mark.
+	fixedCols = 1 + 2 + 1 + providerCol + 1 + timeCol + markCol
+	// minLabelWithRefresh is the narrowest label the refresh column may
+	// leave; narrower panels (80 columns) drop the column instead.
+	minLabelWithRefresh = 12
 )
 
 // View draws the panel. Only the visible rows are formatted.
@@ -30,9 +37,13 @@ func (m Model) View() string {
 		}
 		body = append(body, common.Fit(line, inner))
 	}
+	withRefresh := m.showRefresh()
+	if withRefresh {
+		body = append(body, m.header(inner))
+	}
 	end := min(len(m.index), m.offset+m.rows())
 	for i := m.offset; i < end; i++ {
-		body = append(body, m.row(m.sessions[m.index[i]], i == m.cursor, inner))
+		body = append(body, m.row(m.sessions[m.index[i]], i == m.cursor, inner, withRefresh))
 	}
 	if len(m.index) == 0 && len(m.sessions) > 0 {
 		body = append(body, common.Fit(m.styles.Muted.Render(" no session matches"), inner))
@@ -58,7 +69,7 @@ func (m Model) title() string {
 // every visible row, and lipgloss.Style.Render per cell costs too much.
 type paints struct {
 	label, selected, provider, busy, muted paint
-	cursor, mark                           string // pre-rendered "▸" and " ⟳"
+	cursor, mark, markFailing              string // pre-rendered "▸", " ⟳" and a failing " ⟳"
 	state                                  map[vault.State]paint
 	symbol                                 map[vault.State]string
 }
@@ -67,15 +78,16 @@ type paint = common.Paint
 
 func newPaints(c common.Common, st Styles) paints {
 	p := paints{
-		label:    common.NewPaint(st.Label),
-		selected: common.NewPaint(st.Selected),
-		provider: common.NewPaint(st.Provider),
-		busy:     common.NewPaint(st.Busy),
-		muted:    common.NewPaint(st.Muted),
-		cursor:   st.Cursor.Render("▸"),
-		mark:     " " + st.Schedule.Render("⟳"),
-		state:    map[vault.State]paint{},
-		symbol:   map[vault.State]string{},
+		label:       common.NewPaint(st.Label),
+		selected:    common.NewPaint(st.Selected),
+		provider:    common.NewPaint(st.Provider),
+		busy:        common.NewPaint(st.Busy),
+		muted:       common.NewPaint(st.Muted),
+		cursor:      st.Cursor.Render("▸"),
+		mark:        " " + st.Schedule.Render("⟳"),
+		markFailing: " " + st.ScheduleFailing.Render("⟳"),
+		state:       map[vault.State]paint{},
+		symbol:      map[vault.State]string{},
 	}
 	for s, style := range st.State {
 		p.state[s] = common.NewPaint(style)
@@ -84,9 +96,19 @@ func newPaints(c common.Common, st Styles) paints {
 	return p
 }
 
+// header names the columns when there are two countdowns.
+func (m Model) header(width int) string {
+	labelW := width - fixedCols - refreshCol - 1
+	h := "   " + common.Fit("session", labelW) + " " + common.Fit("provider", providerCol) + " " +
+		common.PadLeft("access", timeCol) + " " + common.PadLeft("refresh", refreshCol) + "  "
+	return m.paint.muted.Wrap(common.Fit(h, width))
+}
+
 // row formats one session: cursor, state symbol, label, provider, time
-// left (or what is happening instead) and the schedule mark.
-func (m Model) row(s vault.Session, selected bool, width int) string {
+// left (or what is happening instead), the refresh token's time left when
+// withRefresh, and the schedule mark (coloured as a warning while the
+// schedule's refreshes fail).
+func (m Model) row(s vault.Session, selected bool, width int, withRefresh bool) string {
 	p := &m.paint
 	state := s.State(m.now)
 
@@ -114,9 +136,15 @@ func (m Model) row(s vault.Session, selected bool, width int) string {
 	mark := "  "
 	if sch, ok := m.schedules[s.ID]; ok && sch.Enabled {
 		mark = p.mark
+		if sch.Failures > 0 {
+			mark = p.markFailing
+		}
 	}
 
-	labelW := width - 1 - 2 - 1 - providerCol - 1 - timeCol - markCol
+	labelW := width - fixedCols
+	if withRefresh {
+		labelW -= refreshCol + 1
+	}
 	showProvider := labelW >= 8
 	if !showProvider {
 		labelW += providerCol + 1
@@ -133,9 +161,38 @@ func (m Model) row(s vault.Session, selected bool, width int) string {
 		b.WriteByte(' ')
 	}
 	b.WriteString(when)
+	if withRefresh {
+		b.WriteByte(' ')
+		b.WriteString(m.refreshLeft(s))
+	}
 	b.WriteString(mark)
 	return b.String()
 }
+
+// refreshLeft is the refresh token's countdown column: blank when its
+// expiry is unknown, a dash when the provider rejected it, coloured like
+// the access token's states (expiring within a day, expired).
+func (m Model) refreshLeft(s vault.Session) string {
+	p := &m.paint
+	switch {
+	case s.RefreshExpiresAt.IsZero():
+		return common.PadLeft("", refreshCol)
+	case s.NeedsLogin:
+		return p.muted.Wrap(common.PadLeft("—", refreshCol))
+	}
+	left := s.RefreshExpiresAt.Sub(m.now)
+	switch {
+	case left <= 0:
+		return p.state[vault.StateExpired].Wrap(common.PadLeft("expired", refreshCol))
+	case left < refreshWarning:
+		return p.state[vault.StateExpiring].Wrap(common.PadLeft(common.Countdown(left), refreshCol))
+	}
+	return p.muted.Wrap(common.PadLeft(common.Countdown(left), refreshCol))
+}
+
+// refreshWarning: a refresh token with less than this left is shown as
+// expiring (a login is due soon).
+const refreshWarning = 24 * time.Hour
 
 // timeLeft is the countdown column: time left, or why there is none.
 func timeLeft(s vault.Session, state vault.State, now time.Time) string {

@@ -75,6 +75,10 @@ func (m *Model) SetStatus(text string, kind Kind) {
 	m.status = &note{text, kind}
 }
 
+// Dismiss ends the current note early, uncovering the status (a failure
+// that arrived meanwhile, say).
+func (m *Model) Dismiss() { m.toast = nil }
+
 // Text is what the line shows now, without styling.
 func (m Model) Text() string {
 	if n := m.current(); n != nil {

@@ -26,3 +26,16 @@ func TestNoteClearsItselfAndLeavesTheStatus(t *testing.T) {
 		t.Fatalf("after expiry: %q", m.View(30))
 	}
 }
+
+func TestDismissUncoversTheStatus(t *testing.T) {
+	m := New(DefaultStyles(common.New(nil)))
+	m.SetStatus("refresh failed", Error)
+	m, _ = m.Show("Copied", Success, time.Minute)
+	if got := m.Text(); got != "✓ Copied" {
+		t.Fatalf("text = %q", got)
+	}
+	m.Dismiss()
+	if got := m.Text(); got != "✕ refresh failed" {
+		t.Fatalf("after Dismiss: %q", got)
+	}
+}
