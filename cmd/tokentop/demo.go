@@ -99,7 +99,7 @@ func (a *app) seedDemo(ctx context.Context, ps, gl *fake.Server) error {
 	}
 	ref := providers.NewRefresher(st, a.registry(), providers.RefresherOptions{Now: now})
 	refreshNow := func(s vault.Session) error {
-		rep, err := ref.Refresh(ctx, s.ID, vault.TriggerManual)
+		rep, err := ref.Refresh(ctx, s.ID, vault.TriggerCLI)
 		if err != nil {
 			return err
 		}
