@@ -50,6 +50,15 @@ type Envelope struct {
 	Shape   string       `json:"shape"` // "pathstack" | "fastapi" | "fastapi-detail" | "raw"
 }
 
+// MarshalJSON writes "fields": [] rather than null when there are none.
+func (e Envelope) MarshalJSON() ([]byte, error) {
+	type plain Envelope // no MarshalJSON: no recursion
+	if e.Fields == nil {
+		e.Fields = []FieldError{}
+	}
+	return json.Marshal(plain(e))
+}
+
 // ParseEnvelope parses an error body of any of the shapes above. It never
 // fails: a body it does not recognise becomes a "raw" envelope whose message
 // is the HTML <title>, the first non-empty line, or the compact JSON.
@@ -62,7 +71,7 @@ func ParseEnvelope(status int, contentType string, body []byte) *Envelope {
 	var doc any
 	if len(trimmed) > 0 && json.Unmarshal(trimmed, &doc) == nil {
 		if obj, ok := doc.(map[string]any); ok && parseKnownShape(env, obj) {
-			env.Message = oneLine(env.Message)
+			env.Message, env.Code = oneLine(env.Message), oneLine(env.Code)
 			return env
 		}
 		var compact bytes.Buffer
@@ -133,6 +142,12 @@ func fieldError(m map[string]any) FieldError {
 	}
 	f.Msg, _ = m["msg"].(string)
 	f.Type, _ = m["type"].(string)
+	f.Msg, f.Type = oneLine(f.Msg), oneLine(f.Type)
+	for i, l := range f.Loc {
+		if str, ok := l.(string); ok {
+			f.Loc[i] = oneLine(str)
+		}
+	}
 	return f
 }
 
@@ -187,7 +202,7 @@ func rawMessage(body []byte, isHTML bool) string {
 // oneLine collapses whitespace (newlines included) and trims s to maxMessage
 // characters, marking the cut with an ellipsis.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " ")
+	s = SafeText(strings.Join(strings.Fields(strings.ToValidUTF8(s, "\uFFFD")), " "))
 	if utf8.RuneCountInString(s) <= maxMessage {
 		return s
 	}

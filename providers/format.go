@@ -60,7 +60,9 @@ func (e *Exchange) Format(w io.Writer, reveal bool) {
 		fmt.Fprintf(&b, "* server clock differs from the local clock by %s (server Date: %s)\n",
 			ex.ClockSkew.Round(time.Second), ex.ServerDate.UTC().Format(http.TimeFormat))
 	}
-	_, _ = io.WriteString(w, b.String()) // like fmt.Print: a display write error is not actionable
+	// Headers and bodies are as the server sent them: never its control
+	// characters to the terminal.
+	_, _ = io.WriteString(w, SafeText(b.String())) // like fmt.Print: a display write error is not actionable
 }
 
 // splitURL splits "https://host/path?q" into host and request target. Plain

@@ -38,14 +38,15 @@ func Mask(secret string) string {
 // sensitiveKeys are JSON and form field names whose values are secrets.
 var sensitiveKeys = map[string]bool{
 	"access_token": true, "refresh_token": true, "id_token": true, "password": true,
-	"api_key": true, "client_secret": true, "token": true,
+	"api_key": true, "client_secret": true, "token": true, "session_token": true, "jwt": true,
+	"accesstoken": true, "refreshtoken": true, "idtoken": true, "apikey": true, "clientsecret": true, "sessiontoken": true,
 }
 
 // jsonSecretRe finds `"key": "value"` pairs with a sensitive key at any depth.
 // A regular expression rather than a decoder: it keeps the body byte for byte
 // apart from the masked values, and also works on truncated or broken JSON
 // (a value cut off by the end of the body has no closing quote: group 4).
-var jsonSecretRe = regexp.MustCompile(`(?i)"(access_token|refresh_token|id_token|password|api_key|client_secret|token)"(\s*:\s*)"((?:[^"\\]|\\.)*)("?)`)
+var jsonSecretRe = regexp.MustCompile(`(?i)"(access_?token|refresh_?token|id_?token|password|api_?key|client_?secret|token|session_?token|jwt)"(\s*:\s*)"((?:[^"\\]|\\.)*)("?)`)
 
 // Redacted returns a deep copy with every secret masked (Mask): credential
 // headers and cookie values, sensitive JSON and form fields, sensitive URL
@@ -134,7 +135,7 @@ func (r *redactor) maskOf(v string) string {
 }
 
 // passwordKeys are fields whose values are masked by length alone.
-var passwordKeys = map[string]bool{"password": true, "client_secret": true, "api_key": true}
+var passwordKeys = map[string]bool{"password": true, "client_secret": true, "api_key": true, "clientsecret": true, "apikey": true}
 
 // replacer replaces every collected secret by its mask, longest first so that
 // a secret containing another is masked whole.
@@ -205,7 +206,14 @@ func (r *redactor) cookiePair(p string) string {
 	if value == "" {
 		return p
 	}
-	m := r.mask(value)
+	// Masked here always; looked for elsewhere only when long enough to be
+	// a credential: a short value ("tenant=acme") would mask every "acme".
+	var m string
+	if utf8.RuneCountInString(value) >= shortSecret {
+		m = r.mask(value)
+	} else {
+		m = Mask(value)
+	}
 	if quoted {
 		m = `"` + m + `"`
 	}

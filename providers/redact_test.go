@@ -215,3 +215,25 @@ func TestPasswordsMaskedByLengthOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactCamelCaseKeysAndShortCookies: camelCase token fields are masked;
+// a short cookie value is masked in its cookie but not everywhere else.
+func TestRedactCamelCaseKeysAndShortCookies(t *testing.T) {
+	const tok = "MRK-camel-token-0123456789"
+	ex := &Exchange{
+		URL:            "https://acme.example/v1/refresh_token",
+		RequestHeader:  http.Header{"Cookie": {"tenant=acme; refresh_token=" + tok}},
+		ResponseHeader: http.Header{"Content-Type": {"application/json"}},
+		ResponseBody:   `{"accessToken":"` + tok + `x","refreshToken":"` + tok + `y","sessionToken":"` + tok + `z","jwt":"` + tok + `w"}`,
+	}
+	r := ex.Redacted()
+	if strings.Contains(r.ResponseBody, "MRK-camel") {
+		t.Fatalf("camelCase secret left: %s", r.ResponseBody)
+	}
+	if r.URL != ex.URL {
+		t.Fatalf("a short cookie value was masked in the URL: %s", r.URL)
+	}
+	if c := r.RequestHeader.Get("Cookie"); strings.Contains(c, "acme") || strings.Contains(c, tok) {
+		t.Fatalf("cookie not masked: %s", c)
+	}
+}

@@ -97,7 +97,10 @@ func (a *app) seedDemo(ctx context.Context, ps, gl *fake.Server) error {
 		}
 		return s, st.CreateSession(ctx, &s)
 	}
-	ref := providers.NewRefresher(st, a.registry(), providers.RefresherOptions{Now: now})
+	ref, err := a.refresher(ctx)
+	if err != nil {
+		return err
+	}
 	refreshNow := func(s vault.Session) error {
 		rep, err := ref.Refresh(ctx, s.ID, vault.TriggerCLI)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tokentop/tokentop/providers"
 )
 
 // attemptJSON is one attempt in `history --json`.
@@ -71,7 +73,7 @@ func (a *app) historyCommand() *cobra.Command {
 					chain += " → " + at.ReceivedFP
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d ms\t%s\t%s\n", stamp(at.StartedAt, now), at.Trigger, at.Outcome,
-					statusText(at.Status), at.Duration.Milliseconds(), chain, envelopeMessage(at.Envelope, at.Error))
+					statusText(at.Status), at.Duration.Milliseconds(), chain, providers.SafeText(envelopeMessage(at.Envelope, at.Error)))
 			}
 			return tw.Flush()
 		},

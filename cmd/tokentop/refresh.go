@@ -186,16 +186,16 @@ func printRefresh(w io.Writer, j refreshJSON, s vault.Session, now time.Time) {
 			parts = append(parts, "refreshed by another tokentop")
 		}
 	} else if j.Envelope != nil && j.Envelope.Message != "" {
-		parts = append(parts, j.Envelope.Message)
+		parts = append(parts, providers.SafeText(j.Envelope.Message))
 	} else if j.Error != "" {
-		parts = append(parts, j.Error)
+		parts = append(parts, providers.SafeText(j.Error))
 	}
 	fmt.Fprintf(w, "%s: %s\n", j.Label, strings.Join(parts, " · "))
 	if j.Envelope != nil {
 		for _, f := range j.Envelope.Fields {
-			fmt.Fprintf(w, "  field %s: %s", locString(f.Loc), f.Msg)
+			fmt.Fprintf(w, "  field %s: %s", providers.SafeText(locString(f.Loc)), providers.SafeText(f.Msg))
 			if f.Type != "" {
-				fmt.Fprintf(w, " (%s)", f.Type)
+				fmt.Fprintf(w, " (%s)", providers.SafeText(f.Type))
 			}
 			fmt.Fprintln(w)
 		}

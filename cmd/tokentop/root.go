@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -68,6 +69,7 @@ type app struct {
 	insecure  bool
 	store     *vault.Store
 	hc        *http.Client
+	ref       *providers.Refresher
 }
 
 func run(ctx context.Context, args []string, io stdio) int {
@@ -95,7 +97,7 @@ func (a *app) report(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := providers.SafeText(strings.ReplaceAll(err.Error(), "\n", " "))
 	fmt.Fprintf(a.io.err, "tokentop: %s\n", msg)
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {

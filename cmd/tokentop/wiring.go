@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/providers/galileo"
@@ -24,11 +25,20 @@ func (a *app) registry() *providers.Registry {
 	return providers.NewRegistry(pathstack.New(hc, a.io.now), galileo.New(hc, a.io.now))
 }
 
-// refresher opens the vault and builds the Refresher on it.
+// leaseMargin is how much longer than --timeout a refresh lease lasts:
+// time to write the result.
+const leaseMargin = 30 * time.Second
+
+// refresher opens the vault and builds the Refresher on it (once).
 func (a *app) refresher(ctx context.Context) (*providers.Refresher, error) {
 	st, err := a.openVault(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return providers.NewRefresher(st, a.registry(), providers.RefresherOptions{Now: a.io.now}), nil
+	if a.ref == nil {
+		// The lease must outlive the slowest request plus its write: a lease
+		// that lapses mid-request lets another process spend the same token.
+		a.ref = providers.NewRefresher(st, a.registry(), providers.RefresherOptions{Now: a.io.now, LeaseTTL: a.timeout + leaseMargin})
+	}
+	return a.ref, nil
 }
