@@ -59,6 +59,10 @@ func DecodeToken(raw string) (*Token, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("decode token: %w", ErrEmptyToken)
 	}
+	if strings.HasPrefix(raw, "eyJ") && strings.Count(raw, ".") == 1 {
+		// A JWT whose signature was lost in a paste, not an opaque token.
+		return nil, &DecodeError{Part: "signature", Index: 3, Err: errors.New("missing: a JWT has three dot-separated parts")}
+	}
 	if !looksLikeJWT(raw) {
 		return &Token{Raw: raw, Opaque: true}, nil
 	}

@@ -69,7 +69,7 @@ func TestDecodeToken(t *testing.T) {
 		},
 		{name: "opaque", raw: "gho_16C7e42F292c6912E7710c838347Ae178B4a", opaque: true},
 		{name: "three parts, not eyJ", raw: "abc.def.ghi", opaque: true},
-		{name: "two parts", raw: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0", opaque: true},
+		{name: "two parts, not eyJ", raw: "abc.def", opaque: true},
 		{name: "surrounding whitespace", raw: "  " + sign(jwt.SigningMethodHS256, []byte("k"), std, "") + "\n", alg: "HS256", iat: iat, exp: exp},
 		{
 			name: "1 MiB claims", raw: sign(jwt.SigningMethodHS256, []byte("k"), jwt.MapClaims{"big": big, "exp": exp.Unix()}, ""),

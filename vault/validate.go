@@ -25,6 +25,15 @@ func prepareSession(sess *Session) error {
 	return nil
 }
 
+// ValidateInfo checks a session's provider, label, base URL and API version
+// (not its tokens), so that a caller can refuse bad input before it spends
+// anything, e.g. before a login's request.
+func ValidateInfo(provider, label, baseURL, apiVersion string) error {
+	s := Session{Provider: provider, Label: label, BaseURL: baseURL, APIVersion: apiVersion,
+		Sub: "00000000-0000-4000-8000-000000000000", AccessToken: "placeholder", RefreshToken: "placeholder"}
+	return validateSession(&s)
+}
+
 // validateSession checks everything a session needs before it is stored.
 // Messages name the field, never a token's value.
 func validateSession(sess *Session) error {

@@ -20,7 +20,7 @@ func (a *app) fakeServerCommand() *cobra.Command {
 one JSON line on stdout gives their URLs and the one PathStack account they
 accept. They serve until interrupted (SIGINT or SIGTERM).`,
 		Example: `  tokentop fake-server --access-ttl 2m
-  tokentop fake-server --addr 127.0.0.1:0 | head -1 | jq -r .pathstack_url`,
+  tokentop fake-server > fake.json &    # then: jq -r .pathstack_url fake.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ps, gl, err := startFakes(addr, accessTTL)

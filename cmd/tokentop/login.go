@@ -50,18 +50,26 @@ func (a *app) login(cmd *cobra.Command, in loginInput) error {
 	if in.label == "" || in.username == "" {
 		return usagef("--label and --username are required")
 	}
-	pw, err := a.secrets("password")
-	if err != nil {
-		return err
+	// Refuse bad input before the password is asked for or sent: a login
+	// whose tokens could not be stored would be thrown away.
+	if err := vault.ValidateInfo(vault.ProviderPathStack, in.label, in.baseURL, in.apiVersion); err != nil {
+		return usageError{err}
 	}
 	st, err := a.openVault(cmd.Context())
 	if err != nil {
 		return err
 	}
+	if old, err := st.GetSessionByLabel(cmd.Context(), in.label); err == nil && old.Provider != vault.ProviderPathStack {
+		return usagef("session %q is a %s session; login replaces only PathStack sessions (choose another --label)", in.label, old.Provider)
+	}
+	pw, err := a.secrets("password")
+	if err != nil {
+		return err
+	}
 	res, ex, err := pathstack.New(a.httpClient(), a.io.now).Login(cmd.Context(), in.baseURL, in.apiVersion, in.username, pw[0])
 	if err != nil {
-		if ex != nil {
-			ex.Redacted().Format(a.io.err, false)
+		if ex != nil { // what went over the wire, masked, on stdout; the error alone on stderr
+			ex.Redacted().Format(a.io.out, false)
 		}
 		var pe *providers.Error
 		if errors.As(err, &pe) && pe.Envelope != nil {

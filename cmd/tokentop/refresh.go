@@ -177,13 +177,16 @@ func printRefresh(w io.Writer, j refreshJSON, s vault.Session, now time.Time) {
 	parts = append(parts, fmt.Sprintf("%d ms", j.DurationMS))
 	if j.Outcome == providers.OutcomeOK {
 		parts = append(parts, describeExpiry(s, now))
-		if j.Rotated {
+		switch {
+		case j.Shared:
+			parts = append(parts, "refreshed by another tokentop")
+		case j.Rotated:
 			parts = append(parts, "refresh token rotated")
-		} else {
+		default:
 			parts = append(parts, "refresh token kept")
 		}
-		if j.Shared {
-			parts = append(parts, "refreshed by another tokentop")
+		if j.Error != "" { // e.g. the new tokens went to recovery
+			parts = append(parts, providers.SafeText(j.Error))
 		}
 	} else if j.Envelope != nil && j.Envelope.Message != "" {
 		parts = append(parts, providers.SafeText(j.Envelope.Message))

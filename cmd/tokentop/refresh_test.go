@@ -253,3 +253,36 @@ func TestFakeServerCommand(t *testing.T) {
 	}
 
 }
+
+// TestLoginRefusesBadInputBeforeSending: nothing is sent (and no password
+// asked for) when the session could not be stored, and a session of the
+// other provider is never overwritten.
+func TestLoginRefusesBadInputBeforeSending(t *testing.T) {
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	tok, _ := srv.Mint(0)
+	e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", "add", "galileo", "--label", "acme", "--base-url", "https://api.acme.rungalileo.io")
+	for _, args := range [][]string{
+		{"--label", "a b"},
+		{"--label", "ok", "--base-url", "ftp://x"},
+		{"--label", "acme"},
+	} {
+		before := e.vaultBytes()
+		r := e.run(srv.Password()+"\n", append([]string{"login", "pathstack", "--username", srv.Username(), "--base-url", srv.URL}, args...)...)
+		if r.code != exitUsage || strings.Count(r.err, "\n") != 1 {
+			t.Fatalf("login %v: exit %d, stderr %q", args, r.code, r.err)
+		}
+		if !bytes.Equal(before, e.vaultBytes()) {
+			t.Fatalf("login %v changed the vault", args)
+		}
+	}
+	if n := srv.Stats().Logins; n != 0 {
+		t.Fatalf("%d logins reached the server", n)
+	}
+	if r := e.run("", "token", "acme", "--min-valid", "-1m"); r.code != exitUsage {
+		t.Fatalf("negative --min-valid: %+v", r)
+	}
+	if r := e.run("", "ls", "--timeout", "0s"); r.code != exitUsage {
+		t.Fatalf("--timeout 0s: %+v", r)
+	}
+}

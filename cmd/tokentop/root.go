@@ -62,6 +62,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // app holds global flags and the lazily opened vault.
 type app struct {
 	io        stdio
+	ctx       context.Context // the command's: cancelled by SIGINT and SIGTERM
 	vaultPath string
 	keyFile   string // set by demo: its throwaway key
 	demo      bool
@@ -73,7 +74,7 @@ type app struct {
 }
 
 func run(ctx context.Context, args []string, io stdio) int {
-	a := &app{io: io}
+	a := &app{io: io, ctx: ctx}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(io.in)
@@ -129,6 +130,12 @@ Run it without a command to open the dashboard; try "tokentop demo" first.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if a.timeout <= 0 {
+				return usagef("--timeout must be positive, e.g. 15s")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runDashboard(cmd.Context())
 		},

@@ -53,7 +53,9 @@ each session once).
 
   --before-expiry [MARGIN]  refresh MARGIN before the access token expires;
                             without MARGIN when 10% of its lifetime or 5 minutes
-                            are left, whichever is larger (at most half of it)
+                            are left, whichever is larger, but never more than
+                            half its lifetime (a 5-minute token is refreshed
+                            2m30s before it expires, not every 5s)
   --every INTERVAL          refresh every INTERVAL (at least 5s)
   --off                     stop refreshing (the schedule is kept, turned off)
 

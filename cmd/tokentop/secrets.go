@@ -10,14 +10,27 @@ import (
 	"golang.org/x/term"
 )
 
+// errInterrupted is what a prompt answers to Ctrl-C: main turns SIGINT into
+// a cancelled context, which a blocked terminal read would never notice.
+var errInterrupted = errors.New("interrupted")
+
 // promptSecret asks on the terminal without echo. Secrets never come from argv.
 func (a *app) promptSecret(prompt string) (string, error) {
 	if a.io.tty == nil {
 		return "", errors.New("no terminal to prompt on")
 	}
+	fd := int(a.io.tty.Fd())
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("read secret: %w", err)
+	}
 	fmt.Fprint(a.io.err, prompt)
-	b, err := term.ReadPassword(int(a.io.tty.Fd()))
+	b, err := a.interruptible(func() ([]byte, error) { return term.ReadPassword(fd) })
 	fmt.Fprintln(a.io.err)
+	if errors.Is(err, errInterrupted) {
+		_ = term.Restore(fd, state) // echo back on: ReadPassword never returned
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("read secret: %w", err)
 	}
@@ -27,11 +40,41 @@ func (a *app) promptSecret(prompt string) (string, error) {
 // promptLine asks on the terminal with echo.
 func (a *app) promptLine(prompt string) (string, error) {
 	fmt.Fprint(a.io.err, prompt)
-	line, err := bufio.NewReader(a.io.in).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
+	b, err := a.interruptible(func() ([]byte, error) {
+		line, err := bufio.NewReader(a.io.in).ReadString('\n')
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		return []byte(line), err
+	})
+	if errors.Is(err, errInterrupted) {
+		fmt.Fprintln(a.io.err)
+		return "", err
+	}
+	if err != nil {
 		return "", fmt.Errorf("read answer: %w", err)
 	}
-	return strings.TrimSpace(line), nil
+	return strings.TrimSpace(string(b)), nil
+}
+
+// interruptible runs a blocking read and gives up when the command's context
+// ends (Ctrl-C, SIGTERM); the read is abandoned with the process.
+func (a *app) interruptible(read func() ([]byte, error)) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := read()
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		return r.b, r.err
+	case <-a.ctx.Done():
+		return nil, errInterrupted
+	}
 }
 
 // lineReader reads secrets given one per line on stdin (scripts, pipes).

@@ -21,6 +21,9 @@ less than --min-valid is left, so that scripts always get a working token.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if minValid < 0 {
+				return usagef("--min-valid must not be negative")
+			}
 			st, err := a.openVault(ctx)
 			if err != nil {
 				return err
