@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -33,19 +32,44 @@ var (
 	// ErrNotSaved: the refresh succeeded but its tokens could not be written
 	// to the session; they were kept in the vault's recovery (see the message).
 	ErrNotSaved = errors.New("new tokens could not be saved")
+	// ErrInBackground: the caller stopped waiting (its context ended) while
+	// the request was out. The request is never abandoned, since the server
+	// may already have rotated the refresh token: it goes on, and its result
+	// is saved as usual (see Refresher.Wait). Wrapped in an *Error with
+	// OutcomeCancelled, together with the context's error.
+	ErrInBackground = errors.New("the request goes on in the background and its result will be saved")
 )
 
 // Report is the outcome of one Refresher.Refresh.
 type Report struct {
 	Session  vault.Session // as stored afterwards (tokens unsealed); see ErrNotSaved
 	Attempt  vault.Attempt // as recorded (zero ID when the refresh was shared/skipped)
-	Outcome  Outcome
+	Outcome  Outcome       // OutcomeOK exactly when Err is nil
 	Status   int
 	Envelope *Envelope
 	Exchange *Exchange // unredacted, in memory only; nil when no request was made
-	Rotated  bool
-	Shared   bool  // another caller or process did the refresh; this one reused its result
-	Err      error // the provider's error or a persistence error, nil when ok
+	Rotated  bool      // the provider sent a new refresh token (saved unless ErrNotSaved)
+	Shared   bool      // another caller or process did the refresh; this one reused its result
+	Err      error     // the provider's error or a persistence error, nil when ok
+
+	bg *flight // the refresh a cancelled caller left running (ErrInBackground)
+}
+
+// AwaitBackground returns the final Report of a refresh that rep, a caller's
+// Report with Outcome cancelled and ErrInBackground, left running: it waits
+// until the request is answered and its result saved, or ctx ends (then rep
+// itself comes back). Any other Report is returned as it is. The scheduler
+// uses it to settle a schedule on what really happened.
+func (rep *Report) AwaitBackground(ctx context.Context) (*Report, error) {
+	if rep.bg == nil {
+		return rep, rep.Err
+	}
+	select {
+	case <-rep.bg.done:
+		return rep.bg.rep, rep.bg.err
+	case <-ctx.Done():
+		return rep, rep.Err
+	}
 }
 
 // RefresherOptions configures a Refresher.
@@ -58,6 +82,11 @@ type RefresherOptions struct {
 // Refresher runs refreshes: one per session at a time in the process
 // (single-flight), a vault lease across processes, persistence in one
 // transaction with compare-and-swap, and the attempt recorded.
+//
+// Once a request is sent it runs to its end whatever the caller's context
+// does (the HTTP client's own timeout bounds it), and its result is saved:
+// the server may have rotated the refresh token already. Call Wait before
+// the process exits.
 type Refresher struct {
 	store *vault.Store
 	reg   *Registry
@@ -65,8 +94,11 @@ type Refresher struct {
 	ttl   time.Duration
 	now   func() time.Time
 
-	mu       sync.Mutex
-	inflight map[int64]*flight // session id → the refresh under way
+	mu        sync.Mutex
+	inflight  map[int64]*flight   // session id → the refresh under way
+	overrides map[int64]*override // session id → tokens received but not saved
+	active    int                 // flights not landed, background ones included
+	idle      chan struct{}       // closed when active drops to zero
 
 	// Test hooks, nil in production: a caller joined a refresh in flight;
 	// the lease was found held by another owner.
@@ -83,12 +115,13 @@ type flight struct {
 // NewRefresher builds a Refresher.
 func NewRefresher(store *vault.Store, reg *Registry, opts RefresherOptions) *Refresher {
 	r := &Refresher{
-		store:    store,
-		reg:      reg,
-		owner:    opts.Owner,
-		ttl:      opts.LeaseTTL,
-		now:      opts.Now,
-		inflight: map[int64]*flight{},
+		store:     store,
+		reg:       reg,
+		owner:     opts.Owner,
+		ttl:       opts.LeaseTTL,
+		now:       opts.Now,
+		inflight:  map[int64]*flight{},
+		overrides: map[int64]*override{},
 	}
 	if r.owner == "" {
 		r.owner = defaultOwner()
@@ -117,12 +150,37 @@ func defaultOwner() string {
 // Owner is the lease owner id this Refresher uses.
 func (r *Refresher) Owner() string { return r.owner }
 
+// Wait blocks until every refresh this Refresher started has finished and
+// saved its result, including those whose callers stopped waiting (Outcome
+// cancelled, ErrInBackground), or until ctx ends. Call it before the process
+// exits: a refresh still out may carry a rotated refresh token.
+func (r *Refresher) Wait(ctx context.Context) error {
+	r.mu.Lock()
+	if r.active == 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	idle := r.idle
+	r.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for refreshes in flight: %w", ctx.Err())
+	}
+}
+
 // Refresh refreshes session id now. Concurrent calls for one id share one
 // request: the followers get a copy of the leader's Report marked Shared
-// (its outcome, session, exchange and error; cancelling the leader's context
-// cancels the shared refresh). If
-// another process holds the lease it waits for it, then returns that
-// process's result (Shared) instead of spending the refresh token again.
+// (its outcome, session, exchange and error). If another process holds the
+// lease it waits for it, then returns that process's result (Shared) instead
+// of spending the refresh token again.
+//
+// When ctx ends after the request was sent, Refresh returns at once with
+// Outcome cancelled and an error wrapping ErrInBackground and ctx.Err(); the
+// request goes on and its result is saved as usual (followers, and a new
+// Refresh of the session, wait for it). When ctx ends before anything was
+// sent, nothing is.
 //
 // The error is the Report's Err (nil when the refresh succeeded and was
 // saved); a nil Report means no attempt was made (unknown session, lease
@@ -162,49 +220,104 @@ func (r *Refresher) RefreshIf(ctx context.Context, id int64, trigger string, nee
 	}
 	f := &flight{done: make(chan struct{})}
 	r.inflight[id] = f
+	if r.active == 0 {
+		r.idle = make(chan struct{})
+	}
+	r.active++
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.inflight, id)
-		r.mu.Unlock()
-		close(f.done)
+
+	c, rep, err := r.prepare(ctx, id, need)
+	if c == nil {
+		r.land(id, f, rep, err)
+		return rep, err
+	}
+	// The request and its persistence run detached from ctx: once sent, the
+	// server may rotate the refresh token, and the answer must be saved.
+	// The flight stays until then, so that nobody sends the spent token.
+	go func() {
+		rep, err := r.call(context.WithoutCancel(ctx), c, trigger)
+		r.land(id, f, rep, err)
 	}()
-	f.rep, f.err = r.refresh(ctx, id, trigger, need)
-	return f.rep, f.err
+	select {
+	case <-f.done:
+		return f.rep, f.err
+	case <-ctx.Done():
+		select {
+		case <-f.done: // both ready: the result is worth more
+			return f.rep, f.err
+		default:
+		}
+		e := &Error{Outcome: OutcomeCancelled, Err: fmt.Errorf("%w: %w", ErrInBackground, ctx.Err())}
+		return &Report{Session: c.sess, Outcome: OutcomeCancelled, Err: e, bg: f}, e
+	}
 }
 
-// refresh is one refresh under the lease, skipped when need says no.
-func (r *Refresher) refresh(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*Report, error) {
+// land sets the flight's result, ends it and wakes its waiters.
+func (r *Refresher) land(id int64, f *flight, rep *Report, err error) {
+	f.rep, f.err = rep, err
+	r.mu.Lock()
+	delete(r.inflight, id)
+	r.mu.Unlock()
+	close(f.done)
+	r.mu.Lock()
+	r.active--
+	if r.active == 0 {
+		close(r.idle)
+	}
+	r.mu.Unlock()
+}
+
+// planned is a refresh ready to send, under the lease.
+type planned struct {
+	p    Provider
+	sess vault.Session // what to send; its tokens may come from an override
+	// storedRefresh is the refresh token the vault holds, which differs from
+	// sess's when an override stands in for tokens that were not saved.
+	storedRefresh string
+}
+
+// prepare takes the lease and reads the session under it. It returns the
+// refresh to make, or (the lease released) a Report or error when none is
+// to be made: another process refreshed meanwhile, need says no, the
+// provider is unknown, or ctx ended before anything was sent.
+func (r *Refresher) prepare(ctx context.Context, id int64, need func(vault.Session) bool) (*planned, *Report, error) {
 	before, err := r.acquireLease(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("refresh: %w", err)
+		return nil, nil, fmt.Errorf("refresh: %w", err)
 	}
-	released := false // the attempt's transaction dropped the lease
-	defer func() {
-		if !released {
-			// A lease that fails to release lapses after its TTL: nothing to report.
-			_ = r.store.ReleaseLease(context.WithoutCancel(ctx), id, r.owner)
-		}
-	}()
+	release := func() {
+		// A lease that fails to release lapses after its TTL: nothing to report.
+		_ = r.store.ReleaseLease(context.WithoutCancel(ctx), id, r.owner)
+	}
 
 	// Read under the lease: the refresh token may have rotated meanwhile.
 	sess, err := r.store.GetSession(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("refresh: %w", err)
+		release()
+		return nil, nil, fmt.Errorf("refresh: %w", err)
 	}
 	if before != nil && sess.Version != before.Version {
 		// Another process refreshed (or someone edited the session) while we
 		// waited: use that, never spend the refresh token twice.
-		return &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
+		release()
+		return nil, &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
 	}
 	if need != nil && !need(sess) {
-		return &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
+		release()
+		return nil, &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
 	}
 	p, ok := r.reg.Get(sess.Provider)
 	if !ok {
-		return nil, fmt.Errorf("refresh %s: %w %q", sess.Label, ErrUnknownProvider, sess.Provider)
+		release()
+		return nil, nil, fmt.Errorf("refresh %s: %w %q", sess.Label, ErrUnknownProvider, sess.Provider)
 	}
-	return r.call(ctx, p, sess, trigger, &released)
+	c := &planned{p: p, storedRefresh: sess.RefreshToken}
+	c.sess = r.applyOverride(ctx, sess)
+	if err := ctx.Err(); err != nil {
+		release()
+		return nil, nil, fmt.Errorf("refresh %s: %w", sess.Label, err)
+	}
+	return c, nil, nil
 }
 
 // acquireLease takes the session's lease. When another owner holds it, it
@@ -245,12 +358,20 @@ func (r *Refresher) acquireLease(ctx context.Context, id int64) (*vault.Session,
 	}
 }
 
-// call asks the provider and records the result.
-// released is set when the lease was dropped with the attempt.
-func (r *Refresher) call(ctx context.Context, p Provider, sess vault.Session, trigger string, released *bool) (*Report, error) {
+// call asks the provider and records the result, then drops the lease. ctx
+// is not the caller's: nothing cancels a request once it is on its way.
+func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Report, error) {
+	sess := c.sess
+	released := false // the attempt's transaction dropped the lease
+	defer func() {
+		if !released {
+			// A lease that fails to release lapses after its TTL: nothing to report.
+			_ = r.store.ReleaseLease(ctx, sess.ID, r.owner)
+		}
+	}()
 	started := r.now()
 	began := time.Now() // monotonic, whatever r.now says
-	res, ex, err := p.Refresh(ctx, sess)
+	res, ex, err := c.p.Refresh(ctx, sess)
 	a := vault.Attempt{
 		Trigger:   trigger,
 		StartedAt: started,
@@ -266,157 +387,81 @@ func (r *Refresher) call(ctx context.Context, p Provider, sess vault.Session, tr
 		}
 	}
 
+	// rotated is a new refresh token the provider sent, even next to an
+	// error: a 200 that broke the schema has still spent the one we sent.
+	rotated := ""
+	if res.RefreshToken != sess.RefreshToken {
+		rotated = res.RefreshToken
+	}
 	var upd *vault.TokenUpdate
 	needsLogin := false // the vault clears the flag on success and keeps it otherwise
 	if err != nil {
 		pe := asProviderError(err)
-		rep.Outcome, rep.Envelope, rep.Err = pe.Outcome, pe.Envelope, pe
-		a.Outcome, a.Status, a.Error = string(pe.Outcome), pe.Status, pe.Error()
-		if pe.Envelope != nil {
-			a.Envelope, _ = json.Marshal(pe.Envelope) // plain data: cannot fail
-		}
+		fail(rep, &a, pe)
 		needsLogin = loginRequired(sess.Provider, pe)
 	} else {
-		upd = tokenUpdate(sess, res)
-		rep.Rotated = upd.RefreshToken != ""
-		if rep.Rotated {
-			a.Rotated = true
-			a.ReceivedFP = vault.Fingerprint(upd.RefreshToken)
+		upd = tokenUpdate(res, rotated)
+		if cerr := vault.CheckTokenUpdate(*upd); cerr != nil {
+			// The vault would refuse what the provider sent (a malformed
+			// access token, say): the provider's fault, but a rotated
+			// refresh token must be kept all the same (below).
+			fail(rep, &a, &Error{Outcome: OutcomeServerError, Status: a.Status, Err: fmt.Errorf("%w: %w", ErrSchema, cerr)})
+			upd = nil
 		}
+	}
+	if upd == nil && rotated != "" {
+		upd = refreshOnly(sess, rotated)
+		needsLogin = false
+	}
+	if upd != nil && upd.RefreshToken == "" && sess.RefreshToken != c.storedRefresh {
+		// Not rotated, but the vault still holds the spent token an
+		// override stood in for: write the live one.
+		upd.RefreshToken = sess.RefreshToken
+	}
+	if rotated != "" {
+		rep.Rotated, a.Rotated = true, true
+		a.ReceivedFP = vault.Fingerprint(rotated)
 	}
 	rep.Status = a.Status
 
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+	pctx, cancel := context.WithTimeout(ctx, persistTimeout)
 	defer cancel()
 	stored, serr := r.store.RecordRefreshReleasing(pctx, r.owner, sess.ID, sess.Version, upd, &a, needsLogin)
-	rep.Attempt = a
 	if serr == nil {
-		*released = true
-		rep.Session = stored
+		released = true
+		rep.Attempt, rep.Session = a, stored
+		if upd != nil {
+			r.dropOverride(sess.ID, nil) // the vault holds a live refresh token again
+		}
 		return rep, rep.Err
 	}
 	if upd == nil {
-		rep.Err = fmt.Errorf("%w (and recording the attempt failed: %w)", rep.Err, serr)
+		if rep.Err == nil {
+			rep.Outcome, rep.Err = OutcomeServerError, serr
+		} else {
+			rep.Err = fmt.Errorf("%w (and recording the attempt failed: %w)", rep.Err, serr)
+		}
 		return rep, rep.Err
 	}
-
-	// The refresh worked but its tokens did not reach the session. The old
-	// refresh token may already be spent: keep the new one for recovery, and
-	// hand the caller the new tokens in memory.
-	lost := &unsavedError{rotated: rep.Rotated, cause: serr}
-	lost.where, lost.recoveryErr = r.store.SaveRecovery(pctx, sess.ID, *upd, serr.Error())
-	rep.Session = applyUpdate(sess, *upd)
-	rep.Err = lost
-	if errors.Is(serr, vault.ErrVersionConflict) {
-		// The row is still there: record the attempt without tokens, so the
-		// history shows what happened.
-		a.Error = lost.Error()
-		if _, err := r.store.RecordRefresh(pctx, sess.ID, 0, nil, &a, false); err == nil {
-			rep.Attempt = a
-		}
-	}
+	released = r.keepUnsaved(pctx, c, rep, a, *upd, serr)
 	return rep, rep.Err
 }
 
-// asProviderError makes any provider failure an *Error. A provider error
-// that is not one (nothing was sent) counts as a network error.
-func asProviderError(err error) *Error {
-	var pe *Error
-	if errors.As(err, &pe) {
-		return pe
-	}
-	return &Error{Outcome: OutcomeNetworkError, Kind: KindNetwork, Err: err}
-}
-
-// loginRequired says whether a failure cannot heal by retrying: the provider
-// rejected the refresh token itself (PathStack 401 "Invalid Refresh Token",
-// Galileo 401 or 403).
-func loginRequired(provider string, e *Error) bool {
-	if e.Outcome != OutcomeRejected {
-		return false
-	}
-	switch e.Status {
-	case 401:
-		return true
-	case 403:
-		return provider == vault.ProviderGalileo
-	}
-	return false
-}
-
-// tokenUpdate turns a provider's Result into the vault's update. RefreshToken
-// is set only when the token rotated; times left zero are filled by the vault
-// from the tokens' claims (iat, the refresh token's exp).
-func tokenUpdate(sess vault.Session, res Result) *vault.TokenUpdate {
-	upd := &vault.TokenUpdate{
-		AccessToken: res.AccessToken,
-		TokenType:   res.TokenType,
-		Sub:         res.Sub,
-		IssuedAt:    res.IssuedAt,
-		ExpiresAt:   res.ExpiresAt,
-	}
-	if res.RefreshToken != sess.RefreshToken {
-		upd.RefreshToken = res.RefreshToken
-	}
-	return upd
-}
-
-// applyUpdate is sess with upd's tokens, as RecordRefresh would have stored it.
-func applyUpdate(sess vault.Session, upd vault.TokenUpdate) vault.Session {
-	sess.AccessToken = upd.AccessToken
-	if upd.RefreshToken != "" {
-		sess.RefreshToken = upd.RefreshToken
-	}
-	if upd.Sub != "" {
-		sess.Sub = upd.Sub
-	}
-	if upd.TokenType != "" {
-		sess.TokenType = upd.TokenType
-	}
-	sess.IssuedAt = upd.IssuedAt
-	sess.ExpiresAt = upd.ExpiresAt
-	if upd.RefreshToken != "" {
-		sess.RefreshExpiresAt = time.Time{}
-	}
-	sess.NeedsLogin = false
-	return sess
-}
-
-// unsavedError reports tokens that reached recovery instead of their session.
-type unsavedError struct {
-	rotated     bool
-	where       string // where SaveRecovery put them
-	recoveryErr error  // SaveRecovery failed too
-	cause       error  // why RecordRefresh failed
-}
-
-func (e *unsavedError) Error() string {
-	what := "new access token"
-	if e.rotated {
-		what = "new refresh token"
-	}
-	if e.recoveryErr != nil {
-		return fmt.Sprintf("%s could not be saved, nor kept in recovery (%v): %v", what, e.recoveryErr, e.cause)
-	}
-	return fmt.Sprintf("%s could not be saved; kept in recovery at %s: %v", what, e.where, e.cause)
-}
-
-func (e *unsavedError) Is(target error) bool { return target == ErrNotSaved }
-func (e *unsavedError) Unwrap() error        { return e.cause }
-
-// EnsureFresh returns the session, refreshing it first unless its expiry is
-// known, more than minValid away, and it does not need a login. After a
-// refresh it returns the refreshed session and the Report, or the error.
-// The check is made again under the lease, so that when several processes
-// want a fresh token at once, only the first one refreshes (the others get
-// a Shared Report).
+// EnsureFresh returns the session, refreshing it first when it needs a
+// login or its access token expires within minValid. An unknown expiry (an
+// opaque token and no expires_in) counts as fresh: refreshing on every call
+// would spend a refresh token per `tokentop token`, and the provider will
+// say when the token stops working. After a refresh it returns the
+// refreshed session and the Report, or the error. The check is made again
+// under the lease, so that when several processes want a fresh token at
+// once, only the first one refreshes (the others get a Shared Report).
 func (r *Refresher) EnsureFresh(ctx context.Context, id int64, minValid time.Duration, trigger string) (vault.Session, *Report, error) {
 	sess, err := r.store.GetSession(ctx, id)
 	if err != nil {
 		return vault.Session{}, nil, fmt.Errorf("ensure fresh: %w", err)
 	}
 	stale := func(s vault.Session) bool {
-		return s.NeedsLogin || s.ExpiresAt.IsZero() || s.ExpiresAt.Sub(r.now()) <= minValid
+		return s.NeedsLogin || (!s.ExpiresAt.IsZero() && s.ExpiresAt.Sub(r.now()) <= minValid)
 	}
 	if !stale(sess) {
 		return sess, nil, nil

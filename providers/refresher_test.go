@@ -228,8 +228,9 @@ func TestRefreshVersionConflictKeepsTokensForRecovery(t *testing.T) {
 	if !strings.HasPrefix(err.Error(), "new refresh token could not be saved; kept in recovery at recovery row") {
 		t.Errorf("message %q", err)
 	}
-	// The caller still gets the new tokens in memory; the vault keeps the replacement.
-	if rep.Session.RefreshToken != "MRK-refresh-1-c4e8a1f2b9" || rep.Outcome != providers.OutcomeOK {
+	// The caller still gets the new tokens in memory, and an outcome that is
+	// not ok; the vault keeps the replacement.
+	if rep.Session.RefreshToken != "MRK-refresh-1-c4e8a1f2b9" || rep.Outcome != providers.OutcomeServerError || rep.Err != err {
 		t.Errorf("report %+v", rep)
 	}
 	stored, _ := st.GetSession(ctx, s.ID)
@@ -352,21 +353,31 @@ func TestRefreshLeaseWaitCancelled(t *testing.T) {
 	}
 }
 
+// TestRefreshCancelledIsRecorded: a caller cancelled while its request is
+// out gets Outcome cancelled at once; the request goes on, and its answer
+// (here a rotation the server has committed) is recorded and saved.
 func TestRefreshCancelledIsRecorded(t *testing.T) {
 	ts := newTokenServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ts.set(func(ts *tokenServer) { ts.during = cancel })
 	st := openStore(t, t.TempDir())
 	s := addSession(t, st, ts.URL, time.Time{})
-	rep, err := newRefresher(st, "").Refresh(ctx, s.ID, vault.TriggerManual)
-	if !errors.Is(err, context.Canceled) || rep.Outcome != providers.OutcomeCancelled {
+	r := newRefresher(st, "")
+	rep, err := r.Refresh(ctx, s.ID, vault.TriggerManual)
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, providers.ErrInBackground) || rep.Outcome != providers.OutcomeCancelled {
 		t.Fatalf("report %+v, err %v", rep, err)
 	}
+	if err := r.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	attempts, _ := st.ListAttempts(context.Background(), s.ID, 0)
-	if len(attempts) != 1 || attempts[0].Outcome != "cancelled" {
+	if len(attempts) != 1 || attempts[0].Outcome != "ok" || !attempts[0].Rotated {
 		t.Errorf("attempts %+v", attempts)
 	}
-	// The lease was released despite the cancellation.
+	if stored, _ := st.GetSession(context.Background(), s.ID); stored.RefreshToken != "MRK-refresh-1-c4e8a1f2b9" {
+		t.Errorf("stored refresh token %q, want the rotated one", stored.RefreshToken)
+	}
+	// The lease was released once the result was saved.
 	if ok, _ := st.TakeLease(context.Background(), s.ID, "next", time.Second); !ok {
 		t.Error("lease not released")
 	}

@@ -36,11 +36,15 @@ const (
 )
 
 // DefaultMargin is the before-expiry margin used when a schedule sets none:
-// 10% of the token's lifetime or 5 minutes, whichever is larger, but at most
-// half the lifetime, so that a short-lived token (say 5 minutes, common in
-// development) is refreshed halfway instead of every 5 s. An unknown
-// lifetime (<= 0) gets 5 minutes. It is the dashboard's "expiring" window,
-// so a scheduled session is refreshed as it turns "expiring".
+// 10% of the token's lifetime or 5 minutes, whichever is larger, but never
+// more than half the lifetime: min(max(lifetime/10, 5m), lifetime/2). The
+// cap departs from issue 5's plain max(10%, 5 min) on purpose and only
+// matters for lifetimes under 10 minutes: a 5-minute token (common in
+// development) would otherwise be due the moment it is issued and be
+// refreshed every 5 s (the MinRefreshGap floor); capped, it is refreshed
+// halfway, 2m30s before it expires. An unknown lifetime (<= 0) gets 5
+// minutes. It is vault.ExpiringWindow, the dashboard's "expiring" window, so
+// a scheduled session is refreshed as it turns "expiring".
 func DefaultMargin(lifetime time.Duration) time.Duration {
 	return vault.ExpiringWindow(lifetime)
 }
@@ -69,8 +73,10 @@ func EffectiveMargin(sch vault.Schedule, s vault.Session) time.Duration {
 // the schedule is disabled or the session needs a login (it resumes once the
 // session is logged in again). A time at or before now means due now.
 //
-//   - before-expiry: ExpiresAt - margin. Unknown expiry: now if the session
-//     was never refreshed, else LastRefreshAt + UnknownExpiryInterval.
+//   - before-expiry: ExpiresAt - margin (the schedule's, or DefaultMargin:
+//     max(10% of the lifetime, 5 min), at most half the lifetime). Unknown
+//     expiry: now if the session was never refreshed, else LastRefreshAt +
+//     UnknownExpiryInterval.
 //   - every: the last time tokens were obtained (LastRefreshAt, or IssuedAt
 //     when later) + Interval; now when neither is known.
 //

@@ -42,6 +42,8 @@ func TestNextDueBeforeExpiry(t *testing.T) {
 		{"explicit margin", on(2 * time.Minute), hourToken, now.Add(48 * time.Minute)},
 		{"default margin: 10% of an hour", on(0), hourToken, now.Add(44 * time.Minute)},
 		{"default margin, unknown lifetime: 5 min", on(0), vault.Session{ExpiresAt: now.Add(time.Hour)}, now.Add(55 * time.Minute)},
+		{"default margin capped at half a 5 min lifetime", on(0),
+			vault.Session{IssuedAt: now, ExpiresAt: now.Add(5 * time.Minute), LastRefreshAt: now}, now.Add(150 * time.Second)},
 		{"expired: due at once", on(time.Minute), vault.Session{ExpiresAt: now.Add(-time.Hour)}, now.Add(-61 * time.Minute)},
 		{"unknown expiry, never refreshed: due now", on(0), vault.Session{}, now},
 		{"unknown expiry, refreshed: every 5 min", on(0), vault.Session{LastRefreshAt: now.Add(-time.Minute)}, now.Add(4 * time.Minute)},

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -17,16 +19,21 @@ import (
 const (
 	// DefaultSchedulerConcurrency bounds the scheduled refreshes run at once.
 	DefaultSchedulerConcurrency = 8
-	// DefaultScheduleReload is how often the schedules are re-read from the
-	// vault, where another process (the dashboard, `tokentop schedule`) may
-	// have changed them. Each reload also catches up after the machine slept
-	// (timers do not count suspended time).
+	// DefaultScheduleReload is how often the Scheduler looks for schedules
+	// changed by another process (the dashboard, `tokentop schedule`). A look
+	// is two stats, of the vault file and of its write-ahead log; the
+	// schedules are re-read only when either changed. Each look also catches
+	// up after the machine slept (timers do not count suspended time).
 	DefaultScheduleReload = 2 * time.Second
 	// DefaultScheduledRefreshTimeout bounds one scheduled refresh, waiting for
-	// another process's lease included. Scheduled refreshes are detached from
-	// Run's context so that stopping never abandons a request in flight (the
-	// server may already have rotated the refresh token).
+	// another process's lease included, and, when stopping, the wait for
+	// requests already sent to be answered and saved.
 	DefaultScheduledRefreshTimeout = DefaultLeaseTTL + 15*time.Second
+	// schedulePersistTimeout bounds saving a schedule after a refresh. It has
+	// a context of its own: the refresh's may have run out (a long lease
+	// wait) or been cancelled (stopping), and a failure's backoff must be
+	// saved all the same.
+	schedulePersistTimeout = 10 * time.Second
 )
 
 // ErrSchedulerRunning: Run was called while the Scheduler was already running.
@@ -38,8 +45,11 @@ type SchedulerOptions struct {
 	Now            func() time.Time                     // wall clock, default time.Now
 	After          func(time.Duration) <-chan time.Time // timers, default time.After
 	Rand           func() float64                       // jitter in [0, 1), default math/rand/v2
-	Reload         time.Duration                        // re-read schedules this often, default 2 s
+	Reload         time.Duration                        // look for changes this often, default 2 s
 	RefreshTimeout time.Duration                        // bound of one scheduled refresh, default 45 s
+	// Stat looks at the vault file and its WAL to tell whether another
+	// process changed them; default os.Stat.
+	Stat func(name string) (fs.FileInfo, error)
 	// OnResult is told about every scheduled refresh this process made or
 	// found done by another one. Calls are serialised, from the refresh's
 	// goroutine; a slow OnResult holds up the next result, not the schedule.
@@ -71,16 +81,17 @@ type ScheduledResult struct {
 
 // SchedulerStats counts what a Scheduler did, to show that it idles.
 type SchedulerStats struct {
-	Reloads   int64 // schedule re-reads (periodic and Wake)
+	Checks    int64 // periodic looks at the vault files for changes, done (two stats each)
+	Reloads   int64 // schedule re-reads: at the start, on a change, on Wake, at a due time
 	Wakeups   int64 // times a due-time timer fired
 	Refreshes int64 // scheduled refreshes started (including ones skipped under the lease)
 }
 
 // Scheduler runs the vault's enabled schedules: it sleeps until the earliest
-// due time (or a reload, or Wake), then refreshes what is due through the
-// Refresher, so that single-flight, the lease and the re-check under the
-// lease (RefreshIf) keep several processes running the same schedules from
-// refreshing a session more than once.
+// due time (or a change of the vault files, or Wake), then refreshes what is
+// due through the Refresher, so that single-flight, the lease and the
+// re-check under the lease (RefreshIf) keep several processes running the
+// same schedules from refreshing a session more than once.
 type Scheduler struct {
 	store *vault.Store
 	r     *Refresher
@@ -92,10 +103,24 @@ type Scheduler struct {
 	seq     uint64 // bumped by each finished refresh; see entry.seq
 	randMu  sync.Mutex
 
+	// stamp is the vault files' state as of the last reload (valid when
+	// stamped): a periodic look that finds the same skips the reload.
+	stamp   vaultStamp
+	stamped bool
+	// stopped are the refreshes that stopping cut short, settled once the
+	// Refresher has finished what it had already sent.
+	stopped []stoppedRefresh
+
 	resultMu sync.Mutex // serialises OnResult
 
-	running                     atomic.Bool
-	reloads, wakeups, refreshes atomic.Int64
+	running                             atomic.Bool
+	checks, reloads, wakeups, refreshes atomic.Int64
+}
+
+// stoppedRefresh is a scheduled refresh that Run's context cut short.
+type stoppedRefresh struct {
+	id      int64
+	started time.Time // by opts.Now, before the refresh began
 }
 
 // entry is one schedule as the Scheduler knows it.
@@ -129,6 +154,9 @@ func NewScheduler(store *vault.Store, r *Refresher, opts SchedulerOptions) *Sche
 	if opts.RefreshTimeout <= 0 {
 		opts.RefreshTimeout = DefaultScheduledRefreshTimeout
 	}
+	if opts.Stat == nil {
+		opts.Stat = os.Stat
+	}
 	return &Scheduler{store: store, r: r, opts: opts, wake: make(chan struct{}, 1), entries: map[int64]*entry{}}
 }
 
@@ -143,12 +171,15 @@ func (s *Scheduler) Wake() {
 
 // Stats returns the counters so far.
 func (s *Scheduler) Stats() SchedulerStats {
-	return SchedulerStats{Reloads: s.reloads.Load(), Wakeups: s.wakeups.Load(), Refreshes: s.refreshes.Load()}
+	return SchedulerStats{Checks: s.checks.Load(), Reloads: s.reloads.Load(), Wakeups: s.wakeups.Load(), Refreshes: s.refreshes.Load()}
 }
 
-// Run runs the schedules until ctx is done, then stops taking new work,
-// waits for the refreshes in flight (each bounded by RefreshTimeout; they
-// finish their request and save the result) and returns nil. It returns an
+// Run runs the schedules until ctx is done, then stops taking new work and
+// returns nil once the refreshes in flight are over. Stopping cuts short
+// what has not reached the provider yet (a lease wait, say); a request
+// already sent is answered and saved by the Refresher, and its schedule
+// settled, before Run returns (bounded by RefreshTimeout). A refresh cut
+// short is not a failure: its schedule is left as it was. Run returns an
 // error only when the schedules cannot be read at the start.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
@@ -160,11 +191,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 
 	var wg sync.WaitGroup
-	defer wg.Wait()
 	finished := make(chan struct{}, s.opts.Concurrency) // never blocks: at most Concurrency in flight
 	busy := 0
 	var queue []int64 // claimed as due, waiting for a free slot
-	defer func() { s.release(queue) }()
 	reloadC := s.opts.After(s.opts.Reload)
 	var (
 		dueC  <-chan time.Time
@@ -201,17 +230,26 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			s.release(queue)
+			wg.Wait()
+			s.finishStopped(ctx)
 			return nil
 		case <-finished:
 			busy--
 		case <-reloadC:
 			reloadC = s.opts.After(s.opts.Reload)
-			s.reloadOrReport(ctx)
+			if s.vaultChanged() {
+				s.reloadOrReport(ctx)
+			}
+			s.checks.Add(1) // after the reload, so that a test seeing it sees the reload
 		case <-s.wake:
 			s.reloadOrReport(ctx)
 		case <-dueC:
 			s.wakeups.Add(1)
 			dueAt, dueC = time.Time{}, nil
+			// About to refresh: start from the vault's rows, in case a change
+			// slipped past the stats (another process may have refreshed).
+			s.reloadOrReport(ctx)
 		}
 	}
 }
@@ -253,74 +291,23 @@ func (s *Scheduler) release(ids []int64) {
 	}
 }
 
-func (s *Scheduler) reloadOrReport(ctx context.Context) {
-	if err := s.reload(ctx); err != nil && ctx.Err() == nil {
-		s.reportError(fmt.Errorf("reload schedules: %w", err))
-	}
-}
-
-// reload re-reads the schedules, and the sessions' plain columns when any
-// schedule is enabled (ListSessions never unseals: about 2 ms for 1,000
-// sessions).
-func (s *Scheduler) reload(ctx context.Context) error {
-	s.reloads.Add(1)
-	s.mu.Lock()
-	started := s.seq
-	s.mu.Unlock()
-
-	schedules, err := s.store.ListSchedules(ctx)
-	if err != nil {
-		return err
-	}
-	sessions := map[int64]vault.Session{}
-	for _, sch := range schedules {
-		if !sch.Enabled {
-			continue
-		}
-		list, err := s.store.ListSessions(ctx)
-		if err != nil {
-			return err
-		}
-		for _, sess := range list {
-			sessions[sess.ID] = sess
-		}
-		break
-	}
-
-	now := s.opts.Now()
+// unclaim hands a claimed entry back unchanged.
+func (s *Scheduler) unclaim(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := make(map[int64]bool, len(schedules))
-	for _, sch := range schedules {
-		sess, ok := sessions[sch.SessionID]
-		if sch.Enabled && !ok {
-			continue // deleted between the two reads; its schedule went with it
-		}
-		seen[sch.SessionID] = true
-		e := s.entries[sch.SessionID]
-		if e == nil {
-			e = &entry{}
-			s.entries[sch.SessionID] = e
-		}
-		if e.running || e.seq > started {
-			continue // a refresh knows better
-		}
-		e.sch, e.sess = sch, sess
-		e.due = NextDue(sch, sess, now)
+	if e := s.entries[id]; e != nil {
+		e.running = false
 	}
-	for id, e := range s.entries {
-		if !seen[id] && !e.running {
-			delete(s.entries, id)
-		}
-	}
-	return nil
 }
 
 // refresh runs one due schedule: the refresh (skipped under the lease if the
 // session is no longer due there), then the schedule's new state, saved.
 func (s *Scheduler) refresh(ctx context.Context, id int64) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.RefreshTimeout)
+	// Run's context: stopping ends a lease wait at once. The Refresher
+	// finishes and saves a request already sent whatever the context says.
+	rctx, cancel := context.WithTimeout(ctx, s.opts.RefreshTimeout)
 	defer cancel()
+	started := s.opts.Now()
 	s.mu.Lock()
 	knownVersion := s.entries[id].sess.Version
 	s.mu.Unlock()
@@ -348,23 +335,44 @@ func (s *Scheduler) refresh(ctx context.Context, id int64) {
 	if asked && readErr != nil {
 		rep, err = nil, fmt.Errorf("read schedule: %w", readErr)
 	}
+	switch {
+	case ctx.Err() != nil && cutShort(rep, err):
+		s.markStopped(id, started)
+		return
+	case errors.Is(err, ErrInBackground):
+		// RefreshTimeout ran out after the request was sent: it goes on,
+		// and is no failure yet. Unclaimed, the entry is due again at once
+		// and its next refresh joins the one in flight for the outcome.
+		s.unclaim(id)
+		return
+	}
 	skipped := rep != nil && asked && !stillDue
 
-	res := s.settle(rctx, id, rep, err, skipped)
+	res := s.settle(ctx, id, rep, err, skipped)
 	// A skip is news only when someone else refreshed the session; one for a
 	// schedule changed or backed off meanwhile is not worth a log line.
-	if res != nil && (!skipped || changed) {
-		s.resultMu.Lock()
-		defer s.resultMu.Unlock()
-		if s.opts.OnResult != nil {
-			s.opts.OnResult(*res)
-		}
+	if !skipped || changed {
+		s.publish(res)
 	}
 }
 
+// publish hands a result to OnResult, one at a time.
+func (s *Scheduler) publish(res *ScheduledResult) {
+	if res == nil || s.opts.OnResult == nil {
+		return
+	}
+	s.resultMu.Lock()
+	defer s.resultMu.Unlock()
+	s.opts.OnResult(*res)
+}
+
 // settle works out the schedule's new state after a refresh, saves it when
-// it changed, and updates the entry. Nil when the schedule is gone.
+// it changed, and updates the entry. Nil when the schedule is gone. The vault
+// is read and written on a context of its own, detached from ctx: the
+// refresh may have used up its time, and its outcome must be saved.
 func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error, skipped bool) *ScheduledResult {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), schedulePersistTimeout)
+	defer cancel()
 	s.mu.Lock()
 	e := s.entries[id]
 	var known vault.Schedule

@@ -165,7 +165,10 @@ func TestCopyVariants(t *testing.T) {
 		t.Fatalf("expired token warning = %q", c.Warning)
 	}
 	m2, _ := update(t, m, c)
-	requireScreenContains(t, m2, `Copied "Authorization: Bearer …" · clipboard clears in 45s · ⚠ this access token expired 1h ago`)
+	requireScreenContains(t, m2, `⚠ Copied "Authorization: Bearer …" · clipboard clears in 45s · this access token expired 1h ago`)
+	if n := strings.Count(m2.status.Text(), "⚠"); n != 1 {
+		t.Fatalf("the warning toast shows %d ⚠: %q", n, m2.status.Text())
+	}
 
 	out.Reset()
 	_, cmd = press(t, m, "u")

@@ -167,7 +167,7 @@ func (m Model) onCopied(msg CopiedMsg) (Model, tea.Cmd) {
 	text := fmt.Sprintf("Copied %s · clipboard clears in %s", msg.What, common.Countdown(after))
 	kind := toast.Success
 	if msg.Warning != "" {
-		text += " · ⚠ " + msg.Warning
+		text += " · " + msg.Warning // the Warn kind draws the one ⚠
 		kind = toast.Warn
 	}
 	m.status, cmd = m.status.Show(text, kind, 5*time.Second)

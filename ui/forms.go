@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/ui/internal/common"
+	"github.com/tokentop/tokentop/ui/internal/detail"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
 	"github.com/tokentop/tokentop/ui/internal/form"
 	"github.com/tokentop/tokentop/ui/internal/toast"
@@ -28,6 +29,10 @@ const (
 
 // defaultPathStackURL is PathStack's public API.
 const defaultPathStackURL = "https://api.pathstack.io"
+
+// galileoURLExample is the shape of a Galileo base URL, shown while the
+// field is empty.
+const galileoURLExample = "https://api.acme.rungalileo.io"
 
 // Form field keys.
 const (
@@ -62,14 +67,41 @@ func (m *Model) openAddForm() {
 	}, m.styles.Form, m.keys.formKeys()))
 }
 
+// openLoginForm opens the PathStack login. On a selected PathStack session
+// it is that session's login again: label, base URL and API version are
+// filled in, and saving replaces its tokens.
 func (m *Model) openLoginForm() {
-	m.openForm(form.New(formLogin, "Log in to PathStack", []form.Field{
-		{Key: fLabel, Label: "label", Placeholder: "e.g. prod-eu"},
-		{Key: fBaseURL, Label: "base URL", Value: defaultPathStackURL},
-		{Key: fAPIVersion, Label: "api version", Value: vault.DefaultPathStackAPIVersion},
+	label, baseURL, version, versionHint := "", defaultPathStackURL, vault.DefaultPathStackAPIVersion, ""
+	sel, ok := m.list.Selected()
+	again := ok && sel.Provider == vault.ProviderPathStack
+	if again {
+		label, baseURL, version, versionHint = sel.Label, sel.BaseURL, sel.APIVersion, vault.DefaultPathStackAPIVersion
+	}
+	f := form.New(formLogin, "Log in to PathStack", []form.Field{
+		{Key: fLabel, Label: "label", Value: label, Placeholder: "e.g. prod-eu"},
+		{Key: fBaseURL, Label: "base URL", Value: baseURL},
+		{Key: fAPIVersion, Label: "api version", Value: version, Placeholder: versionHint},
 		{Key: fUsername, Label: "username", Placeholder: "username or e-mail"},
 		{Key: fPassword, Label: "password", Kind: form.Secret},
-	}, m.styles.Form, m.keys.formKeys()))
+	}, m.styles.Form, m.keys.formKeys())
+	if again {
+		f.Focus(fUsername)
+	}
+	m.openForm(f)
+	m.adaptLoginForm()
+}
+
+// adaptLoginForm says what saving does when the label is an existing
+// PathStack session's: its tokens are replaced.
+func (m *Model) adaptLoginForm() {
+	if m.form.ID() != formLogin {
+		return
+	}
+	note := ""
+	if s, ok := m.list.ByLabel(strings.TrimSpace(m.form.Value(fLabel))); ok && s.Provider == vault.ProviderPathStack {
+		note = "Logging in replaces the tokens of " + s.Label + "; its history and schedule stay."
+	}
+	m.form.SetNote(note)
 }
 
 func (m *Model) openEditForm(s vault.Session) {
@@ -91,11 +123,14 @@ func (m *Model) adaptAddForm() {
 	galileo := m.form.Value(fProvider) == vault.ProviderGalileo
 	m.form.SetHidden(fAPIVersion, galileo)
 	m.form.SetHidden(fSub, galileo)
-	u := m.form.Value(fBaseURL)
-	if galileo && u == defaultPathStackURL {
-		m.form.SetValue(fBaseURL, "https://api.")
-	} else if !galileo && (u == "" || u == "https://api.") {
+	// Galileo has no public default: each customer has its own host.
+	switch u := m.form.Value(fBaseURL); {
+	case galileo && u == defaultPathStackURL:
+		m.form.SetValue(fBaseURL, "")
+		m.form.SetPlaceholder(fBaseURL, galileoURLExample)
+	case !galileo && u == "":
 		m.form.SetValue(fBaseURL, defaultPathStackURL)
+		m.form.SetPlaceholder(fBaseURL, "")
 	}
 }
 
@@ -115,10 +150,12 @@ type SessionSavedMsg struct {
 	Err     error
 }
 
-// LoginDoneMsg reports a PathStack login and the session it created.
+// LoginDoneMsg reports a PathStack login and the session it created, or
+// whose tokens it replaced (Replaced).
 type LoginDoneMsg struct {
 	Session  vault.Session
 	Exchange *providers.Exchange
+	Replaced bool
 	Err      error
 }
 
@@ -170,9 +207,21 @@ func (m Model) onFormSubmit(msg form.SubmitMsg) (Model, tea.Cmd) {
 	return m, nil
 }
 
+// errLabelTaken: the login's label is another provider's session.
+var errLabelTaken = errors.New("a session of another provider has that label")
+
+// loginCmd logs in and stores the session: a new one, or, when the label
+// is an existing PathStack session's, that session with the new tokens
+// (same id, history and schedule).
 func loginCmd(ctx context.Context, login func(ctx context.Context, baseURL, apiVersion, username, password string) (providers.Result, *providers.Exchange, error), store *vault.Store, v map[string]string, wg *sync.WaitGroup) tea.Cmd {
 	return func() tea.Msg {
 		defer wg.Done()
+		// Look before logging in: a label that cannot be saved must not
+		// cost a login.
+		replace, err := pathStackLabel(ctx, store, v[fLabel])
+		if err != nil {
+			return LoginDoneMsg{Err: err}
+		}
 		res, ex, err := login(ctx, v[fBaseURL], v[fAPIVersion], v[fUsername], v[fPassword])
 		if err != nil {
 			return LoginDoneMsg{Exchange: ex, Err: err}
@@ -192,11 +241,32 @@ func loginCmd(ctx context.Context, login func(ctx context.Context, baseURL, apiV
 		if t, err := vault.DecodeToken(res.RefreshToken); err == nil && !t.Opaque {
 			s.RefreshExpiresAt = t.ExpiresAt
 		}
-		if err := store.CreateSession(ctx, &s); err != nil {
+		if replace {
+			err = store.PutSession(ctx, &s, true)
+		} else {
+			err = store.CreateSession(ctx, &s)
+		}
+		if err != nil {
 			return LoginDoneMsg{Exchange: ex, Err: fmt.Errorf("logged in, but saving the session failed: %w", err)}
 		}
-		return LoginDoneMsg{Session: s, Exchange: ex}
+		return LoginDoneMsg{Session: s, Exchange: ex, Replaced: replace}
 	}
+}
+
+// pathStackLabel reports whether label is an existing PathStack session's
+// (a login replaces its tokens); errLabelTaken when it is another
+// provider's.
+func pathStackLabel(ctx context.Context, store *vault.Store, label string) (bool, error) {
+	cur, err := store.GetSessionByLabel(ctx, label)
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("look up %s: %w", label, err)
+	case cur.Provider != vault.ProviderPathStack:
+		return false, fmt.Errorf("%w (%s)", errLabelTaken, common.ProviderName(cur.Provider))
+	}
+	return true, nil
 }
 
 func sessionFromAddForm(v map[string]string) vault.Session {
@@ -236,8 +306,13 @@ func (m Model) validate(formID string, v map[string]string) map[string]string {
 		errs[fLabel] = "a label is required"
 	} else if strings.ContainsAny(v[fLabel], " \t") {
 		errs[fLabel] = "no spaces, please: the label is used on the command line"
-	} else if m.list.HasLabel(v[fLabel], m.formSession) {
-		errs[fLabel] = "a session with that label exists"
+	} else if s, ok := m.list.ByLabel(v[fLabel]); ok && s.ID != m.formSession {
+		switch {
+		case formID != formLogin:
+			errs[fLabel] = "a session with that label exists"
+		case s.Provider != vault.ProviderPathStack:
+			errs[fLabel] = "a " + common.ProviderName(s.Provider) + " session has that label: logging in cannot replace it"
+		}
 	}
 	if err := checkBaseURL(v[fBaseURL]); err != "" {
 		errs[fBaseURL] = err
@@ -316,16 +391,29 @@ func (m Model) onLoginDone(msg LoginDoneMsg) (Model, tea.Cmd) {
 	if m.overlay != overlayForm || m.form.ID() != formLogin {
 		return m, nil
 	}
+	if errors.Is(msg.Err, errLabelTaken) {
+		m.form.SetErrors(map[string]string{fLabel: msg.Err.Error()}, "")
+		return m, nil
+	}
 	if msg.Err != nil {
 		m.form.SetErrors(loginFieldErrors(msg.Err), "Login failed: "+describeProviderError(msg.Err))
 		return m, nil
 	}
 	s := msg.Session
 	m.shown[s.ID] = &exchange.Shown{Caption: "Login", Exchange: msg.Exchange, Outcome: string(providers.OutcomeOK)}
+	delete(m.full, s.ID)
 	m.closeForm()
 	m.pendingSelect = s.ID
+	text := "Logged in as " + s.Label
+	if msg.Replaced {
+		text = "Logged in again as " + s.Label + " · tokens replaced"
+	}
+	text += " · expires " + common.Relative(s.ExpiresAt, m.now)
+	if sch, ok := m.list.Schedule(s.ID); ok && detail.DisabledForLogin(sch) {
+		text += " · s turns its schedule back on"
+	}
 	var cmd tea.Cmd
-	m.status, cmd = m.status.Show("Logged in as "+s.Label+" · expires "+common.Relative(s.ExpiresAt, m.now), toast.Success, 5*time.Second)
+	m.status, cmd = m.status.Show(text, toast.Success, 5*time.Second)
 	return m, tea.Batch(cmd, m.loadSessionsCmd())
 }
 

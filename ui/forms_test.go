@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tokentop/tokentop/ui/internal/form"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -48,10 +49,10 @@ func TestAddFormAdaptsToGalileo(t *testing.T) {
 	if got := m.form.Value(fProvider); got != vault.ProviderGalileo {
 		t.Fatalf("provider = %q", got)
 	}
-	if got := m.form.Value(fBaseURL); got != "https://api." {
-		t.Fatalf("base URL = %q, want the Galileo stub", got)
+	if got := m.form.Value(fBaseURL); got != "" {
+		t.Fatalf("base URL = %q, want it empty for Galileo", got)
 	}
-	requireScreenContains(t, m, "(•) Galileo")
+	requireScreenContains(t, m, "(•) Galileo", "https://api.acme.rungalileo.io") // the placeholder
 	requireScreenLacks(t, m, "api version", "uuid of the user")
 	if _, ok := m.form.Values()[fSub]; ok {
 		t.Fatal("hidden fields must not be submitted")
@@ -59,8 +60,13 @@ func TestAddFormAdaptsToGalileo(t *testing.T) {
 	m = typeText(t, m, "")
 	m, cmd := press(t, m, "ctrl+s")
 	m, _ = update(t, m, collect(cmd)[0])
-	requireScreenContains(t, m, "needs a host")
+	requireScreenContains(t, m, "a base URL is required")
 	requireScreenLacks(t, m, "needs the sub")
+	// Back to PathStack: its public URL again.
+	m, _ = press(t, m, "shift+tab", "shift+tab", "right")
+	if got := m.form.Value(fBaseURL); got != defaultPathStackURL {
+		t.Fatalf("base URL after PathStack again = %q", got)
+	}
 }
 
 func TestLoginAndEditForms(t *testing.T) {
@@ -115,4 +121,49 @@ func TestCleanToken(t *testing.T) {
 			t.Errorf("cleanToken(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// l on a selected PathStack session is its login again: label, base URL
+// and API version are filled in and the username has the keyboard. On
+// another provider's session the form is blank, and that session's label
+// is refused: a login cannot replace it.
+func TestLoginFormFillsInTheSelectedSession(t *testing.T) {
+	m := loadedModel(t, 100, 30)
+	m, _ = press(t, m, "j", "j") // prod-eu
+	m, _ = press(t, m, "l")
+	v := m.form.Values()
+	if v[fLabel] != "prod-eu" || v[fBaseURL] != "https://api.pathstack.io" || v[fAPIVersion] != "2024-03-27" {
+		t.Fatalf("login form = %v", v)
+	}
+	requireScreenContains(t, m, "Logging in replaces the tokens of prod-eu; its history and schedule stay.")
+	m = typeText(t, m, "dev")
+	if got := m.form.Value(fUsername); got != "dev" {
+		t.Fatalf("typing went to the username? username %q, values %v", got, m.form.Values())
+	}
+	m, _ = press(t, m, "tab")
+	m = typeText(t, m, "pw")
+	m, cmd := press(t, m, "ctrl+s")
+	m, _ = update(t, m, collect(cmd)[0])
+	requireScreenLacks(t, m, "label exists")
+	requireScreenContains(t, m, "no vault is open") // valid: only the vault is missing
+
+	// staging keeps the API version unset: the default is a placeholder.
+	m, _ = press(t, m, "esc")
+	m, _ = update(t, m, form.CancelMsg{FormID: formLogin})
+	m, _ = press(t, m, "j", "l")
+	if v := m.form.Values(); v[fLabel] != "staging" || v[fAPIVersion] != "" {
+		t.Fatalf("login form for staging = %v", v)
+	}
+
+	// A Galileo session: a blank form, and its label refused.
+	m, _ = update(t, m, form.CancelMsg{FormID: formLogin})
+	m, _ = press(t, m, "home", "l")
+	if v := m.form.Values(); v[fLabel] != "" || v[fBaseURL] != defaultPathStackURL {
+		t.Fatalf("login form on acme = %v", v)
+	}
+	m = typeText(t, m, "acme")
+	requireScreenLacks(t, m, "Logging in replaces")
+	m, cmd = press(t, m, "ctrl+s")
+	m, _ = update(t, m, collect(cmd)[0])
+	requireScreenContains(t, m, "a Galileo session has that label")
 }

@@ -203,21 +203,40 @@ func TestDashboardRefreshesAgainstAVault(t *testing.T) {
 	}
 }
 
-func TestEscCancelsARefreshInFlight(t *testing.T) {
+// esc stops waiting for a refresh whose request is out; the Refresher
+// completes it in the background and saves it, and the dashboard's next
+// reload just shows the new tokens and the stored attempt.
+func TestEscStopsWaitingAndTheRefreshStillLands(t *testing.T) {
 	e := newTestEnv(t)
-	e.addSession(t, "slow", e.ps.URL)
-	e.ps.QueueFault(fake.Fault{DelayMS: 8000})
+	s := e.addSession(t, "slow", e.ps.URL)
+	e.ps.QueueFault(fake.Fault{DelayMS: 1500}) // then answered: rotates
 
-	tm := teatest.NewTestModel(t, New(e.deps), teatest.WithInitialTermSize(80, 24))
+	tm := teatest.NewTestModel(t, New(e.deps), teatest.WithInitialTermSize(100, 30))
 	sw := watch(tm)
 	sw.waitFor(t, "Sessions (1)")
 	sendKeys(tm, "r")
 	sw.waitFor(t, "→ POST "+e.ps.URL+"/refresh")
 	sendKeys(tm, "esc")
-	sw.waitFor(t, "slow: refresh cancelled")
+	sw.waitFor(t, "stopped waiting for 1 refresh · if already sent, it completes and is saved")
+	sw.waitFor(t, "Last refresh · stopped waiting")
+	// The background request lands; a periodic reload shows it.
+	sw.waitFor(t, "· manual · POST "+e.ps.URL+"/refresh · 200 OK")
 	m := finalModel(t, tm)
 	if len(m.flights) != 0 {
-		t.Fatal("the cancelled refresh is still in flight")
+		t.Fatal("the stopped refresh is still in flight")
+	}
+	if err := e.deps.Refresher.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.store.GetSession(context.Background(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != s.Version+1 || got.RefreshToken == s.RefreshToken {
+		t.Fatalf("the stopped refresh was not saved: version %d → %d", s.Version, got.Version)
+	}
+	if m.full[s.ID].Version != got.Version {
+		t.Fatalf("the dashboard shows version %d, the vault holds %d", m.full[s.ID].Version, got.Version)
 	}
 }
 
@@ -251,8 +270,13 @@ func TestAddLoginEditDeleteAgainstAVault(t *testing.T) {
 		t.Fatalf("added session = %+v, %v", added, err)
 	}
 
-	// Log in to PathStack.
+	// Log in to PathStack as a new session: l on "pasted" fills in its
+	// label, URL and version, and starts at the username; a new label
+	// makes a new session.
 	sendKeys(tm, "l")
+	sw.waitFor(t, "Logging in replaces the tokens of pasted")
+	sendKeys(tm, "shift+tab", "shift+tab", "shift+tab")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
 	tm.Type("via-login")
 	sendKeys(tm, "tab")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
@@ -308,5 +332,49 @@ func TestLoginFailureStaysInTheForm(t *testing.T) {
 	}
 	if ss, err := e.store.ListSessions(context.Background()); err != nil || len(ss) != 0 {
 		t.Fatalf("a failed login stored %v, %v", ss, err)
+	}
+}
+
+// The hint "needs login: l logs in again" leads here: l on the session
+// logs in again and replaces its tokens, keeping its id and history.
+func TestLoginAgainReplacesTheSessionsTokens(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	s := e.addSession(t, "prod", e.ps.URL)
+	if _, err := e.deps.Refresher.Refresh(ctx, s.ID, vault.TriggerCLI); err != nil {
+		t.Fatal(err)
+	}
+	before, err := e.store.GetSession(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := teatest.NewTestModel(t, New(e.deps), teatest.WithInitialTermSize(100, 30))
+	sw := watch(tm)
+	sw.waitFor(t, "Access token · JWT")
+	sendKeys(tm, "l")
+	sw.waitFor(t, "Logging in replaces the tokens of prod")
+	tm.Type(e.ps.Username()) // the username field has the keyboard
+	sendKeys(tm, "tab")
+	tm.Type(e.ps.Password())
+	sendKeys(tm, "enter")
+	sw.waitFor(t, "Logged in again as prod · tokens replaced")
+	finalModel(t, tm)
+
+	all, err := e.store.ListSessions(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("sessions = %+v, %v", all, err)
+	}
+	after, err := e.store.GetSession(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version <= before.Version || after.RefreshToken == before.RefreshToken || after.AccessToken == before.AccessToken {
+		t.Fatalf("tokens not replaced: version %d → %d", before.Version, after.Version)
+	}
+	if after.Label != "prod" || after.BaseURL != e.ps.URL {
+		t.Fatalf("session changed: %+v", after)
+	}
+	if as, err := e.store.ListAttempts(ctx, s.ID, 0); err != nil || len(as) != 1 {
+		t.Fatalf("history = %d attempts, %v; want the one kept", len(as), err)
 	}
 }

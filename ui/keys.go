@@ -69,7 +69,7 @@ func DefaultKeyMap() KeyMap {
 		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / cancel")),
 		Filter:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Sort:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort label/expiry")),
-		History:   key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history")),
+		History:   key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history / last exchange")),
 		Reveal:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reveal secrets")),
 		ShowHelp:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
@@ -77,7 +77,7 @@ func DefaultKeyMap() KeyMap {
 
 		Refresh:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 		RefreshAll: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh all shown")),
-		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel refresh")),
+		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop waiting")),
 		Schedule:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "schedule refreshes")),
 
 		CopyAccess:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy token")),
@@ -110,18 +110,48 @@ func short(b key.Binding, desc string) key.Binding {
 	return b
 }
 
-// FullHelp implements help.KeyMap: every binding, grouped.
+// FullHelp implements help.KeyMap: every binding once, grouped as
+// groupTitles names them. Pairs that go together share a line, so that
+// the help fits 80×24.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.NextPane, k.PrevPane},
-		{k.Refresh, k.RefreshAll, k.Cancel, k.History, k.Open, k.Back, k.Schedule},
+		{
+			pair(k.Up, k.Down, "↑/k ↓/j", "up / down"),
+			pair(k.PageUp, k.PageDown, "pgup pgdn", "page up / down"),
+			pair(k.Home, k.End, "home/g end/G", "first / last"),
+			pair(k.NextPane, k.PrevPane, "tab shift+tab", "next / previous pane"),
+			k.Open,
+			short(k.Back, "back · stop waiting"), // k.Cancel is the same key
+			k.Filter,
+			k.Sort,
+		},
+		{k.Refresh, k.RefreshAll, k.Schedule},
+		{k.History},
 		{k.CopyAccess, k.CopyBearer, k.CopyRefresh, k.CopyCurl, k.Reveal},
-		{k.Filter, k.Sort, k.Add, k.Login, k.Edit, k.Delete, k.ShowHelp, k.Quit},
+		{k.Add, k.Login, k.Edit, k.Delete, k.ShowHelp, k.Quit},
 	}
 }
 
 // groupTitles name FullHelp's groups, in order.
-func (KeyMap) groupTitles() []string { return []string{"Navigate", "Refresh", "Copy", "Sessions"} }
+func (KeyMap) groupTitles() []string {
+	return []string{"Navigate", "Refresh & schedule", "History", "Copy", "Sessions"}
+}
+
+// pair is two bindings shown as one help line.
+func pair(a, b key.Binding, keys, desc string) key.Binding {
+	return key.NewBinding(key.WithKeys(append(a.Keys(), b.Keys()...)...), key.WithHelp(keys, desc))
+}
+
+// filterHelp is the help line while the filter input has the keyboard:
+// only the arrows move (j and k type into the filter).
+func (k KeyMap) filterHelp() []key.Binding {
+	lk := k.listKeys()
+	return []key.Binding{
+		lk.AcceptFilter, lk.ClearFilter,
+		key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "up")),
+		key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "down")),
+	}
+}
 
 func (k KeyMap) listKeys() sessionlist.KeyMap {
 	d := sessionlist.DefaultKeyMap()

@@ -7,6 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"github.com/tokentop/tokentop/ui/internal/detail"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
 	"github.com/tokentop/tokentop/ui/internal/toast"
 	"github.com/tokentop/tokentop/vault"
@@ -240,7 +241,7 @@ func (m Model) onSessionLoaded(msg SessionLoadedMsg) (Model, tea.Cmd) {
 		m.pendingCopy = nil
 		return m, nil
 	}
-	m.full[msg.ID] = msg.Session
+	m.cacheFull(msg.ID, msg.Session)
 	if a := msg.Latest; a != nil {
 		// The latest stored attempt is shown unless the pane shows it
 		// already, or something newer (a refresh in flight, say).
@@ -258,6 +259,17 @@ func (m Model) onSessionLoaded(msg SessionLoadedMsg) (Model, tea.Cmd) {
 		return m.copySelected(kind)
 	}
 	return m, nil
+}
+
+// cacheFull keeps a session read with its tokens, and tells the list when
+// its access token becomes valid (decoded here once, not per frame).
+func (m *Model) cacheFull(id int64, s vault.Session) {
+	m.full[id] = s
+	var nbf time.Time
+	if t, err := vault.DecodeToken(s.AccessToken); err == nil && !t.Opaque {
+		nbf = t.NotBefore
+	}
+	m.list.SetNotBefore(id, nbf)
 }
 
 // syncSelection shows the session under the cursor when it changed.
@@ -295,7 +307,10 @@ func (m *Model) showSelected() tea.Cmd {
 		sch = &x
 	}
 	var cmd tea.Cmd
-	if full, ok := m.full[id]; ok && full.Version >= s.Version {
+	// A newer UpdatedAt with the same version: an attempt was recorded
+	// (another process's, or one this dashboard stopped waiting for), and
+	// reading the session again brings its latest attempt.
+	if full, ok := m.full[id]; ok && full.Version >= s.Version && !s.UpdatedAt.After(full.UpdatedAt) {
 		// The list row may be newer in what is not versioned (last status).
 		full.LastStatus, full.LastRefreshAt, full.NeedsLogin = s.LastStatus, s.LastRefreshAt, s.NeedsLogin
 		m.detail.SetSession(full, true, sch)
@@ -303,7 +318,18 @@ func (m *Model) showSelected() tea.Cmd {
 		m.detail.SetSession(s, false, sch)
 		cmd = m.loadSessionCmd(id)
 	}
+	m.detail.SetLastAttempt(lastAttempt(m.shown[id]))
 	m.exch.SetSession(id, m.shown[id])
 	m.exch.SetReading(m.shown[id] == nil && m.loading[id])
 	return cmd
+}
+
+// lastAttempt is the attempt the exchange pane shows, for the detail's
+// "last" line: zero unless it is a stored attempt (not a login, not a
+// refresh in flight or one nobody waited for).
+func lastAttempt(sh *exchange.Shown) detail.LastAttempt {
+	if sh == nil || sh.InFlight || sh.AttemptID == 0 || sh.Outcome == "" || sh.At.IsZero() {
+		return detail.LastAttempt{}
+	}
+	return detail.LastAttempt{Outcome: sh.Outcome, At: sh.At}
 }

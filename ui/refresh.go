@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -112,17 +114,82 @@ func (m *Model) refreshAll() tea.Cmd {
 	for _, id := range m.queue {
 		queued[id] = true
 	}
+	if m.batch == nil {
+		m.batch = &refreshBatch{pending: map[int64]bool{}}
+	}
 	n := 0
 	for _, id := range m.list.ShownIDs() {
 		if _, running := m.flights[id]; running || queued[id] {
 			continue
 		}
 		m.queue = append(m.queue, id)
+		m.batch.pending[id] = true
 		m.list.SetActivity(id, sessionlist.Activity{Queued: true})
 		n++
 	}
-	m.status.SetStatus(fmt.Sprintf("refreshing %d sessions, %d at a time · esc cancels", n, maxParallelRefresh), toast.Info)
+	if len(m.batch.pending) == 0 {
+		m.batch = nil
+	}
+	m.status.SetStatus(fmt.Sprintf("refreshing %d sessions, %d at a time · esc stops waiting", n, maxParallelRefresh), toast.Info)
 	return m.startQueued()
+}
+
+// refreshBatch tallies the refreshes one or more R started, so that the
+// last to end leaves a summary rather than its own outcome.
+type refreshBatch struct {
+	pending               map[int64]bool // queued or in flight
+	refreshed, failed     int
+	cancelled, notStarted int
+	failedLabels          []string // the first few, for the summary
+}
+
+// maxSummaryLabels is how many failed sessions the summary names.
+const maxSummaryLabels = 3
+
+// count notes how one refresh of the batch ended; done says whether that
+// was the last.
+func (b *refreshBatch) count(id int64, label string, rep *providers.Report, err error) (done bool) {
+	if !b.pending[id] {
+		return false
+	}
+	delete(b.pending, id)
+	switch {
+	case rep != nil && rep.Outcome == providers.OutcomeOK:
+		b.refreshed++
+	case (rep != nil && rep.Outcome == providers.OutcomeCancelled) || (rep == nil && errors.Is(err, context.Canceled)):
+		b.cancelled++
+	default:
+		b.failed++
+		if len(b.failedLabels) < maxSummaryLabels {
+			b.failedLabels = append(b.failedLabels, label)
+		}
+	}
+	return len(b.pending) == 0
+}
+
+// summary is the status line when the batch is over: "R: 4 refreshed ·
+// 2 failed (old-key, down)".
+func (b *refreshBatch) summary() (string, toast.Kind) {
+	parts := []string{fmt.Sprintf("%d refreshed", b.refreshed)}
+	kind := toast.Success
+	if b.failed > 0 {
+		f := fmt.Sprintf("%d failed (%s", b.failed, strings.Join(b.failedLabels, ", "))
+		if b.failed > len(b.failedLabels) {
+			f += ", …"
+		}
+		parts = append(parts, f+")")
+		kind = toast.Error
+	}
+	if b.cancelled > 0 {
+		parts = append(parts, fmt.Sprintf("%d stopped", b.cancelled))
+	}
+	if b.notStarted > 0 {
+		parts = append(parts, fmt.Sprintf("%d not started", b.notStarted))
+	}
+	if kind == toast.Success && b.cancelled+b.notStarted > 0 {
+		kind = toast.Warn
+	}
+	return "R: " + strings.Join(parts, " · "), kind
 }
 
 // startQueued starts queued refreshes while fewer than the bound run.
@@ -137,18 +204,42 @@ func (m *Model) startQueued() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// cancelRefreshes cancels every refresh in flight and drops the queue; the
-// refreshes end with their own RefreshDoneMsg (outcome cancelled).
-func (m *Model) cancelRefreshes() int {
+// cancelRefreshes stops waiting for the refreshes in flight and drops the
+// queue. A refresh whose request is already sent is completed and saved by
+// the Refresher in the background (a rotated refresh token must not be
+// lost); each flight ends with its own RefreshDoneMsg (outcome cancelled).
+func (m *Model) cancelRefreshes() (running, queued int) {
 	for _, id := range m.queue {
 		m.list.ClearActivity(id)
+		if m.batch != nil && m.batch.pending[id] {
+			delete(m.batch.pending, id)
+			m.batch.notStarted++
+		}
 	}
-	n := len(m.queue) + len(m.flights)
+	running, queued = len(m.flights), len(m.queue)
 	m.queue = nil
 	for _, f := range m.flights {
 		f.cancel()
 	}
-	return n
+	return running, queued
+}
+
+// stoppedText is the note esc leaves: what it stopped, and that a request
+// already sent still lands in the vault. The first two parts fit 80
+// columns.
+func stoppedText(running, queued int) string {
+	var parts []string
+	switch running {
+	case 0:
+	case 1:
+		parts = append(parts, "stopped waiting for 1 refresh", "if already sent, it completes and is saved")
+	default:
+		parts = append(parts, "stopped waiting for "+plural(running, "refresh", "refreshes"), "any already sent complete and are saved")
+	}
+	if queued > 0 {
+		parts = append(parts, itoa(queued)+" queued not started")
+	}
+	return strings.Join(parts, " · ")
 }
 
 func (m Model) onExchangeProgress(msg ExchangeProgressMsg) (Model, tea.Cmd) {
@@ -167,6 +258,10 @@ func (m Model) onExchangeProgress(msg ExchangeProgressMsg) (Model, tea.Cmd) {
 
 func (m Model) onRefreshDone(msg RefreshDoneMsg) (Model, tea.Cmd) {
 	id := msg.SessionID
+	started := m.shown[id] // the in-flight exchange, when this dashboard started the refresh
+	if started != nil && !started.InFlight {
+		started = nil
+	}
 	if f, ok := m.flights[id]; ok {
 		f.cancel()
 		delete(m.flights, id)
@@ -179,13 +274,25 @@ func (m Model) onRefreshDone(msg RefreshDoneMsg) (Model, tea.Cmd) {
 	}
 	rep := msg.Report
 	switch {
+	case rep != nil && errors.Is(rep.Err, providers.ErrInBackground):
+		// esc stopped the wait after the request was sent: the Refresher
+		// completes it and saves the result, which a reload then shows.
+		// Nothing changed yet, and the esc note said what happens: the row
+		// and the status line stay.
+		m.shown[id] = stoppedShown(started, m.now)
 	case rep != nil:
 		cmds = append(cmds, m.applyReport(id, rep, "Last refresh", true))
 		text, kind := m.reportStatus(label, rep, false, "")
 		m.status.SetStatus(text, kind)
+	case errors.Is(msg.Err, context.Canceled):
+		m.status.SetStatus(label+": refresh cancelled before it started", toast.Warn)
 	case msg.Err != nil:
 		m.shown[id] = &exchange.Shown{Caption: "Last refresh", Outcome: "failed", Err: msg.Err.Error(), At: m.now}
 		m.status.SetStatus(label+": refresh failed: "+msg.Err.Error(), toast.Error)
+	}
+	if m.batch != nil && m.batch.count(id, label, rep, msg.Err) {
+		m.status.SetStatus(m.batch.summary())
+		m.batch = nil
 	}
 	cmds = append(cmds, m.startQueued())
 	if id == m.selectedID {
@@ -214,7 +321,7 @@ func (m *Model) applyReport(id int64, rep *providers.Report, caption string, sho
 		m.list.Upsert(rep.Session)
 		m.markDirty(id)
 		if rep.Session.AccessToken != "" {
-			m.full[id] = rep.Session
+			m.cacheFull(id, rep.Session)
 		}
 	} else {
 		delete(m.full, id)
@@ -223,6 +330,23 @@ func (m *Model) applyReport(id int64, rep *providers.Report, caption string, sho
 		cmds = append(cmds, m.loadSessionCmd(id))
 	}
 	return tea.Batch(cmds...)
+}
+
+// stoppedShown is what the exchange pane shows of a refresh esc stopped
+// waiting for while its request was out: the request as sent. The stored
+// attempt that completes it started after the refresh did (the vault keeps
+// milliseconds): it replaces this once a reload reads it.
+func stoppedShown(started *exchange.Shown, now time.Time) *exchange.Shown {
+	sh := &exchange.Shown{
+		Caption: "Last refresh · stopped waiting",
+		Outcome: string(providers.OutcomeCancelled),
+		Err:     "stopped waiting: the request goes on, and its result will be saved and shown here",
+		At:      now,
+	}
+	if started != nil {
+		sh.Exchange, sh.At = started.Exchange, started.Started.Truncate(time.Millisecond)
+	}
+	return sh
 }
 
 func shownFromReport(rep *providers.Report, caption string, now time.Time) *exchange.Shown {
@@ -302,7 +426,7 @@ func (m Model) reportStatus(label string, rep *providers.Report, scheduled bool,
 
 // failureStatus is the status line of a refresh that did not succeed.
 func (m Model) failureStatus(label string, rep *providers.Report) (string, toast.Kind) {
-	text := label + ": " + outcomeWords(rep.Outcome)
+	text := label + ": " + common.OutcomeWords(string(rep.Outcome))
 	if rep.Err != nil {
 		text = label + ": " + rep.Err.Error() // names the outcome, status and envelope message
 	}
@@ -313,17 +437,4 @@ func (m Model) failureStatus(label string, rep *providers.Report) (string, toast
 		text += " · needs login: l logs in again"
 	}
 	return text, toast.Error
-}
-
-func outcomeWords(o providers.Outcome) string {
-	switch o {
-	case providers.OutcomeRejected:
-		return "rejected"
-	case providers.OutcomeServerError:
-		return "server error"
-	case providers.OutcomeNetworkError:
-		return "network error"
-	default:
-		return string(o)
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -15,10 +16,12 @@ import (
 )
 
 // shutdownGrace is how long Run waits, after the program ended, for the
-// refreshes in flight to finish and save their tokens. Quitting does not
-// cancel them: a request the server has already answered with a rotated
-// refresh token must reach the vault. Each is bounded by the HTTP timeout
-// (manual) or the Scheduler's RefreshTimeout (scheduled).
+// refreshes in flight to finish and save their tokens, including those esc
+// stopped the dashboard waiting for (the Refresher completes their
+// requests in the background). Quitting does not cancel them: a request
+// the server has already answered with a rotated refresh token must reach
+// the vault. Each is bounded by the HTTP timeout (manual) or the
+// Scheduler's RefreshTimeout (scheduled).
 const shutdownGrace = providers.DefaultScheduledRefreshTimeout + 5*time.Second
 
 // waitNotice is how long a quiet wait lasts before Run says what it waits for.
@@ -28,6 +31,8 @@ const waitNotice = 300 * time.Millisecond
 // motion) until q or ctrl+c, or until ctx is cancelled (then it returns
 // nil). While it runs, a providers.Scheduler runs the vault's schedules
 // (unless Deps.NoScheduler), and their refreshes show like manual ones.
+// Without Deps.Clipboard, the program and the clipboard write to stdout
+// through one lock (OSC 52 sequences never land inside a frame).
 // The terminal is restored on every exit: Bubble Tea recovers panics
 // in Update, View and commands and returns an error wrapping
 // tea.ErrProgramPanic; a panic escaping anyway is recovered here, the
@@ -45,6 +50,7 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 		lipgloss.HasDarkBackground()
 	}
 
+	deps, outputOpts := shareTerminal(deps, os.Stdout)
 	m := New(deps)
 	// Refreshes and logins run on a context that quitting does not cancel
 	// (esc still cancels one on purpose); see shutdownGrace.
@@ -63,11 +69,11 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 	}
 	wake, schedulerDone := startScheduler(ctx, m.deps, send)
 	m.wake = wake
-	p = tea.NewProgram(m, append([]tea.ProgramOption{
+	p = tea.NewProgram(m, slices.Concat(outputOpts, []tea.ProgramOption{
 		tea.WithAltScreen(),
 		tea.WithMouseCellMotion(),
 		tea.WithContext(ctx),
-	}, opts...)...)
+	}, opts)...)
 	close(programReady)
 
 	defer func() {
@@ -80,15 +86,27 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 	_, err = p.Run()
 	cancel() // the Scheduler takes no new work; refreshes in flight go on
 
+	// Wait for the refreshes and logins the dashboard started, the
+	// Scheduler's, and the requests the Refresher completes in the
+	// background after esc stopped the dashboard waiting for them.
+	graceCtx, stopGrace := context.WithTimeout(context.WithoutCancel(parent), waitNotice+shutdownGrace)
+	defer stopGrace()
 	waited := make(chan struct{})
-	go func() { wg.Wait(); <-schedulerDone; close(waited) }()
+	go func() {
+		defer close(waited)
+		wg.Wait()
+		<-schedulerDone
+		if deps.Refresher != nil {
+			_ = deps.Refresher.Wait(graceCtx) // its error is the grace running out
+		}
+	}()
 	select {
 	case <-waited:
 	case <-time.After(waitNotice):
 		fmt.Fprintln(os.Stderr, "tokentop: letting the refreshes in flight finish and save their tokens…")
 		select {
 		case <-waited:
-		case <-time.After(shutdownGrace):
+		case <-graceCtx.Done():
 		}
 	}
 

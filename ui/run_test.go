@@ -106,3 +106,47 @@ func TestQuitLetsARefreshInFlightSaveItsTokens(t *testing.T) {
 		t.Fatalf("refresh after quit: %v %v", rep, err)
 	}
 }
+
+// esc stops the dashboard waiting for a refresh whose request is out; the
+// Refresher completes it in the background. Quitting right after must
+// still wait for it, so that its rotated refresh token is saved.
+func TestQuitAfterEscWaitsForTheRequestStillOut(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.addSession(t, "slow", e.ps.URL)
+	e.ps.QueueFault(fake.Fault{DelayMS: 700}) // then served normally: rotates
+	deps := e.deps
+	deps.NoScheduler = true
+	in, keys := io.Pipe()
+	t.Cleanup(func() { _ = keys.Close() })
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithoutSignalHandler())
+	}()
+	for _, k := range []struct {
+		after time.Duration
+		key   string
+	}{{300 * time.Millisecond, "r"}, {150 * time.Millisecond, "\x1b"}, {100 * time.Millisecond, "q"}} {
+		time.Sleep(k.after) // the list has loaded; the request is out; esc is read alone
+		if _, err := keys.Write([]byte(k.key)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(shutdownGrace + 5*time.Second):
+		t.Fatal("Run did not return")
+	}
+	got, err := e.store.GetSession(context.Background(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != s.Version+1 || got.RefreshToken == s.RefreshToken {
+		t.Fatalf("Run returned before the request still out was saved: version %d → %d", s.Version, got.Version)
+	}
+	if attempts, err := e.store.ListAttempts(context.Background(), s.ID, 0); err != nil || len(attempts) != 1 || attempts[0].Outcome != "ok" {
+		t.Fatalf("attempts = %+v, %v", attempts, err)
+	}
+}

@@ -108,6 +108,7 @@ type Model struct {
 	shown         map[int64]*exchange.Shown
 	flights       map[int64]*flight
 	queue         []int64
+	batch         *refreshBatch // what R started and has not ended yet; nil when none
 	pendingCopy   *copyKind
 	pendingSelect int64
 	reveal        bool

@@ -116,6 +116,7 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.form, cmd = m.form.Update(msg)
 		m.adaptAddForm()
+		m.adaptLoginForm()
 		m.adaptScheduleForm()
 		return m, cmd
 	case overlayConfirm:
@@ -140,10 +141,17 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.overlay = overlayHelp
 		return m, nil
 	case key.Matches(msg, m.keys.Cancel) && (len(m.flights) > 0 || len(m.queue) > 0):
-		n := m.cancelRefreshes()
+		running, queued := m.cancelRefreshes()
 		var cmd tea.Cmd
-		m.status, cmd = m.status.Show(plural(n, "refresh", "refreshes")+" cancelled", toast.Warn, 3*time.Second)
+		m.status, cmd = m.status.Show(stoppedText(running, queued), toast.Warn, 5*time.Second)
 		return m, cmd
+	case key.Matches(msg, m.keys.Filter):
+		if m.list.Len() == 0 {
+			return m, nil // no list on screen: an unseen filter would swallow the keys
+		}
+		// From any pane: the filter is the list's.
+		m.setFocus(paneList)
+		return m, m.list.StartFilter()
 	case key.Matches(msg, m.keys.Add):
 		m.openAddForm()
 		return m, nil

@@ -190,59 +190,107 @@ func (m Model) confirmView() string {
 	return lipgloss.Place(m.layout.body.w, m.layout.body.h, lipgloss.Center, lipgloss.Center, box)
 }
 
-// helpView lists every binding, grouped, in columns that wrap to the width.
+// helpView lists every binding, its groups stacked in as few rows as fit
+// the width, then as many of the notes as fit the height.
 func (m Model) helpView() string {
+	sections := m.helpSections()
+	inner := m.layout.body.w - 4
+	cols := stackColumns(sections, inner)
+	height := 0
+	for _, c := range cols {
+		height = max(height, len(c))
+	}
+	rows := make([]string, 0, height+len(helpNotes)+1)
+	for r := 0; r < height; r++ {
+		var b strings.Builder
+		for i, c := range cols {
+			cell := ""
+			if r < len(c) {
+				cell = c[r]
+			}
+			if i == len(cols)-1 {
+				b.WriteString(cell)
+			} else {
+				b.WriteString(common.Fit(cell, colWidth(c)+helpGap))
+			}
+		}
+		rows = append(rows, b.String())
+	}
+	// Notes, most useful first, while they fit under a blank line.
+	room := m.layout.body.h - 2 - len(rows) - 1
+	if room > 0 {
+		rows = append(rows, "")
+		for _, n := range helpNotes[:min(room, len(helpNotes))] {
+			rows = append(rows, m.styles.Muted.Render(n))
+		}
+	}
+	return m.styles.Panel.Panel("Help", rows, m.layout.body.w, m.layout.body.h, true)
+}
+
+// helpGap is the space between two columns of the help.
+const helpGap = 4
+
+// helpNotes are said under the keys when there is room, in this order.
+var helpNotes = []string{
+	"Claims are decoded, not verified. Secrets stay masked until x.",
+	"⟳ a schedule keeps the session fresh (highlighted while it fails).",
+	"Mouse: the wheel scrolls the pane under the pointer; a click selects.",
+}
+
+// helpSections renders each group of FullHelp: its title, then a line per
+// binding with the keys aligned.
+func (m Model) helpSections() [][]string {
 	groups := m.keys.FullHelp()
 	titles := m.keys.groupTitles()
-	cols := make([][]string, len(groups))
+	sections := make([][]string, len(groups))
 	for i, g := range groups {
-		col := []string{m.styles.GroupTitle.Render(titles[i])}
+		sec := []string{m.styles.GroupTitle.Render(titles[i])}
 		kw := 0
 		for _, b := range g {
 			kw = max(kw, ansi.StringWidth(b.Help().Key))
 		}
 		for _, b := range g {
-			col = append(col, m.styles.Key.Render(common.Fit(b.Help().Key, kw))+"  "+m.styles.Text.Render(b.Help().Desc))
+			sec = append(sec, m.styles.Key.Render(common.Fit(b.Help().Key, kw))+"  "+m.styles.Text.Render(b.Help().Desc))
 		}
-		cols[i] = col
+		sections[i] = sec
 	}
-	inner := m.layout.body.w - 4
-	var rows []string
-	for start := 0; start < len(cols); {
-		// Take as many columns as fit side by side.
-		width, end := 0, start
-		for end < len(cols) {
-			w := colWidth(cols[end]) + 4
-			if end > start && width+w > inner {
-				break
+	return sections
+}
+
+// stackColumns splits sections, in order, into side-by-side columns (a
+// blank line between sections of one column) fitting width: the split
+// with the fewest rows, and of those the fewest columns.
+func stackColumns(sections [][]string, width int) [][]string {
+	n := len(sections)
+	var best [][]string
+	bestH := 0
+	// Bit i of cuts set: a new column starts after section i.
+	for cuts := 0; cuts < 1<<(n-1); cuts++ {
+		var cols [][]string
+		var col []string
+		for i, sec := range sections {
+			if len(col) > 0 {
+				col = append(col, "")
 			}
-			width += w
-			end++
-		}
-		height := 0
-		for _, c := range cols[start:end] {
-			height = max(height, len(c))
-		}
-		for r := 0; r < height; r++ {
-			var b strings.Builder
-			for _, c := range cols[start:end] {
-				cell := ""
-				if r < len(c) {
-					cell = c[r]
-				}
-				b.WriteString(common.Fit(cell, colWidth(c)+4))
+			col = append(col, sec...)
+			if i == n-1 || cuts&(1<<i) != 0 {
+				cols = append(cols, col)
+				col = nil
 			}
-			rows = append(rows, b.String())
 		}
-		rows = append(rows, "")
-		start = end
+		w, h := 0, 0
+		for _, c := range cols {
+			w += colWidth(c) + helpGap
+			h = max(h, len(c))
+		}
+		if w-helpGap > width && len(cols) > 1 {
+			continue
+		}
+		if best == nil || h < bestH || (h == bestH && len(cols) < len(best)) {
+			best, bestH = cols, h
+		}
 	}
-	rows = append(rows,
-		m.styles.Muted.Render("List: ⟳ a schedule keeps the session fresh (highlighted while it fails; s edits it)."),
-		m.styles.Muted.Render("Mouse: the wheel scrolls the pane under the pointer; a click selects."),
-		m.styles.Muted.Render("Claims are decoded, not verified. Secrets stay masked until x."),
-		m.styles.Muted.Render("esc, q or ? closes this help."))
-	return m.styles.Panel.Panel("Help", rows, m.layout.body.w, m.layout.body.h, true)
+	return best
 }
 
 func colWidth(col []string) int {
@@ -262,15 +310,14 @@ func (m Model) shortHelpView() string {
 	case m.overlay == overlayConfirm:
 		bindings = []key.Binding{m.keys.Yes, m.keys.No}
 	case m.overlay == overlayHelp:
-		bindings = []key.Binding{m.keys.Back}
+		bindings = []key.Binding{key.NewBinding(key.WithKeys("esc", "q", "?"), key.WithHelp("esc/q/?", "close help"))}
 	case m.list.Filtering():
-		lk := m.keys.listKeys()
-		bindings = []key.Binding{lk.AcceptFilter, lk.ClearFilter, m.keys.Up, m.keys.Down}
+		bindings = m.keys.filterHelp()
 	case m.loaded && m.list.Len() == 0:
 		bindings = []key.Binding{m.keys.Add, m.keys.Login, m.keys.ShowHelp, m.keys.Quit}
 	case m.focus == paneExchange && m.exch.Mode() != exchange.ModeExchange:
 		ek := m.keys.exchangeKeys()
-		bindings = []key.Binding{m.keys.Up, m.keys.Down, ek.Open, ek.Back, m.keys.History, m.keys.ShowHelp}
+		bindings = []key.Binding{m.keys.Up, m.keys.Down, ek.Open, ek.Back, short(m.keys.History, "last exchange"), m.keys.ShowHelp}
 	case len(m.flights) > 0:
 		bindings = append([]key.Binding{m.keys.Cancel}, m.keys.ShortHelp()...)
 	default:

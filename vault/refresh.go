@@ -16,8 +16,15 @@ const OutcomeOK = "ok"
 // with compare-and-swap on expectVersion (ErrVersionConflict when stale; then
 // nothing is written). Returns the session as stored afterwards (tokens unsealed).
 //
-// needs_login is set when needsLogin, and cleared by an ok outcome or new
-// tokens. a may be nil (tokens only, no history). a.ID is set.
+// expectVersion is the version the refresh was made from. needs_login is set
+// when needsLogin, and cleared by an ok outcome or new tokens, but without new
+// tokens only while the stored version is still expectVersion: an answer about
+// a refresh token that was replaced meanwhile says nothing about the session.
+// expectVersion 0 (with upd == nil) skips that check, for callers that do not
+// know the version. a may be nil (tokens only, no history). a.ID is set.
+//
+// Tokens RecordRefresh would refuse (see CheckTokenUpdate) fail it with
+// ErrInvalid before anything is written.
 func (s *Store) RecordRefresh(ctx context.Context, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool) (Session, error) {
 	return s.recordRefresh(ctx, "", id, expectVersion, upd, a, needsLogin)
 }
@@ -29,21 +36,34 @@ func (s *Store) RecordRefreshReleasing(ctx context.Context, owner string, id, ex
 	return s.recordRefresh(ctx, owner, id, expectVersion, upd, a, needsLogin)
 }
 
+// CheckTokenUpdate reports what RecordRefresh would refuse in upd: an empty
+// or malformed access token, a malformed rotated refresh token, a sub or
+// token type with whitespace or control characters (ErrInvalid, naming the
+// field, never a value). A refresher checks first so that it can keep what is
+// fine: a rotated refresh token must be saved even when the access token that
+// came with it is unusable.
+func CheckTokenUpdate(upd TokenUpdate) error {
+	if err := validateToken("access token", upd.AccessToken); err != nil {
+		return err
+	}
+	if upd.RefreshToken != "" {
+		if err := validateToken("refresh token", upd.RefreshToken); err != nil {
+			return err
+		}
+	}
+	if hasSpaceOrControl(upd.Sub) || hasSpaceOrControl(upd.TokenType) {
+		return fmt.Errorf("%w: sub or token type contains whitespace or control characters", ErrInvalid)
+	}
+	return nil
+}
+
 func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool) (Session, error) {
 	now := s.nowMs()
 	var tokens TokenUpdate
 	if upd != nil {
 		tokens = *upd
-		if err := validateToken("access token", tokens.AccessToken); err != nil {
+		if err := CheckTokenUpdate(tokens); err != nil {
 			return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
-		}
-		if tokens.RefreshToken != "" {
-			if err := validateToken("refresh token", tokens.RefreshToken); err != nil {
-				return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
-			}
-		}
-		if hasSpaceOrControl(tokens.Sub) || hasSpaceOrControl(tokens.TokenType) {
-			return Session{}, fmt.Errorf("record refresh of session %d: %w: sub or token type contains whitespace or control characters", id, ErrInvalid)
 		}
 		fillTokenTimes(&tokens.IssuedAt, &tokens.ExpiresAt, &tokens.RefreshExpiresAt, tokens.AccessToken, tokens.RefreshToken)
 		if tokens.IssuedAt.IsZero() {
@@ -94,10 +114,14 @@ func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expect
 				return err
 			}
 		}
+		// Only an attempt made with the session as stored speaks for it: a
+		// late 401 for a refresh token that has since been replaced must not
+		// flag the healthy session.
+		current := expectVersion == 0 || version == expectVersion
 		switch {
-		case needsLogin:
+		case needsLogin && current:
 			_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 1 WHERE id = ?", id)
-		case upd != nil || (a != nil && attempt.Outcome == OutcomeOK):
+		case upd != nil || (a != nil && attempt.Outcome == OutcomeOK && current):
 			_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 0 WHERE id = ?", id)
 		}
 		if err != nil {

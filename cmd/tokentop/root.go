@@ -81,12 +81,32 @@ func run(ctx context.Context, args []string, io stdio) int {
 	root.SetOut(io.out)
 	root.SetErr(io.err)
 	err := root.ExecuteContext(ctx)
+	a.finishRefreshes()
 	if a.store != nil {
 		if cerr := a.store.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close vault: %w", cerr)
 		}
 	}
 	return a.report(err)
+}
+
+// finishRefreshes waits for refreshes whose caller gave up (Ctrl-C) after
+// the request went out: their answer may carry a rotated refresh token, and
+// it must reach the vault before the process ends.
+func (a *app) finishRefreshes() {
+	if a.ref == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), a.timeout+leaseMargin)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { _ = a.ref.Wait(ctx); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(300 * time.Millisecond):
+		fmt.Fprintln(a.io.err, "tokentop: letting the refresh in flight finish and save its tokens…")
+		<-done
+	}
 }
 
 // report prints err as one line on stderr and picks the exit code.

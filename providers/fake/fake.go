@@ -201,6 +201,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if faulted && !s.applyFault(w, r, fault) {
 		return
 	}
+	if faulted && fault.holdsAnswer() {
+		s.serveHeld(w, r, fault)
+		return
+	}
+	s.serveAuth(w, r)
+}
+
+// serveAuth serves one of the provider's own endpoints.
+func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 	route, ok := s.flavor.routes[r.URL.Path]
 	if !ok {
 		s.reject(w, http.StatusNotFound, notFoundBody)

@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +15,10 @@ import (
 //     gives up);
 //  2. Drop: the connection is closed without any response;
 //  3. Status, Body, ContentType or Malformed set: that canned response is sent;
-//  4. otherwise (a pure delay) the request is then served normally.
+//  4. otherwise the request is served normally (a refresh rotates the
+//     token), and then, with DelayAfterMS or DropAfter, the answer is held
+//     back that long, or never sent: the client loses an answer the server
+//     has already committed to.
 type Fault struct {
 	// Status of the canned response; default 200 when only Body,
 	// ContentType or Malformed is set. Must be 0 or 200–599.
@@ -36,6 +40,14 @@ type Fault struct {
 	// Malformed answers a JSON body that does not parse (status 200 unless
 	// Status says otherwise).
 	Malformed bool `json:"malformed,omitempty"`
+	// DelayAfterMS serves the request normally (a refresh rotates), then
+	// waits this long before writing the answer; if the client gives up
+	// meanwhile, the answer is lost.
+	DelayAfterMS int `json:"delay_after_ms,omitempty"`
+	// DropAfter serves the request normally (a refresh rotates), then
+	// closes the connection instead of answering: the client sees EOF and
+	// cannot know that its refresh token is spent.
+	DropAfter bool `json:"drop_after,omitempty"`
 }
 
 // ErrInvalidFault marks a fault that cannot be served: QueueFault panics with
@@ -48,9 +60,21 @@ func (f Fault) validate() error {
 		return fmt.Errorf("%w: status %d outside 200-599", ErrInvalidFault, f.Status)
 	case f.DelayMS < 0:
 		return fmt.Errorf("%w: negative delay_ms", ErrInvalidFault)
+	case f.DelayAfterMS < 0:
+		return fmt.Errorf("%w: negative delay_after_ms", ErrInvalidFault)
+	case f.holdsAnswer() && (f.Drop || f.cannedAnswer()):
+		return fmt.Errorf("%w: delay_after_ms and drop_after apply to the normal answer, not with drop, status, body, content_type or malformed", ErrInvalidFault)
 	}
 	return nil
 }
+
+// cannedAnswer: the fault answers instead of the provider's logic.
+func (f Fault) cannedAnswer() bool {
+	return f.Status != 0 || f.Body != "" || f.ContentType != "" || f.Malformed
+}
+
+// holdsAnswer: the request is served normally, its answer held back.
+func (f Fault) holdsAnswer() bool { return f.DelayAfterMS > 0 || f.DropAfter }
 
 // QueueFault queues f behind any faults already queued. Like
 // http.ResponseWriter.WriteHeader with a bad code, it panics on an invalid
@@ -116,7 +140,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		dropConnection(w)
 		return false
 	}
-	if f.Status == 0 && f.Body == "" && f.ContentType == "" && !f.Malformed {
+	if !f.cannedAnswer() {
 		return true
 	}
 	status := f.Status
@@ -140,6 +164,54 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 	}
 	writeBody(w, status, contentType, []byte(body))
 	return false
+}
+
+// heldAnswer records an answer instead of sending it (DelayAfterMS, DropAfter).
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+
+func (h *heldAnswer) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
+
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return h.body.Write(b)
+}
+
+// serveHeld serves r normally into a held answer, then sends it after
+// DelayAfterMS, or drops the connection (DropAfter).
+func (s *Server) serveHeld(w http.ResponseWriter, r *http.Request, f Fault) {
+	held := &heldAnswer{header: w.Header().Clone()}
+	s.serveAuth(held, r)
+	if f.DelayAfterMS > 0 {
+		timer := time.NewTimer(time.Duration(f.DelayAfterMS) * time.Millisecond)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+		case <-r.Context().Done():
+			return // the client gave up; the answer is lost
+		}
+	}
+	if f.DropAfter {
+		dropConnection(w)
+		return
+	}
+	for k, v := range held.header {
+		w.Header()[k] = v
+	}
+	if held.status == 0 {
+		held.status = http.StatusOK
+	}
+	w.WriteHeader(held.status)
+	w.Write(held.body.Bytes()) //nolint:errcheck // the client may be gone; nothing to do
 }
 
 // dropConnection closes the connection under the request without a word.

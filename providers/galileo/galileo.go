@@ -74,41 +74,60 @@ func (c *Client) Refresh(ctx context.Context, s vault.Session) (providers.Result
 // parseToken reads a /v1/refresh_token answer: 200 with the Token schema
 // ({"access_token" required, "token_type" default "bearer"}), and a rotated
 // refresh token when the response sets the cookie to a new value.
+//
+// The cookie is read first: a 200 whose body breaks the schema still rotated
+// the token, so the new one comes back in Result.RefreshToken next to the
+// error, for the caller to keep.
 func parseToken(ex *providers.Exchange, sent string) (providers.Result, error) {
 	if ex.Status != http.StatusOK {
 		return providers.Result{}, ex.StatusError()
 	}
+	rotated := rotatedCookie(ex.ResponseHeader, ex.StartedAt)
+	if rotated == sent {
+		rotated = ""
+	}
+	ex.AddSecrets(rotated)
+	res, problem := parseBody(ex)
+	if problem != "" {
+		return providers.Result{RefreshToken: rotated}, ex.SchemaError(problem)
+	}
+	res.RefreshToken = rotated
+	return res, nil
+}
+
+// parseBody reads the Token schema from a 200 body; problem says what is
+// wrong with it ("" when nothing is).
+func parseBody(ex *providers.Exchange) (res providers.Result, problem string) {
 	var body struct {
 		AccessToken *json.RawMessage `json:"access_token"`
 		TokenType   *json.RawMessage `json:"token_type"`
 	}
 	if err := json.Unmarshal([]byte(ex.ResponseBody), &body); err != nil {
-		return providers.Result{}, ex.SchemaError("body is not a JSON object")
+		if ex.ResponseTruncated {
+			return res, "body truncated at the 1 MiB cap"
+		}
+		return res, "body is not a JSON object"
 	}
-	res := providers.Result{TokenType: DefaultTokenType}
+	res.TokenType = DefaultTokenType
 	if body.AccessToken == nil || bytes.Equal(*body.AccessToken, []byte("null")) {
-		return providers.Result{}, ex.SchemaError("missing access_token")
+		return res, "missing access_token"
 	}
 	if json.Unmarshal(*body.AccessToken, &res.AccessToken) != nil {
-		return providers.Result{}, ex.SchemaError("access_token is not a string")
+		return res, "access_token is not a string"
 	}
 	ex.AddSecrets(res.AccessToken)
 	if res.AccessToken == "" {
-		return providers.Result{}, ex.SchemaError("access_token is empty")
+		return res, "access_token is empty"
 	}
 	if body.TokenType != nil && !bytes.Equal(*body.TokenType, []byte("null")) {
 		if json.Unmarshal(*body.TokenType, &res.TokenType) != nil {
-			return providers.Result{}, ex.SchemaError("token_type is not a string")
+			return res, "token_type is not a string"
 		}
 	}
 	if tok, err := vault.DecodeToken(res.AccessToken); err == nil && !tok.Opaque {
 		res.IssuedAt, res.ExpiresAt = tok.IssuedAt, tok.ExpiresAt
 	}
-	if rotated := rotatedCookie(ex.ResponseHeader, ex.StartedAt); rotated != "" && rotated != sent {
-		ex.AddSecrets(rotated)
-		res.RefreshToken = rotated
-	}
-	return res, nil
+	return res, ""
 }
 
 // rotatedCookie is the refresh_token value the response sets, "" when it sets

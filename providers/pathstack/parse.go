@@ -15,6 +15,10 @@ import (
 // body must be {"data": {...}} with access_token and an integer expires_in
 // (and, for a login, refresh_token and sub). Every token received is
 // registered as a secret of the exchange.
+//
+// A 200 that breaks the schema but carries a string data.refresh_token comes
+// back with that token in Result.RefreshToken next to the error: the server
+// has rotated, the token sent is spent, and the caller must keep the new one.
 func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 	if ex.Status != http.StatusOK {
 		return providers.Result{}, ex.StatusError()
@@ -23,6 +27,9 @@ func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 		Data map[string]json.RawMessage `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(ex.ResponseBody), &doc); err != nil {
+		if ex.ResponseTruncated {
+			return providers.Result{}, ex.SchemaError("body truncated at the 1 MiB cap")
+		}
 		return providers.Result{}, ex.SchemaError("body is not JSON")
 	}
 	if doc.Data == nil {
@@ -38,7 +45,7 @@ func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 	ex.AddSecrets(res.AccessToken, res.RefreshToken)
 	expiresIn := d.integer("expires_in")
 	if d.problem != "" {
-		return providers.Result{}, ex.SchemaError(d.problem)
+		return providers.Result{RefreshToken: res.RefreshToken}, ex.SchemaError(d.problem)
 	}
 	// Counted from when the request was sent: the expiry errs early, never late.
 	res.ExpiresAt = ex.StartedAt.Add(time.Duration(expiresIn) * time.Second)

@@ -2,6 +2,7 @@ package common
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -107,3 +108,7 @@ func ShortClock(t, now time.Time, loc *time.Location) string {
 	}
 	return lt.Format("01-02 15:04")
 }
+
+// OutcomeWords is a refresh outcome as words: "network error" for
+// network_error, "server error", "rejected", "cancelled", "ok".
+func OutcomeWords(outcome string) string { return strings.ReplaceAll(outcome, "_", " ") }

@@ -37,18 +37,7 @@ func (m Model) lines() []string {
 		kv("sub", m.styles.Value.Render(orDash(s.Sub)))
 	}
 
-	state := s.State(m.now)
-	look := m.common.Theme.Look(state)
-	st := m.styles.State[state]
-	stateLine := st.Render(look.Symbol + " " + look.Word)
-	if !s.ExpiresAt.IsZero() {
-		verb := " · expires "
-		if !s.ExpiresAt.After(m.now) {
-			verb = " at "
-		}
-		stateLine += m.styles.Value.Render(verb + m.when(s.ExpiresAt))
-	}
-	kv("state", stateLine)
+	kv("state", m.stateLine())
 	if bar := m.lifetimeBar(); bar != "" {
 		kv("lifetime", bar)
 	}
@@ -56,13 +45,7 @@ func (m Model) lines() []string {
 		kv("refresh", m.styles.Value.Render("expires "+m.when(s.RefreshExpiresAt)))
 	}
 	out = append(out, m.scheduleLines()...)
-	if s.LastStatus != "" || !s.LastRefreshAt.IsZero() {
-		last := orDash(s.LastStatus)
-		if !s.LastRefreshAt.IsZero() {
-			last += " · " + m.when(s.LastRefreshAt)
-		}
-		kv("last", m.styles.Value.Render(last))
-	}
+	out = append(out, m.lastLines()...)
 
 	switch {
 	case m.loadErr != nil:
@@ -76,6 +59,69 @@ func (m Model) lines() []string {
 	out = append(out, m.tokenLines("Access token", s.AccessToken, m.access, m.accessErr)...)
 	out = append(out, "")
 	out = append(out, m.tokenLines("Refresh token", s.RefreshToken, m.refresh, m.refreshErr)...)
+	return out
+}
+
+// stateLine is the session's state and expiry. A token whose nbf is still
+// ahead is not valid yet, whatever its expiry says.
+func (m Model) stateLine() string {
+	s := m.session
+	state := s.State(m.now)
+	look := m.common.Theme.Look(state)
+	line := m.styles.State[state].Render(look.Symbol + " " + look.Word)
+	if nbf := m.notBefore(); !nbf.IsZero() && (state == vault.StateValid || state == vault.StateExpiring) {
+		line = m.styles.Warn.Render("◌ not valid yet") + m.styles.Value.Render(" · from "+m.when(nbf))
+	}
+	if !s.ExpiresAt.IsZero() {
+		verb := " · expires "
+		if !s.ExpiresAt.After(m.now) {
+			verb = " at "
+		}
+		line += m.styles.Value.Render(verb + m.when(s.ExpiresAt))
+	}
+	return line
+}
+
+// notBefore is the access token's nbf when it is still ahead, else zero.
+func (m Model) notBefore() time.Time {
+	if m.access == nil || m.access.Opaque || !m.access.NotBefore.After(m.now) {
+		return time.Time{}
+	}
+	return m.access.NotBefore
+}
+
+// lastLines say how the latest refresh attempt went, with its own time,
+// and when the last success was if that attempt failed. The time of a
+// success is LastRefreshAt; of another outcome, that of the latest attempt
+// the exchange pane read, if it has that outcome (else it is older than
+// the row, or not read yet: no time).
+func (m Model) lastLines() []string {
+	s := m.session
+	outcome, at := s.LastStatus, time.Time{}
+	if m.latest.Outcome != "" && (outcome == "" || m.latest.Outcome == outcome) {
+		outcome, at = m.latest.Outcome, m.latest.At
+	}
+	ok := outcome == string(providers.OutcomeOK)
+	if ok && !s.LastRefreshAt.IsZero() {
+		at = s.LastRefreshAt
+	}
+	var out []string
+	if outcome != "" {
+		st := m.styles.Error
+		if ok {
+			st = m.styles.Value
+		} else if outcome == string(providers.OutcomeCancelled) {
+			st = m.styles.Warn
+		}
+		line := st.Render(common.OutcomeWords(outcome))
+		if !at.IsZero() {
+			line += m.styles.Value.Render(" · " + m.when(at))
+		}
+		out = append(out, m.kv("last", line)...)
+	}
+	if !ok && !s.LastRefreshAt.IsZero() {
+		out = append(out, m.kv("last ok", m.styles.Value.Render(m.when(s.LastRefreshAt)))...)
+	}
 	return out
 }
 

@@ -25,6 +25,10 @@ type Model struct {
 	loadErr  error // loading the full record failed
 	schedule *vault.Schedule
 
+	// latest is the session's latest attempt as the exchange pane has it
+	// (zero until it is read).
+	latest LastAttempt
+
 	access, refresh       *vault.Token
 	accessErr, refreshErr error
 
@@ -66,6 +70,7 @@ func (m *Model) SetReveal(r bool) {
 func (m *Model) SetSession(s vault.Session, full bool, schedule *vault.Schedule) {
 	if !m.has || m.session.ID != s.ID {
 		m.scroll.Top()
+		m.latest = LastAttempt{}
 	}
 	m.session, m.has, m.full, m.loadErr, m.schedule = s, true, full, nil, schedule
 	m.access, m.accessErr, m.refresh, m.refreshErr = nil, nil, nil, nil
@@ -77,6 +82,22 @@ func (m *Model) SetSession(s vault.Session, full bool, schedule *vault.Schedule)
 			m.refresh, m.refreshErr = vault.DecodeToken(s.RefreshToken)
 		}
 	}
+	m.render()
+}
+
+// LastAttempt is a refresh attempt's outcome and when it started.
+type LastAttempt struct {
+	Outcome string    // ok, rejected, server_error, network_error, cancelled
+	At      time.Time // zero when unknown
+}
+
+// SetLastAttempt gives the session's latest attempt, which the "last" line
+// shows with its own time; the zero value when it is not read yet.
+func (m *Model) SetLastAttempt(a LastAttempt) {
+	if a == m.latest {
+		return
+	}
+	m.latest = a
 	m.render()
 }
 

@@ -151,3 +151,65 @@ func TestScheduleLines(t *testing.T) {
 		t.Fatalf("paused:\n%s", got)
 	}
 }
+
+// The state line says a token whose nbf is ahead is not valid yet, rather
+// than "valid" above a warning that says otherwise.
+func TestStateLineSaysNotValidYet(t *testing.T) {
+	access := sign(t, jwt.SigningMethodHS256, []byte("k"), jwt.MapClaims{
+		"iat": now.Unix(), "nbf": now.Add(5 * time.Minute).Unix(), "exp": now.Add(time.Hour).Unix()})
+	s := vault.Session{ID: 1, Provider: vault.ProviderGalileo, Label: "g", AccessToken: access,
+		IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	m := newPane(t, s)
+	got := text(m)
+	want := "state     ◌ not valid yet · from 14:05:00 (in 5m 00s) · expires 15:00:00 (in 1h 00m)"
+	if !strings.Contains(got, want) || strings.Contains(got, "● valid") {
+		t.Fatalf("pane lacks %q (or says valid):\n%s", want, got)
+	}
+	// Once nbf has passed it is valid.
+	m.SetNow(now.Add(6 * time.Minute))
+	if got := text(m); !strings.Contains(got, "state     ● valid · expires 15:00:00") {
+		t.Fatalf("after nbf:\n%s", got)
+	}
+}
+
+// The "last" line pairs the latest attempt's outcome with that attempt's
+// own time, in words, never with the time of the last success.
+func TestLastLineShowsTheLatestAttemptWithItsTime(t *testing.T) {
+	s := vault.Session{ID: 1, Provider: vault.ProviderGalileo, Label: "g", LastStatus: "network_error",
+		LastRefreshAt: now.Add(-time.Hour)}
+	m := newPane(t, s)
+	got := text(m)
+	// Before the attempt is read: its outcome without a time, and when the
+	// last success was.
+	for _, want := range []string{"last      network error\n", "last ok   13:00:00 (1h ago)"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "network_error") || strings.Contains(got, "network error · 13:00:00") {
+		t.Fatalf("the failure is paired with the last success's time, or named by its enum:\n%s", got)
+	}
+	m.SetLastAttempt(LastAttempt{Outcome: "network_error", At: now.Add(-3 * time.Minute)})
+	if got := text(m); !strings.Contains(got, "last      network error · 13:57:00 (3m ago)") {
+		t.Fatalf("with the attempt read:\n%s", got)
+	}
+	// An attempt the pane read that is older than the row's outcome does
+	// not lend its time.
+	m.SetLastAttempt(LastAttempt{Outcome: "ok", At: now.Add(-2 * time.Hour)})
+	if got := text(m); !strings.Contains(got, "last      network error\n") {
+		t.Fatalf("with a stale attempt:\n%s", got)
+	}
+	// A success is the last success.
+	s.LastStatus, s.LastRefreshAt = "ok", now.Add(-time.Minute)
+	m.SetSession(s, true, nil)
+	if got := text(m); !strings.Contains(got, "last      ok · 13:59:00 (1m ago)") || strings.Contains(got, "last ok") {
+		t.Fatalf("after a success:\n%s", got)
+	}
+	for outcome, words := range map[string]string{"server_error": "server error", "rejected": "rejected", "cancelled": "cancelled"} {
+		s.LastStatus = outcome
+		m.SetSession(s, true, nil)
+		if got := text(m); !strings.Contains(got, "last      "+words+"\n") {
+			t.Fatalf("%s:\n%s", outcome, got)
+		}
+	}
+}

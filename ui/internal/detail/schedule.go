@@ -13,9 +13,9 @@ import (
 // turns a schedule off because the session needs a login.
 const disabledForLoginPrefix = "disabled:"
 
-// disabledForLogin reports whether the Scheduler (not the user) turned the
+// DisabledForLogin reports whether the Scheduler (not the user) turned the
 // schedule off, because the provider rejected the refresh token for good.
-func disabledForLogin(sch vault.Schedule) bool {
+func DisabledForLogin(sch vault.Schedule) bool {
 	return !sch.Enabled && strings.HasPrefix(sch.LastError, disabledForLoginPrefix)
 }
 
@@ -35,7 +35,7 @@ func (m Model) scheduleLines() []string {
 		what += " · margin " + providers.ShortDuration(providers.EffectiveMargin(*sch, s)) + " (default)"
 	}
 	switch {
-	case disabledForLogin(*sch):
+	case DisabledForLogin(*sch):
 		kv("schedule", m.styles.Value.Render(what)+m.styles.Warn.Render(" · disabled: needs login"))
 	case !sch.Enabled:
 		kv("schedule", m.styles.Muted.Render(what+" · off"))

@@ -42,7 +42,9 @@ type Shown struct {
 
 // OlderThan reports whether a stored attempt is newer than what sh shows,
 // so that the pane should show the attempt instead: never while sh is in
-// flight; by attempt id when sh was recorded, else by time.
+// flight; by attempt id when sh was recorded, else by time (an attempt
+// from At on is newer: a refresh this dashboard stopped waiting for sets
+// At to when it started, and the attempt that completes it starts then).
 func (sh *Shown) OlderThan(a vault.Attempt) bool {
 	switch {
 	case sh == nil:
@@ -52,7 +54,7 @@ func (sh *Shown) OlderThan(a vault.Attempt) bool {
 	case sh.AttemptID != 0:
 		return a.ID > sh.AttemptID
 	}
-	return a.StartedAt.After(sh.At)
+	return !a.StartedAt.Before(sh.At)
 }
 
 // Model is the exchange pane.

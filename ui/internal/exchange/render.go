@@ -100,6 +100,9 @@ func (m Model) exchangeLines(sh *Shown, width int) []string {
 		switch {
 		case sh.Outcome == string(providers.OutcomeOK):
 			out = append(out, st.OK.Render("✓ ok"))
+		case sh.Outcome == string(providers.OutcomeCancelled) && sh.Err != "":
+			// Not a failure: nobody waited for the answer (it may still land).
+			out = append(out, wrap([]string{st.Warn.Render("⚠ " + sh.Err)}, width, "")...)
 		case sh.Err != "":
 			// Errors name their outcome already ("network error (refused): ...").
 			out = append(out, wrap([]string{st.Error.Render("✕ " + sh.Err)}, width, "")...)
@@ -159,6 +162,8 @@ func (m Model) responseLines(sh *Shown, ex *providers.Exchange, width int) []str
 		}
 	case sh.InFlight:
 		out = append(out, st.Arrow.Render("← ")+st.Busy.Render("waiting for the response…"))
+	case sh.Outcome == string(providers.OutcomeCancelled) && ex.Error == "":
+		out = append(out, st.Arrow.Render("← ")+st.Muted.Render("not waited for"))
 	default:
 		out = append(out, st.Arrow.Render("← ")+st.Error.Render("no response"))
 		if ex.Error != "" {

@@ -138,6 +138,25 @@ func (m *Model) SetValue(key, value string) {
 	}
 }
 
+// SetPlaceholder changes what a text field shows while empty.
+func (m *Model) SetPlaceholder(key, placeholder string) {
+	for i := range m.fields {
+		if m.fields[i].Key == key {
+			m.fields[i].Placeholder = placeholder
+			m.fields[i].input.Placeholder = placeholder
+		}
+	}
+}
+
+// Focus gives a visible field the keyboard.
+func (m *Model) Focus(key string) {
+	for i := range m.fields {
+		if m.fields[i].Key == key && !m.fields[i].Hidden {
+			m.focusField(i)
+		}
+	}
+}
+
 // SetHidden shows or hides a field.
 func (m *Model) SetHidden(key string, hidden bool) {
 	for i := range m.fields {

@@ -50,6 +50,9 @@ type Model struct {
 	pos       map[int64]int   // session id -> position in sessions
 	schedules map[int64]vault.Schedule
 	activity  map[int64]Activity
+	// notBefore holds the access token's nbf of sessions whose tokens were
+	// read (the list itself never holds tokens).
+	notBefore map[int64]time.Time
 	// refreshExpiries: some session's refresh token has a known expiry, so
 	// the refresh countdown column is worth its space (when it fits).
 	refreshExpiries bool
@@ -81,6 +84,7 @@ func New(c common.Common, styles Styles, keys KeyMap) Model {
 		pos:       map[int64]int{},
 		schedules: map[int64]vault.Schedule{},
 		activity:  map[int64]Activity{},
+		notBefore: map[int64]time.Time{},
 		filter:    fi,
 	}
 }
@@ -140,6 +144,7 @@ func (m *Model) Remove(id int64) {
 	m.sessions = append(m.sessions[:i:i], m.sessions[i+1:]...)
 	delete(m.pos, id)
 	delete(m.activity, id)
+	delete(m.notBefore, id)
 	for j := i; j < len(m.sessions); j++ {
 		m.pos[m.sessions[j].ID] = j
 	}
@@ -165,6 +170,17 @@ func (m Model) ScheduledIDs() []int64 {
 		out = append(out, id)
 	}
 	return out
+}
+
+// SetNotBefore notes when a session's access token becomes valid (its
+// nbf claim; zero: no such claim), so that its row says "not yet" until
+// then.
+func (m *Model) SetNotBefore(id int64, nbf time.Time) {
+	if nbf.IsZero() {
+		delete(m.notBefore, id)
+		return
+	}
+	m.notBefore[id] = nbf
 }
 
 // SetActivity marks a session as refreshing or queued.
@@ -225,6 +241,16 @@ func (m Model) ShownIDs() []int64 {
 		ids[i] = m.sessions[p].ID
 	}
 	return ids
+}
+
+// ByLabel returns the listed session with the label.
+func (m Model) ByLabel(label string) (vault.Session, bool) {
+	for _, s := range m.sessions {
+		if s.Label == label {
+			return s, true
+		}
+	}
+	return vault.Session{}, false
 }
 
 // HasLabel reports whether a session other than except has the label.

@@ -70,6 +70,7 @@ func (m Model) title() string {
 type paints struct {
 	label, selected, provider, busy, muted paint
 	cursor, mark, markFailing              string // pre-rendered "▸", " ⟳" and a failing " ⟳"
+	notYet                                 string // pre-rendered "◌": the token is not valid yet
 	state                                  map[vault.State]paint
 	symbol                                 map[vault.State]string
 }
@@ -86,6 +87,7 @@ func newPaints(c common.Common, st Styles) paints {
 		cursor:      st.Cursor.Render("▸"),
 		mark:        " " + st.Schedule.Render("⟳"),
 		markFailing: " " + st.ScheduleFailing.Render("⟳"),
+		notYet:      st.State[vault.StateExpiring].Render("◌"),
 		state:       map[vault.State]paint{},
 		symbol:      map[vault.State]string{},
 	}
@@ -130,6 +132,9 @@ func (m Model) row(s vault.Session, selected bool, width int, withRefresh bool) 
 		}
 		symbol = p.busy.Wrap(frame)
 		when = p.busy.Wrap(common.PadLeft(common.Elapsed(m.now.Sub(act.Started)), timeCol))
+	case m.notYetValid(s.ID, state):
+		symbol = p.notYet
+		when = p.state[vault.StateExpiring].Wrap(common.PadLeft("not yet", timeCol))
 	default:
 		when = p.state[state].Wrap(common.PadLeft(timeLeft(s, state, m.now), timeCol))
 	}
@@ -167,6 +172,16 @@ func (m Model) row(s vault.Session, selected bool, width int, withRefresh bool) 
 	}
 	b.WriteString(mark)
 	return b.String()
+}
+
+// notYetValid: the session's access token is one the row would call valid
+// (or expiring) while its nbf is still ahead.
+func (m Model) notYetValid(id int64, state vault.State) bool {
+	if state != vault.StateValid && state != vault.StateExpiring {
+		return false
+	}
+	nbf, ok := m.notBefore[id]
+	return ok && nbf.After(m.now)
 }
 
 // refreshLeft is the refresh token's countdown column: blank when its

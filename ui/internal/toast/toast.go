@@ -1,6 +1,11 @@
 // Package toast is the dashboard's status line: a persistent status (the
 // outcome of the last refresh, say) and short-lived notes ("Copied access
 // token · clipboard clears in 45s") that clear themselves with a tea.Tick.
+//
+// A note replaces what the line shows: a status on screen when a note
+// comes is gone for good (brought back later it would read as news). A
+// status set while a note shows is news the reader has not seen: it waits
+// under the note and shows when the note ends.
 package toast
 
 import (
@@ -58,8 +63,13 @@ type Model struct {
 // New returns an empty status line.
 func New(styles Styles) Model { return Model{styles: styles} }
 
-// Show displays a note for d; the returned command clears it.
+// Show displays a note for d; the returned command clears it. A status
+// the line showed until now is dropped; one that arrived under an earlier
+// note is kept for when this one ends.
 func (m Model) Show(text string, kind Kind, d time.Duration) (Model, tea.Cmd) {
+	if m.toast == nil {
+		m.status = nil
+	}
 	m.id++
 	m.toast = &note{text, kind}
 	id := m.id
@@ -75,8 +85,8 @@ func (m *Model) SetStatus(text string, kind Kind) {
 	m.status = &note{text, kind}
 }
 
-// Dismiss ends the current note early, uncovering the status (a failure
-// that arrived meanwhile, say).
+// Dismiss ends the current note early, uncovering a status that arrived
+// meanwhile (a failure, say).
 func (m *Model) Dismiss() { m.toast = nil }
 
 // Text is what the line shows now, without styling.

@@ -9,10 +9,10 @@ import (
 	"github.com/tokentop/tokentop/ui/internal/common"
 )
 
-func TestNoteClearsItselfAndLeavesTheStatus(t *testing.T) {
+func TestNoteClearsItselfAndLeavesNewsThatArrivedUnderIt(t *testing.T) {
 	m := New(DefaultStyles(common.New(time.UTC)))
-	m.SetStatus("prod refreshed", Success)
 	m, cmd := m.Show("Copied", Info, time.Millisecond)
+	m.SetStatus("prod refreshed", Success) // arrives while the note shows
 	if cmd == nil || m.Text() != "• Copied" {
 		t.Fatalf("Show: %q", m.Text())
 	}
@@ -27,10 +27,28 @@ func TestNoteClearsItselfAndLeavesTheStatus(t *testing.T) {
 	}
 }
 
+// A status on screen that a note replaced must not come back when the note
+// ends: the reader would take an old refresh's outcome for a new one.
+func TestReplacedStatusDoesNotComeBack(t *testing.T) {
+	m := New(DefaultStyles(common.New(time.UTC)))
+	m.SetStatus("prod refreshed", Success)
+	m, cmd := m.Show("Copied", Info, time.Millisecond)
+	if m, _ = m.Update(cmd()); m.Text() != "" {
+		t.Fatalf("after the note ended the line shows %q, want nothing", m.Text())
+	}
+	// Nor when the note is dismissed early.
+	m.SetStatus("prod refreshed", Success)
+	m, _ = m.Show("Copied", Info, time.Minute)
+	m.Dismiss()
+	if m.Text() != "" {
+		t.Fatalf("after Dismiss the line shows %q, want nothing", m.Text())
+	}
+}
+
 func TestDismissUncoversTheStatus(t *testing.T) {
 	m := New(DefaultStyles(common.New(nil)))
-	m.SetStatus("refresh failed", Error)
 	m, _ = m.Show("Copied", Success, time.Minute)
+	m.SetStatus("refresh failed", Error)
 	if got := m.Text(); got != "✓ Copied" {
 		t.Fatalf("text = %q", got)
 	}
