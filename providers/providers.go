@@ -29,7 +29,7 @@ const (
 // Result is what a successful refresh or login returns.
 type Result struct {
 	AccessToken  string
-	RefreshToken string // non-empty: the refresh token rotated
+	RefreshToken string // non-empty: the refresh token rotated (also set next to an ErrSchema error: keep it)
 	TokenType    string
 	Sub          string // PathStack data.sub when present
 	IssuedAt     time.Time
