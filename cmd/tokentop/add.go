@@ -22,6 +22,7 @@ type addInput struct {
 	sub           string
 	apiVersion    string
 	loginResponse string // FILE or "-"
+	replace       bool   // replace the tokens of a session with this label
 }
 
 // defaultPathStackURL is PathStack's production API.
@@ -38,7 +39,8 @@ token and then the refresh token. --login-response takes a PathStack /token or
 /refresh response body instead and fills token, expiry and sub from it.`,
 		Example: `  tokentop add pathstack --label prod --sub 8c1e5b9e-1f0a-4c59-9a57-2f4f3e7d1a01
   printf '%s\n%s\n' "$ACCESS" "$REFRESH" | tokentop add galileo --label acme --base-url https://api.acme.rungalileo.io
-  tokentop add pathstack --label prod --login-response token.json`,
+  tokentop add pathstack --label prod --login-response token.json
+  tokentop add galileo --label acme --base-url https://api.acme.rungalileo.io --replace   # new tokens, same session`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.provider = args[0]
@@ -51,6 +53,7 @@ token and then the refresh token. --login-response takes a PathStack /token or
 	f.StringVar(&in.sub, "sub", "", "PathStack user id (uuid) sent with every refresh")
 	f.StringVar(&in.apiVersion, "api-version", vault.DefaultPathStackAPIVersion, "PathStack x-api-version header")
 	f.StringVar(&in.loginResponse, "login-response", "", "read tokens from a PathStack /token or /refresh response body (FILE or -)")
+	f.BoolVar(&in.replace, "replace", false, "replace the session with this label (same provider; keeps its history), e.g. after it needs login")
 	return cmd
 }
 
@@ -63,7 +66,12 @@ func (a *app) add(cmd *cobra.Command, in addInput) error {
 	if err != nil {
 		return err
 	}
-	if err := st.CreateSession(cmd.Context(), &sess); err != nil {
+	if in.replace {
+		if old, err := st.GetSessionByLabel(cmd.Context(), sess.Label); err == nil && old.Provider != sess.Provider {
+			return usagef("--replace: %q is a %s session, not %s", sess.Label, old.Provider, sess.Provider)
+		}
+	}
+	if err := st.PutSession(cmd.Context(), &sess, in.replace); err != nil {
 		return fmt.Errorf("add %q: %w", sess.Label, err)
 	}
 	fmt.Fprintf(a.io.out, "added %s session %q (%s)\n", sess.Provider, sess.Label, describeExpiry(sess, a.io.now()))

@@ -35,7 +35,7 @@ less than --min-valid is left, so that scripts always get a working token.`,
 			now := a.io.now()
 			fresh := !s.ExpiresAt.IsZero() && s.ExpiresAt.Sub(now) >= minValid
 			if !fresh && s.NeedsLogin {
-				return fmt.Errorf("token %q: session needs login (its refresh token was rejected): run `tokentop login`", args[0])
+				return fmt.Errorf("token %q: session needs login (its refresh token was rejected): log in again (`tokentop login pathstack`, or `tokentop add … --replace` with new tokens)", args[0])
 			}
 			if !fresh {
 				r, err := a.refresher(ctx)

@@ -275,3 +275,21 @@ func TestBadVaultFiles(t *testing.T) {
 		}
 	})
 }
+
+// TestAddReplace gives a session new tokens, keeping it; never across providers.
+func TestAddReplace(t *testing.T) {
+	e := newEnv(t)
+	a1, r1 := tokenPair(t, e.now, time.Hour, "rep1")
+	a2, r2 := tokenPair(t, e.now, 2*time.Hour, "rep2")
+	e.mustRun(a1+"\n"+r1+"\n", "add", "galileo", "--label", "acme", "--base-url", "https://api.acme.rungalileo.io")
+	if r := e.run(a2+"\n"+r2+"\n", "add", "galileo", "--label", "acme", "--base-url", "https://api.acme.rungalileo.io"); r.code != exitFailed {
+		t.Fatalf("add over an existing label without --replace: %+v", r)
+	}
+	e.mustRun(a2+"\n"+r2+"\n", "add", "galileo", "--label", "acme", "--base-url", "https://api.acme.rungalileo.io", "--replace")
+	if out := e.mustRun("", "show", "acme", "--json", "--reveal"); !strings.Contains(out, a2) || strings.Contains(out, a1) {
+		t.Fatal("--replace did not store the new tokens")
+	}
+	if r := e.run(a1+"\n"+r1+"\n", "add", "pathstack", "--label", "acme", "--sub", testSub, "--replace"); r.code != exitUsage {
+		t.Fatalf("--replace across providers: %+v", r)
+	}
+}
