@@ -447,6 +447,13 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	return rep, rep.Err
 }
 
+// Stale says whether s's access token has minValid or less left at now. An
+// unknown expiry (an opaque token, no expires_in) is not stale: nothing says
+// so, and refreshing on every call would spend a refresh token each time.
+func Stale(s vault.Session, now time.Time, minValid time.Duration) bool {
+	return !s.ExpiresAt.IsZero() && s.ExpiresAt.Sub(now) <= minValid
+}
+
 // EnsureFresh returns the session, refreshing it first when it needs a
 // login or its access token expires within minValid. An unknown expiry (an
 // opaque token and no expires_in) counts as fresh: refreshing on every call
@@ -460,9 +467,7 @@ func (r *Refresher) EnsureFresh(ctx context.Context, id int64, minValid time.Dur
 	if err != nil {
 		return vault.Session{}, nil, fmt.Errorf("ensure fresh: %w", err)
 	}
-	stale := func(s vault.Session) bool {
-		return s.NeedsLogin || (!s.ExpiresAt.IsZero() && s.ExpiresAt.Sub(r.now()) <= minValid)
-	}
+	stale := func(s vault.Session) bool { return s.NeedsLogin || Stale(s, r.now(), minValid) }
 	if !stale(sess) {
 		return sess, nil, nil
 	}

@@ -67,8 +67,8 @@ func (a *app) add(cmd *cobra.Command, in addInput) error {
 		return err
 	}
 	if in.replace {
-		if old, err := st.GetSessionByLabel(cmd.Context(), sess.Label); err == nil && old.Provider != sess.Provider {
-			return usagef("--replace: %q is a %s session, not %s", sess.Label, old.Provider, sess.Provider)
+		if err := refuseOtherProvider(cmd.Context(), st, sess.Label, sess.Provider); err != nil {
+			return err
 		}
 	}
 	if err := st.PutSession(cmd.Context(), &sess, in.replace); err != nil {

@@ -35,13 +35,9 @@ func (a *app) historyCommand() *cobra.Command {
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := a.openVault(ctx)
+			st, s, err := a.sessionByLabel(ctx, "history", args[0])
 			if err != nil {
 				return err
-			}
-			s, err := st.GetSessionByLabel(ctx, args[0])
-			if err != nil {
-				return fmt.Errorf("history %q: %w", args[0], err)
 			}
 			attempts, err := st.ListAttempts(ctx, s.ID, limit)
 			if err != nil {

@@ -59,8 +59,8 @@ func (a *app) login(cmd *cobra.Command, in loginInput) error {
 	if err != nil {
 		return err
 	}
-	if old, err := st.GetSessionByLabel(cmd.Context(), in.label); err == nil && old.Provider != vault.ProviderPathStack {
-		return usagef("session %q is a %s session; login replaces only PathStack sessions (choose another --label)", in.label, old.Provider)
+	if err := refuseOtherProvider(cmd.Context(), st, in.label, vault.ProviderPathStack); err != nil {
+		return err
 	}
 	pw, err := a.secrets("password")
 	if err != nil {

@@ -16,13 +16,9 @@ func (a *app) rmCommand() *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			label := args[0]
-			st, err := a.openVault(cmd.Context())
+			st, s, err := a.sessionByLabel(cmd.Context(), "rm", label)
 			if err != nil {
 				return err
-			}
-			s, err := st.GetSessionByLabel(cmd.Context(), label)
-			if err != nil {
-				return fmt.Errorf("rm %q: %w", label, err)
 			}
 			if !yes {
 				if a.io.tty == nil {

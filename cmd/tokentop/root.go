@@ -182,6 +182,29 @@ func (a *app) commands() []*cobra.Command {
 	}
 }
 
+// sessionByLabel opens the vault and finds the session named label; verb
+// starts the error ("show \"prod\": no such session").
+func (a *app) sessionByLabel(ctx context.Context, verb, label string) (*vault.Store, vault.Session, error) {
+	st, err := a.openVault(ctx)
+	if err != nil {
+		return nil, vault.Session{}, err
+	}
+	s, err := st.GetSessionByLabel(ctx, label)
+	if err != nil {
+		return nil, vault.Session{}, fmt.Errorf("%s %q: %w", verb, label, err)
+	}
+	return st, s, nil
+}
+
+// refuseOtherProvider refuses to replace a session of another provider under
+// the same label (its tokens would be lost).
+func refuseOtherProvider(ctx context.Context, st *vault.Store, label, provider string) error {
+	if old, err := st.GetSessionByLabel(ctx, label); err == nil && old.Provider != provider {
+		return usagef("session %q is a %s session, not %s: choose another label", label, old.Provider, provider)
+	}
+	return nil
+}
+
 // paths resolves where the vault and its key file live.
 func (a *app) paths() (vaultPath, keyFile string, err error) {
 	vaultPath = a.vaultPath

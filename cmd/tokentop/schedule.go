@@ -117,13 +117,9 @@ func (a *app) schedule(ctx context.Context, in scheduleInput) error {
 		return usageError{err}
 	}
 
-	st, err := a.openVault(ctx)
+	st, s, err := a.sessionByLabel(ctx, "schedule", label)
 	if err != nil {
 		return err
-	}
-	s, err := st.GetSessionByLabel(ctx, label)
-	if err != nil {
-		return fmt.Errorf("schedule %q: %w", label, err)
 	}
 	old, err := st.GetSchedule(ctx, s.ID)
 	hasOld := err == nil

@@ -49,13 +49,9 @@ func (a *app) showCommand() *cobra.Command {
   tokentop show prod --reveal   # include the raw tokens`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.openVault(cmd.Context())
+			_, s, err := a.sessionByLabel(cmd.Context(), "show", args[0])
 			if err != nil {
 				return err
-			}
-			s, err := st.GetSessionByLabel(cmd.Context(), args[0])
-			if err != nil {
-				return fmt.Errorf("show %q: %w", args[0], err)
 			}
 			now := a.io.now()
 			out := newSessionJSON(s, now)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -24,16 +25,13 @@ less than --min-valid is left, so that scripts always get a working token.`,
 			if minValid < 0 {
 				return usagef("--min-valid must not be negative")
 			}
-			st, err := a.openVault(ctx)
+			_, s, err := a.sessionByLabel(ctx, "token", args[0])
 			if err != nil {
 				return err
 			}
-			s, err := st.GetSessionByLabel(ctx, args[0])
-			if err != nil {
-				return fmt.Errorf("token %q: %w", args[0], err)
-			}
-			now := a.io.now()
-			fresh := !s.ExpiresAt.IsZero() && s.ExpiresAt.Sub(now) >= minValid
+			// The same rule as Refresher.EnsureFresh, checked here first so that
+			// the usual case (a valid token) builds no HTTP client.
+			fresh := !providers.Stale(s, a.io.now(), minValid)
 			if !fresh && s.NeedsLogin {
 				return fmt.Errorf("token %q: session needs login (its refresh token was rejected): log in again (`tokentop login pathstack`, or `tokentop add … --replace` with new tokens)", args[0])
 			}
