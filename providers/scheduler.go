@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,16 @@ type SchedulerOptions struct {
 	// OnError is told about vault errors (reloading, saving a schedule);
 	// the Scheduler keeps going with what it knows.
 	OnError func(error)
+}
+
+// disabledForLoginPrefix starts the LastError the Scheduler writes when it
+// turns a schedule off because the session needs a login.
+const disabledForLoginPrefix = "disabled:"
+
+// DisabledForLogin reports whether the Scheduler (not the user) turned the
+// schedule off, because the provider rejected the refresh token for good.
+func DisabledForLogin(sch vault.Schedule) bool {
+	return !sch.Enabled && strings.HasPrefix(sch.LastError, disabledForLoginPrefix)
 }
 
 // ScheduledResult is the outcome of one scheduled refresh.
@@ -411,7 +422,7 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 	case needsLogin(rep):
 		next.Enabled, next.BackoffUntil = false, time.Time{}
 		next.Failures++
-		next.LastError = "disabled: the session needs a login (" + describeFailure(rep, err) +
+		next.LastError = disabledForLoginPrefix + " the session needs a login (" + describeFailure(rep, err) +
 			"); log in again, then turn the schedule back on"
 		res.Disabled = true
 	default:

@@ -13,7 +13,6 @@ import (
 
 	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/ui/internal/common"
-	"github.com/tokentop/tokentop/ui/internal/detail"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
 	"github.com/tokentop/tokentop/ui/internal/form"
 	"github.com/tokentop/tokentop/ui/internal/toast"
@@ -409,7 +408,7 @@ func (m Model) onLoginDone(msg LoginDoneMsg) (Model, tea.Cmd) {
 		text = "Logged in again as " + s.Label + " · tokens replaced"
 	}
 	text += " · expires " + common.Relative(s.ExpiresAt, m.now)
-	if sch, ok := m.list.Schedule(s.ID); ok && detail.DisabledForLogin(sch) {
+	if sch, ok := m.list.Schedule(s.ID); ok && providers.DisabledForLogin(sch) {
 		text += " · s turns its schedule back on"
 	}
 	var cmd tea.Cmd

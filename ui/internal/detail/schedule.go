@@ -2,22 +2,11 @@ package detail
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/vault"
 )
-
-// disabledForLoginPrefix starts the LastError the Scheduler writes when it
-// turns a schedule off because the session needs a login.
-const disabledForLoginPrefix = "disabled:"
-
-// DisabledForLogin reports whether the Scheduler (not the user) turned the
-// schedule off, because the provider rejected the refresh token for good.
-func DisabledForLogin(sch vault.Schedule) bool {
-	return !sch.Enabled && strings.HasPrefix(sch.LastError, disabledForLoginPrefix)
-}
 
 // scheduleLines describe the session's schedule: what it is, when it next
 // refreshes (a live countdown computed with providers.NextDue from the
@@ -35,7 +24,7 @@ func (m Model) scheduleLines() []string {
 		what += " · margin " + providers.ShortDuration(providers.EffectiveMargin(*sch, s)) + " (default)"
 	}
 	switch {
-	case DisabledForLogin(*sch):
+	case providers.DisabledForLogin(*sch):
 		kv("schedule", m.styles.Value.Render(what)+m.styles.Warn.Render(" · disabled: needs login"))
 	case !sch.Enabled:
 		kv("schedule", m.styles.Muted.Render(what+" · off"))
