@@ -9,37 +9,50 @@ import (
 )
 
 // TakeLease takes a short refresh lease on a session for owner, atomically
-// across processes. False (nil error) if another owner holds an unexpired lease.
-// Taking a lease already held by owner extends it. ErrNotFound when there is
-// no such session.
+// across processes, recording this Store's Process as the holder. False (nil
+// error) if another owner holds an unexpired lease whose holder may be alive.
+// Taking a lease already held by owner extends it. A lease whose holder ran on
+// this host and is gone (killed, say: its PID no longer exists or now belongs
+// to a process started at another time) is taken over at once. ErrNotFound
+// when there is no such session.
 func (s *Store) TakeLease(ctx context.Context, id int64, owner string, ttl time.Duration) (bool, error) {
 	if owner == "" || ttl <= 0 {
 		return false, fmt.Errorf("take lease on session %d: owner and a positive ttl are required", id)
 	}
 	now := s.now()
+	until := now.Add(ttl).UnixMilli()
+	const set = `UPDATE sessions SET lease_owner = ?, lease_until = ?, lease_host = ?, lease_pid = ?, lease_start = ?
+		WHERE id = ? AND `
+	args := func(extra ...any) []any {
+		return append([]any{owner, until, s.proc.Host, s.proc.PID, s.proc.Start, id}, extra...)
+	}
 	var taken bool
 	// One UPDATE decides: SQLite serialises writers across processes, so two
 	// contenders cannot both see the lease free.
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET lease_owner = ?, lease_until = ?
-			WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)`,
-			owner, now.Add(ttl).UnixMilli(), id, owner, now.UnixMilli())
+		res, err := tx.ExecContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
+			args(owner, now.UnixMilli())...)
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
+		if taken, err = oneRow(res); err != nil || taken {
+			return err
+		}
+		holder, _, hp, err := leaseHolder(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if n == 1 {
-			taken = true
+		if !holderGone(s.proc, hp) {
 			return nil
 		}
-		var one int
-		err = tx.QueryRowContext(ctx, "SELECT 1 FROM sessions WHERE id = ?", id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
+		// The holder is dead. Compare-and-swap on the stale holder: of two
+		// takers judging the same corpse, only the first write matches.
+		res, err = tx.ExecContext(ctx, set+"lease_owner = ? AND lease_pid = ? AND lease_host = ?",
+			args(holder, hp.PID, hp.Host)...)
+		if err != nil {
+			return err
 		}
+		taken, err = oneRow(res)
 		return err
 	})
 	if err != nil {
@@ -48,14 +61,94 @@ func (s *Store) TakeLease(ctx context.Context, id int64, owner string, ttl time.
 	return taken, nil
 }
 
+// LeaseHolder is the lease on session id as stored: its owner ("" when
+// none), the holder's Process (zero fields when unknown, as for a lease taken
+// by an older tokentop), and until when it runs; it may have lapsed already.
+// For messages such as "held by pid 1234 on host x until 14:02:11".
+// ErrNotFound when there is no such session.
+func (s *Store) LeaseHolder(ctx context.Context, id int64) (owner string, p Process, until time.Time, err error) {
+	owner, until, p, err = leaseHolder(ctx, s.db, id)
+	if err != nil {
+		return "", Process{}, time.Time{}, fmt.Errorf("lease holder of session %d: %w", id, err)
+	}
+	return owner, p, until, nil
+}
+
+func leaseHolder(ctx context.Context, q queryer, id int64) (string, time.Time, Process, error) {
+	var (
+		owner, host sql.NullString
+		until, pid  sql.NullInt64
+		start       sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx, "SELECT lease_owner, lease_until, lease_host, lease_pid, lease_start FROM sessions WHERE id = ?", id).
+		Scan(&owner, &until, &host, &pid, &start)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, Process{}, ErrNotFound
+	}
+	if err != nil {
+		return "", time.Time{}, Process{}, err
+	}
+	return owner.String, timeOf(until), Process{Host: host.String, PID: int(pid.Int64), Start: start.Int64}, nil
+}
+
 // ReleaseLease drops owner's lease (no-op if not held by owner).
 func (s *Store) ReleaseLease(ctx context.Context, id int64, owner string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE sessions SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?", id, owner)
-		return err
-	})
+	err := s.tx(ctx, func(tx *sql.Tx) error { return releaseLease(ctx, tx, id, owner) })
 	if err != nil {
 		return fmt.Errorf("release lease on session %d: %w", id, err)
 	}
 	return nil
+}
+
+func releaseLease(ctx context.Context, tx *sql.Tx, id int64, owner string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE sessions SET lease_owner = NULL, lease_until = NULL,
+		lease_host = NULL, lease_pid = NULL, lease_start = NULL WHERE id = ? AND lease_owner = ?`, id, owner)
+	return err
+}
+
+// MarkSent records, durably and before the request goes out, that owner is
+// about to send the refresh token with fingerprint fp for session id: after a
+// crash the next holder knows the token may be spent. It fails with
+// ErrLeaseLost, writing nothing, unless owner holds the lease. lost, when not
+// nil, is inserted as an attempt in the same transaction (for "the previous
+// refresh was sent but its answer was lost"); its ID is set.
+// RecordRefresh clears the mark when it records the outcome.
+func (s *Store) MarkSent(ctx context.Context, id int64, owner, fp string, lost *Attempt) error {
+	now := s.nowMs()
+	var attempt Attempt
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var holder sql.NullString
+		err := tx.QueryRowContext(ctx, "SELECT lease_owner FROM sessions WHERE id = ?", id).Scan(&holder)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if owner == "" || holder.String != owner {
+			return ErrLeaseLost
+		}
+		if lost != nil {
+			attempt = *lost
+			if err := s.recordAttempt(ctx, tx, id, &attempt, now); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET sent_fp = ?, sent_at = ?, sent_by = ? WHERE id = ?",
+			fp, now.UnixMilli(), owner, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("mark refresh of session %d as sent: %w", id, err)
+	}
+	if lost != nil {
+		lost.ID, lost.SessionID = attempt.ID, id
+	}
+	return nil
+}
+
+// oneRow reports whether res changed exactly one row.
+func oneRow(res sql.Result) (bool, error) {
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -15,7 +15,8 @@ import (
 // 2-core machine, and the rows with the sealed tokens are never read.
 
 // ListSessions returns every session ordered by label, reading plain columns
-// only: AccessToken and RefreshToken are empty.
+// only: AccessToken and RefreshToken are empty, and so is the sent mark
+// (SentFP, SentAt, SentBy). Recovery is filled.
 func (s *Store) ListSessions(ctx context.Context) ([]Session, error) {
 	var count int
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sessions").Scan(&count); err != nil {
@@ -41,6 +42,15 @@ func (s *Store) ListSessions(ctx context.Context) ([]Session, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	counts, err := s.recoveryCounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	if len(counts) > 0 {
+		for i := range out {
+			out[i].Recovery = counts[out[i].ID]
+		}
 	}
 	return out, nil
 }

@@ -104,6 +104,21 @@ CREATE TABLE recovery (
 	reason             TEXT    NOT NULL DEFAULT ''
 );
 `,
+	// 2: who holds a lease (host, pid, process start: a dead holder's lease
+	// is taken over at once), the refresh sent under it (written before the
+	// request goes out), who made each attempt, and which refresh token a
+	// recovery's tokens were bought with. Times are unix milliseconds.
+	`
+ALTER TABLE sessions ADD COLUMN lease_host  TEXT;
+ALTER TABLE sessions ADD COLUMN lease_pid   INTEGER;
+ALTER TABLE sessions ADD COLUMN lease_start INTEGER; -- process start, clock ticks since boot; 0 unknown
+ALTER TABLE sessions ADD COLUMN sent_fp     TEXT;    -- fingerprint of the refresh token sent, NULL when none pending
+ALTER TABLE sessions ADD COLUMN sent_at     INTEGER;
+ALTER TABLE sessions ADD COLUMN sent_by     TEXT;    -- lease owner that sent it
+ALTER TABLE attempts ADD COLUMN owner       TEXT NOT NULL DEFAULT '';
+ALTER TABLE recovery ADD COLUMN spent_hash  TEXT NOT NULL DEFAULT ''; -- hex SHA-256 of the refresh token spent
+CREATE INDEX recovery_by_session ON recovery(session_id, created_at);
+`,
 }
 
 // schemaVersion is the user_version this build writes and understands.

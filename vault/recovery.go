@@ -2,50 +2,54 @@ package vault
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
-	"encoding/json"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 )
 
 // Recovery is a set of tokens that could not be written to their session
-// (a rotated refresh token must never be lost), kept sealed for the user.
+// (a rotated refresh token must never be lost), kept sealed for the user and
+// for the next refresh (see PendingRecovery).
 type Recovery struct {
-	ID        int64 // 0 for a recovery file
+	ID        int64  // row id; 0 for a recovery file
+	Path      string // the recovery file; "" for a row
 	SessionID int64
 	CreatedAt time.Time
 	Reason    string
+	// SpentHash is the hex SHA-256 of the refresh token spent to get Tokens
+	// ("" when unknown, as in recoveries kept by older builds).
+	SpentHash string
 	Tokens    TokenUpdate
 }
 
-// recoveryFile is the JSON of a recovery file: the same as a recovery row,
-// tokens sealed with associated data naming the session and time.
-type recoveryFile struct {
-	SessionID        int64  `json:"session_id"`
-	CreatedAt        int64  `json:"created_at_ms"`
-	Reason           string `json:"reason"`
-	TokenType        string `json:"token_type,omitempty"`
-	Sub              string `json:"sub,omitempty"`
-	IssuedAt         int64  `json:"issued_at_ms,omitempty"`
-	ExpiresAt        int64  `json:"expires_at_ms,omitempty"`
-	RefreshExpiresAt int64  `json:"refresh_expires_at_ms,omitempty"`
-	AccessToken      []byte `json:"access_token_sealed,omitempty"`
-	RefreshToken     []byte `json:"refresh_token_sealed,omitempty"`
+// spentHash is the hex SHA-256 of a refresh token, "" for none.
+func spentHash(refreshToken string) string {
+	if refreshToken == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(refreshToken))
+	return hex.EncodeToString(sum[:])
 }
 
 // SaveRecovery keeps tokens that could not be written to their session
 // (sealed, in the recovery table; if that fails too, in a sealed 0600 file
-// beside the vault). Returns where they went.
-func (s *Store) SaveRecovery(ctx context.Context, sessionID int64, upd TokenUpdate, reason string) (string, error) {
+// beside the vault). spent is the refresh token that was sent to get them:
+// only its hash is kept, so that PendingRecovery can tell whether the
+// session still holds it. Returns where the tokens went.
+func (s *Store) SaveRecovery(ctx context.Context, sessionID int64, spent string, upd TokenUpdate, reason string) (string, error) {
 	now := s.nowMs()
+	hash := spentHash(spent)
 	var id int64
 	dbErr := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO recovery (session_id, created_at, token_type, sub,
-			issued_at, expires_at, refresh_expires_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			issued_at, expires_at, refresh_expires_at, reason, spent_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sessionID, now.UnixMilli(), upd.TokenType, upd.Sub,
-			msOf(upd.IssuedAt), msOf(upd.ExpiresAt), msOf(upd.RefreshExpiresAt), reason)
+			msOf(upd.IssuedAt), msOf(upd.ExpiresAt), msOf(upd.RefreshExpiresAt), reason, hash)
 		if err != nil {
 			return err
 		}
@@ -66,20 +70,161 @@ func (s *Store) SaveRecovery(ctx context.Context, sessionID int64, upd TokenUpda
 	if dbErr == nil {
 		return fmt.Sprintf("recovery row %d in %s", id, s.path), nil
 	}
-	path, fileErr := s.writeRecoveryFile(sessionID, upd, reason, now)
+	path, fileErr := s.writeRecoveryFile(sessionID, hash, upd, reason, now)
 	if fileErr != nil {
 		return "", fmt.Errorf("save recovery for session %d: %w (recovery file failed too: %v)", sessionID, dbErr, fileErr)
 	}
 	return path, nil
 }
 
-// ListRecovery returns the kept recovery rows, newest first, tokens unsealed.
+// ListRecovery returns the kept recovery rows and the recovery files beside
+// the vault, newest first, tokens unsealed. A file that cannot be read or
+// unsealed is listed all the same, with Path, the SessionID its name gives,
+// its modification time, no tokens, and Reason "unreadable recovery file: …",
+// so that it can be shown and deleted (DeleteRecovery).
 func (s *Store) ListRecovery(ctx context.Context) ([]Recovery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, created_at, reason, token_type, sub,
-		issued_at, expires_at, refresh_expires_at, access_token, refresh_token
-		FROM recovery ORDER BY created_at DESC, id DESC`)
+	out, err := s.recoveryRows(ctx, "1")
 	if err != nil {
 		return nil, fmt.Errorf("list recovery: %w", err)
+	}
+	files, err := s.recoveryFiles()
+	if err != nil {
+		return nil, fmt.Errorf("list recovery: %w", err)
+	}
+	for _, f := range files {
+		out = append(out, s.readRecoveryEntry(f))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	return out, nil
+}
+
+// PendingRecovery is the newest kept recovery for sess that carries a
+// refresh token and was bought by spending the refresh token sess holds:
+// the session's own token is spent, and these tokens replace it (ApplyRecovery).
+// A refresher asks under the lease, before it sends anything. nil, nil when
+// there is none. Unreadable recovery files are passed over.
+func (s *Store) PendingRecovery(ctx context.Context, sess Session) (*Recovery, error) {
+	hash := spentHash(sess.RefreshToken)
+	if hash == "" {
+		return nil, nil
+	}
+	rows, err := s.recoveryRows(ctx, "session_id = ? AND spent_hash = ? AND refresh_token IS NOT NULL", sess.ID, hash)
+	if err != nil {
+		return nil, fmt.Errorf("pending recovery of session %d: %w", sess.ID, err)
+	}
+	var best *Recovery
+	if len(rows) > 0 {
+		best = &rows[0]
+	}
+	files, err := s.recoveryFiles()
+	if err != nil {
+		return nil, fmt.Errorf("pending recovery of session %d: %w", sess.ID, err)
+	}
+	for _, f := range files {
+		if f.sessionID != sess.ID {
+			continue
+		}
+		r, err := s.ReadRecoveryFile(f.path)
+		if err != nil || r.SpentHash != hash || r.Tokens.RefreshToken == "" {
+			continue
+		}
+		if best == nil || r.CreatedAt.After(best.CreatedAt) {
+			best = &r
+		}
+	}
+	return best, nil
+}
+
+// ApplyRecovery writes rec's tokens into its session, in one transaction
+// with compare-and-swap on expectVersion (ErrVersionConflict otherwise, also
+// when rec was not bought with the refresh token the session holds), records
+// attempt a when not nil (a.ID is set), and deletes the recovery row. A
+// recovery file is removed after the commit (a leftover one is harmless: its
+// spent hash no longer matches). Returns the session as stored.
+func (s *Store) ApplyRecovery(ctx context.Context, rec Recovery, expectVersion int64, a *Attempt) (Session, error) {
+	id := rec.SessionID
+	now := s.nowMs()
+	tokens, err := prepareTokens(rec.Tokens, now)
+	if err != nil {
+		return Session{}, fmt.Errorf("apply recovery to session %d: %w", id, err)
+	}
+	if rec.Path != "" && !s.isRecoveryFile(rec.Path) {
+		return Session{}, fmt.Errorf("apply recovery to session %d: %s is not a recovery file of this vault", id, rec.Path)
+	}
+	var attempt *Attempt
+	if a != nil {
+		copied := *a
+		attempt = &copied
+	}
+	var after Session
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if rec.SpentHash != "" {
+			var sealed []byte
+			err := tx.QueryRowContext(ctx, "SELECT refresh_token FROM sessions WHERE id = ?", id).Scan(&sealed)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			stored, err := unseal(s.aead, sealed, sessionAD(id, colRefreshToken))
+			if err != nil {
+				return err
+			}
+			if spentHash(string(stored)) != rec.SpentHash {
+				return fmt.Errorf("%w: the recovery was not bought with the stored refresh token", ErrVersionConflict)
+			}
+		}
+		// Deleted first so that the session read back does not count it.
+		if rec.ID != 0 {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM recovery WHERE id = ?", rec.ID); err != nil {
+				return err
+			}
+		}
+		after, err = s.recordRefreshTx(ctx, tx, "", id, expectVersion, &tokens, attempt, false, now)
+		return err
+	})
+	if err != nil {
+		return Session{}, fmt.Errorf("apply recovery to session %d: %w", id, err)
+	}
+	if rec.Path != "" && os.Remove(rec.Path) == nil && after.Recovery > 0 {
+		after.Recovery--
+	}
+	if a != nil {
+		a.ID, a.SessionID = attempt.ID, id
+	}
+	return after, nil
+}
+
+// DeleteRecovery removes a recovery row, or a recovery file of this vault.
+// Removing one that is gone already is not an error.
+func (s *Store) DeleteRecovery(ctx context.Context, rec Recovery) error {
+	if rec.Path != "" {
+		if !s.isRecoveryFile(rec.Path) {
+			return fmt.Errorf("delete recovery: %s is not a recovery file of this vault", rec.Path)
+		}
+		if err := os.Remove(rec.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("delete recovery: %w", err)
+		}
+		return nil
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM recovery WHERE id = ?", rec.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete recovery row %d: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// recoveryRows reads the recovery rows matching where, newest first, tokens unsealed.
+func (s *Store) recoveryRows(ctx context.Context, where string, args ...any) ([]Recovery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, created_at, reason, spent_hash, token_type, sub,
+		issued_at, expires_at, refresh_expires_at, access_token, refresh_token
+		FROM recovery WHERE `+where+` ORDER BY created_at DESC, id DESC`, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Recovery
@@ -90,95 +235,51 @@ func (s *Store) ListRecovery(ctx context.Context) ([]Recovery, error) {
 			issued, expires, refreshExpires sql.NullInt64
 			sealedAccess, sealedRefresh     []byte
 		)
-		if err := rows.Scan(&r.ID, &r.SessionID, &created, &r.Reason, &r.Tokens.TokenType, &r.Tokens.Sub,
+		if err := rows.Scan(&r.ID, &r.SessionID, &created, &r.Reason, &r.SpentHash, &r.Tokens.TokenType, &r.Tokens.Sub,
 			&issued, &expires, &refreshExpires, &sealedAccess, &sealedRefresh); err != nil {
-			return nil, fmt.Errorf("list recovery: %w", err)
+			return nil, err
 		}
 		r.CreatedAt = time.UnixMilli(created)
 		r.Tokens.IssuedAt, r.Tokens.ExpiresAt, r.Tokens.RefreshExpiresAt = timeOf(issued), timeOf(expires), timeOf(refreshExpires)
 		if r.Tokens.AccessToken, err = s.unsealOptional(sealedAccess, recoveryAD(r.ID, colAccessToken)); err != nil {
-			return nil, fmt.Errorf("list recovery: %w", err)
+			return nil, err
 		}
 		if r.Tokens.RefreshToken, err = s.unsealOptional(sealedRefresh, recoveryAD(r.ID, colRefreshToken)); err != nil {
-			return nil, fmt.Errorf("list recovery: %w", err)
+			return nil, err
 		}
 		out = append(out, r)
 	}
+	return out, rows.Err()
+}
+
+// recoveryCounts is how many recovery entries (rows and files) each session
+// has. Cheap when there are none: one query on an empty table, one folder read.
+func (s *Store) recoveryCounts(ctx context.Context) (map[int64]int, error) {
+	counts := map[int64]int{}
+	rows, err := s.db.QueryContext(ctx, "SELECT session_id, count(*) FROM recovery GROUP BY session_id")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		counts[id] = n
+	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list recovery: %w", err)
+		return nil, err
 	}
-	return out, nil
-}
-
-// ReadRecoveryFile opens a recovery file written by SaveRecovery with this
-// vault's key.
-func (s *Store) ReadRecoveryFile(path string) (Recovery, error) {
-	data, err := os.ReadFile(path)
+	files, err := s.recoveryFiles()
 	if err != nil {
-		return Recovery{}, fmt.Errorf("read recovery file: %w", err)
+		return nil, err
 	}
-	var f recoveryFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return Recovery{}, fmt.Errorf("read recovery file %s: %w", path, err)
+	for _, f := range files {
+		counts[f.sessionID]++
 	}
-	r := Recovery{SessionID: f.SessionID, CreatedAt: time.UnixMilli(f.CreatedAt), Reason: f.Reason}
-	r.Tokens.TokenType, r.Tokens.Sub = f.TokenType, f.Sub
-	r.Tokens.IssuedAt = timeOf(sql.NullInt64{Int64: f.IssuedAt, Valid: true})
-	r.Tokens.ExpiresAt = timeOf(sql.NullInt64{Int64: f.ExpiresAt, Valid: true})
-	r.Tokens.RefreshExpiresAt = timeOf(sql.NullInt64{Int64: f.RefreshExpiresAt, Valid: true})
-	if r.Tokens.AccessToken, err = s.unsealOptional(f.AccessToken, recoveryFileAD(f.SessionID, f.CreatedAt, colAccessToken)); err != nil {
-		return Recovery{}, fmt.Errorf("read recovery file %s: %w", path, err)
-	}
-	if r.Tokens.RefreshToken, err = s.unsealOptional(f.RefreshToken, recoveryFileAD(f.SessionID, f.CreatedAt, colRefreshToken)); err != nil {
-		return Recovery{}, fmt.Errorf("read recovery file %s: %w", path, err)
-	}
-	return r, nil
-}
-
-// writeRecoveryFile is SaveRecovery's last resort: a sealed 0600 file beside
-// the vault, created exclusively so that nothing is overwritten.
-func (s *Store) writeRecoveryFile(sessionID int64, upd TokenUpdate, reason string, now time.Time) (string, error) {
-	f := recoveryFile{
-		SessionID: sessionID, CreatedAt: now.UnixMilli(), Reason: reason, TokenType: upd.TokenType, Sub: upd.Sub,
-		IssuedAt: unixMsOrZero(upd.IssuedAt), ExpiresAt: unixMsOrZero(upd.ExpiresAt), RefreshExpiresAt: unixMsOrZero(upd.RefreshExpiresAt),
-	}
-	var err error
-	if f.AccessToken, err = s.sealOptional(upd.AccessToken, recoveryFileAD(sessionID, f.CreatedAt, colAccessToken)); err != nil {
-		return "", err
-	}
-	if f.RefreshToken, err = s.sealOptional(upd.RefreshToken, recoveryFileAD(sessionID, f.CreatedAt, colRefreshToken)); err != nil {
-		return "", err
-	}
-	data, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	for n := 0; ; n++ {
-		path := fmt.Sprintf("%s.recovery-%d-%d.json", s.path, sessionID, f.CreatedAt)
-		if n > 0 {
-			path = fmt.Sprintf("%s.recovery-%d-%d-%d.json", s.path, sessionID, f.CreatedAt, n)
-		}
-		out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, os.ErrExist) && n < 100 {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		if _, err := out.Write(data); err != nil {
-			out.Close()
-			return "", err
-		}
-		if err := out.Sync(); err != nil {
-			out.Close()
-			return "", err
-		}
-		return path, out.Close()
-	}
-}
-
-func recoveryFileAD(sessionID, createdMs int64, column string) string {
-	return fmt.Sprintf("recovery-file/%d/%d/%s", sessionID, createdMs, column)
+	return counts, nil
 }
 
 // sealOptional seals a non-empty value; the empty one stays NULL.

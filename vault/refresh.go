@@ -12,7 +12,8 @@ import (
 const OutcomeOK = "ok"
 
 // RecordRefresh writes, in ONE transaction: the attempt (a.SessionID = id),
-// last_status/last_refresh_at, needs_login, and when upd != nil the new tokens
+// last_status/last_refresh_at, needs_login, the end of the sent mark (see
+// MarkSent) when it records an attempt or tokens, and when upd != nil the new tokens
 // with compare-and-swap on expectVersion (ErrVersionConflict when stale; then
 // nothing is written). Returns the session as stored afterwards (tokens unsealed).
 //
@@ -59,80 +60,24 @@ func CheckTokenUpdate(upd TokenUpdate) error {
 
 func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool) (Session, error) {
 	now := s.nowMs()
-	var tokens TokenUpdate
+	var tokens *TokenUpdate
 	if upd != nil {
-		tokens = *upd
-		if err := CheckTokenUpdate(tokens); err != nil {
+		prepared, err := prepareTokens(*upd, now)
+		if err != nil {
 			return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
 		}
-		fillTokenTimes(&tokens.IssuedAt, &tokens.ExpiresAt, &tokens.RefreshExpiresAt, tokens.AccessToken, tokens.RefreshToken)
-		if tokens.IssuedAt.IsZero() {
-			tokens.IssuedAt = now // no iat: the token was issued about when it was received
-		}
+		tokens = &prepared
 	}
-
-	var attempt Attempt
+	var attempt *Attempt
 	if a != nil {
-		attempt = *a
-		attempt.SessionID = id
-		if attempt.StartedAt.IsZero() {
-			attempt.StartedAt = now
-		}
+		copied := *a // a is only updated once the transaction commits
+		attempt = &copied
 	}
 
 	var after Session
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var version int64
-		var sealedRefresh []byte
-		err := tx.QueryRowContext(ctx, "SELECT version, refresh_token FROM sessions WHERE id = ?", id).Scan(&version, &sealedRefresh)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if upd != nil {
-			if version != expectVersion {
-				return fmt.Errorf("%w (have %d, stored %d)", ErrVersionConflict, expectVersion, version)
-			}
-			if err := s.updateTokens(ctx, tx, id, tokens, sealedRefresh, now); err != nil {
-				return err
-			}
-		}
-		if a != nil {
-			if err := s.insertAttempt(ctx, tx, &attempt); err != nil {
-				return err
-			}
-			var lastRefresh any // NULL: keep
-			if attempt.Outcome == OutcomeOK {
-				lastRefresh = attempt.StartedAt.UnixMilli()
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_status = ?,
-				last_refresh_at = coalesce(?, last_refresh_at), updated_at = ? WHERE id = ?`,
-				attempt.Outcome, lastRefresh, now.UnixMilli(), id)
-			if err != nil {
-				return err
-			}
-		}
-		// Only an attempt made with the session as stored speaks for it: a
-		// late 401 for a refresh token that has since been replaced must not
-		// flag the healthy session.
-		current := expectVersion == 0 || version == expectVersion
-		switch {
-		case needsLogin && current:
-			_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 1 WHERE id = ?", id)
-		case upd != nil || (a != nil && attempt.Outcome == OutcomeOK && current):
-			_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 0 WHERE id = ?", id)
-		}
-		if err != nil {
-			return err
-		}
-		if leaseOwner != "" {
-			if _, err := tx.ExecContext(ctx, "UPDATE sessions SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?", id, leaseOwner); err != nil {
-				return err
-			}
-		}
-		after, err = s.getSession(ctx, tx, "id = ?", id)
+		var err error
+		after, err = s.recordRefreshTx(ctx, tx, leaseOwner, id, expectVersion, tokens, attempt, needsLogin, now)
 		return err
 	})
 	if err != nil {
@@ -142,6 +87,93 @@ func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expect
 		a.ID, a.SessionID = attempt.ID, id
 	}
 	return after, nil
+}
+
+// prepareTokens checks upd as RecordRefresh does and fills the times left
+// zero from the tokens' claims.
+func prepareTokens(upd TokenUpdate, now time.Time) (TokenUpdate, error) {
+	if err := CheckTokenUpdate(upd); err != nil {
+		return TokenUpdate{}, err
+	}
+	fillTokenTimes(&upd.IssuedAt, &upd.ExpiresAt, &upd.RefreshExpiresAt, upd.AccessToken, upd.RefreshToken)
+	if upd.IssuedAt.IsZero() {
+		upd.IssuedAt = now // no iat: the token was issued about when it was received
+	}
+	return upd, nil
+}
+
+// recordRefreshTx is recordRefresh's transaction. upd (prepared by
+// prepareTokens) and a may be nil; a gets its ID. It also clears the sent
+// mark (MarkSent) whenever it records an attempt or tokens: the refresh the
+// mark stood for now has its outcome, or its tokens, on record.
+func (s *Store) recordRefreshTx(ctx context.Context, tx *sql.Tx, leaseOwner string, id, expectVersion int64,
+	upd *TokenUpdate, a *Attempt, needsLogin bool, now time.Time) (Session, error) {
+	var version int64
+	var sealedRefresh []byte
+	err := tx.QueryRowContext(ctx, "SELECT version, refresh_token FROM sessions WHERE id = ?", id).Scan(&version, &sealedRefresh)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, ErrNotFound
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	if upd != nil {
+		if version != expectVersion {
+			return Session{}, fmt.Errorf("%w (have %d, stored %d)", ErrVersionConflict, expectVersion, version)
+		}
+		if err := s.updateTokens(ctx, tx, id, *upd, sealedRefresh, now); err != nil {
+			return Session{}, err
+		}
+	}
+	if a != nil {
+		if err := s.recordAttempt(ctx, tx, id, a, now); err != nil {
+			return Session{}, err
+		}
+	}
+	if upd != nil || a != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET sent_fp = NULL, sent_at = NULL, sent_by = NULL WHERE id = ?", id); err != nil {
+			return Session{}, err
+		}
+	}
+	// Only an attempt made with the session as stored speaks for it: a
+	// late 401 for a refresh token that has since been replaced must not
+	// flag the healthy session.
+	current := expectVersion == 0 || version == expectVersion
+	switch {
+	case needsLogin && current:
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 1 WHERE id = ?", id)
+	case upd != nil || (a != nil && a.Outcome == OutcomeOK && current):
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 0 WHERE id = ?", id)
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	if leaseOwner != "" {
+		if err := releaseLease(ctx, tx, id, leaseOwner); err != nil {
+			return Session{}, err
+		}
+	}
+	return s.getSession(ctx, tx, "id = ?", id)
+}
+
+// recordAttempt inserts attempt a for session id (StartedAt defaults to now)
+// and makes its outcome the session's last status.
+func (s *Store) recordAttempt(ctx context.Context, tx *sql.Tx, id int64, a *Attempt, now time.Time) error {
+	a.SessionID = id
+	if a.StartedAt.IsZero() {
+		a.StartedAt = now
+	}
+	if err := s.insertAttempt(ctx, tx, a); err != nil {
+		return err
+	}
+	var lastRefresh any // NULL: keep
+	if a.Outcome == OutcomeOK {
+		lastRefresh = a.StartedAt.UnixMilli()
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_status = ?,
+		last_refresh_at = coalesce(?, last_refresh_at), updated_at = ? WHERE id = ?`,
+		a.Outcome, lastRefresh, now.UnixMilli(), id)
+	return err
 }
 
 // updateTokens writes new tokens and bumps the version. An empty refresh
@@ -175,10 +207,10 @@ func (s *Store) updateTokens(ctx context.Context, tx *sql.Tx, id int64, upd Toke
 // insertAttempt records a and prunes the session's history to the newest maxAttempts.
 func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, a *Attempt) error {
 	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (session_id, triggered_by, started_at, duration_ns,
-		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp, owner)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.SessionID, a.Trigger, a.StartedAt.UnixMilli(), int64(a.Duration), a.Outcome, a.Status, a.Rotated,
-		nullBytes(a.Envelope), nullBytes(a.Exchange), a.Error, a.SentFP, a.ReceivedFP)
+		nullBytes(a.Envelope), nullBytes(a.Exchange), a.Error, a.SentFP, a.ReceivedFP, a.Owner)
 	if err != nil {
 		return err
 	}
@@ -197,7 +229,7 @@ func (s *Store) ListAttempts(ctx context.Context, sessionID int64, limit int) ([
 		limit = -1 // SQLite: no limit
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, triggered_by, started_at, duration_ns,
-		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp
+		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp, owner
 		FROM attempts WHERE session_id = ? ORDER BY started_at DESC, id DESC LIMIT ?`, sessionID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list attempts of session %d: %w", sessionID, err)
@@ -209,7 +241,7 @@ func (s *Store) ListAttempts(ctx context.Context, sessionID int64, limit int) ([
 		var started, duration int64
 		var envelope, exchange []byte
 		if err := rows.Scan(&a.ID, &a.SessionID, &a.Trigger, &started, &duration, &a.Outcome, &a.Status,
-			&a.Rotated, &envelope, &exchange, &a.Error, &a.SentFP, &a.ReceivedFP); err != nil {
+			&a.Rotated, &envelope, &exchange, &a.Error, &a.SentFP, &a.ReceivedFP, &a.Owner); err != nil {
 			return nil, fmt.Errorf("list attempts of session %d: %w", sessionID, err)
 		}
 		a.StartedAt = time.UnixMilli(started)

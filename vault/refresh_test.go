@@ -178,7 +178,7 @@ func TestSaveRecovery(t *testing.T) {
 	s := env.open(t)
 	upd := TokenUpdate{AccessToken: "rescued-access", RefreshToken: "rescued-refresh", TokenType: "Bearer",
 		ExpiresAt: env.clock.Now().Add(time.Hour)}
-	where, err := s.SaveRecovery(ctxb(), 7, upd, "write failed: disk full")
+	where, err := s.SaveRecovery(ctxb(), 7, "spent-refresh", upd, "write failed: disk full")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestSaveRecovery(t *testing.T) {
 	// When the database write fails too, the tokens go to a sealed file.
 	cancelled, cancel := context.WithCancel(ctxb())
 	cancel()
-	where, err = s.SaveRecovery(cancelled, 7, upd, "database unavailable")
+	where, err = s.SaveRecovery(cancelled, 7, "spent-refresh", upd, "database unavailable")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -166,7 +166,8 @@ func (s *Store) writeTokens(ctx context.Context, tx *sql.Tx, id int64, access, r
 	return err
 }
 
-// GetSession returns one session with its tokens unsealed. ErrNotFound.
+// GetSession returns one session with its tokens unsealed, its sent mark
+// and its count of recovery entries. ErrNotFound.
 func (s *Store) GetSession(ctx context.Context, id int64) (Session, error) {
 	sess, err := s.getSession(ctx, s.db, "id = ?", id)
 	if err != nil {
@@ -191,9 +192,16 @@ type queryer interface {
 
 // getSession reads the one session matching where and unseals its tokens.
 func (s *Store) getSession(ctx context.Context, q queryer, where string, arg any) (Session, error) {
-	row := q.QueryRowContext(ctx, "SELECT "+sessionPlainColumns+", access_token, refresh_token FROM sessions WHERE "+where, arg)
-	var sealedAccess, sealedRefresh []byte
-	sess, err := scanSession(row, &sealedAccess, &sealedRefresh)
+	row := q.QueryRowContext(ctx, "SELECT "+sessionPlainColumns+`, access_token, refresh_token,
+		sent_fp, sent_at, sent_by, (SELECT count(*) FROM recovery WHERE session_id = sessions.id)
+		FROM sessions WHERE `+where, arg)
+	var (
+		sealedAccess, sealedRefresh []byte
+		sentFP, sentBy              sql.NullString
+		sentAt                      sql.NullInt64
+		recoveryRows                int
+	)
+	sess, err := scanSession(row, &sealedAccess, &sealedRefresh, &sentFP, &sentAt, &sentBy, &recoveryRows)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -209,6 +217,8 @@ func (s *Store) getSession(ctx context.Context, q queryer, where string, arg any
 		return Session{}, err
 	}
 	sess.AccessToken, sess.RefreshToken = string(access), string(refresh)
+	sess.SentFP, sess.SentAt, sess.SentBy = sentFP.String, timeOf(sentAt), sentBy.String
+	sess.Recovery = recoveryRows + s.recoveryFileCount(sess.ID)
 	return sess, nil
 }
 

@@ -399,7 +399,7 @@ func TestNoPlaintextTokensOnDisk(t *testing.T) {
 		&Attempt{Outcome: "ok"}, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SaveRecovery(ctxb(), sess.ID, TokenUpdate{AccessToken: markers[4], RefreshToken: markers[3]}, "test"); err != nil {
+	if _, err := s.SaveRecovery(ctxb(), sess.ID, markers[3], TokenUpdate{AccessToken: markers[4], RefreshToken: markers[3]}, "test"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -36,6 +36,13 @@ type Options struct {
 	Now func() time.Time
 	// MaxAttempts kept per session (0: 200).
 	MaxAttempts int
+	// Process, when not nil, stands for this program as a lease holder
+	// (default: this host, PID and process start time). Tests use it to act
+	// as another process.
+	Process *Process
+	// Warn is called with one line for things worth fixing that do not stop
+	// Open, such as a key file readable by others. Nil: silent.
+	Warn func(msg string)
 }
 
 // Store is an open vault. Safe for concurrent use.
@@ -45,6 +52,10 @@ type Store struct {
 	aead        cipher.AEAD
 	now         func() time.Time
 	maxAttempts int
+	proc        Process // this program as a lease holder
+	// writeHook writes a recovery file's bytes (nil: f.Write); tests use it
+	// to make the write fail.
+	writeHook func(f *os.File, data []byte) (int, error)
 }
 
 // Open opens or creates the vault. It validates an existing file before any
@@ -108,7 +119,10 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, aead: aead, now: opts.Now, maxAttempts: opts.MaxAttempts}
+	s := &Store{db: db, path: path, aead: aead, now: opts.Now, maxAttempts: opts.MaxAttempts, proc: currentProcess()}
+	if opts.Process != nil {
+		s.proc = *opts.Process
+	}
 	if err := s.migrate(ctx, newMeta); err != nil {
 		db.Close()
 		return nil, err

@@ -57,6 +57,8 @@ var (
 	ErrKeyFile          = errors.New("key file missing or unreadable")
 	ErrInvalid          = errors.New("invalid session")
 	ErrLeaseHeld        = errors.New("another tokentop process is refreshing this session")
+	ErrLeaseLost        = errors.New("the refresh lease on this session is held by another owner")
+	ErrReadOnly         = errors.New("vault file is read-only")
 	ErrTruncated        = errors.New("vault file is truncated")
 	ErrSealBroken       = errors.New("sealed value does not open here (moved to another row, tampered with, or sealed with another key)")
 	ErrInvalidSchedule  = errors.New("invalid schedule")
@@ -84,6 +86,17 @@ type Session struct {
 	LastStatus       string // outcome of the last refresh attempt ("" if none)
 	NeedsLogin       bool   // the provider rejected the refresh token for good
 	Version          int64  // incremented on every token change (compare-and-swap)
+
+	// A refresh recorded as sent (Store.MarkSent) whose outcome is not
+	// recorded yet: its answer may be lost, and the refresh token it sent
+	// may be spent. Zero when none is pending; ListSessions leaves them zero.
+	SentFP string    // fingerprint of the refresh token sent
+	SentAt time.Time // when it was marked sent
+	SentBy string    // the lease owner that sent it
+
+	// Recovery is how many recovery entries (rows and files) are kept for
+	// this session: tokens received but never written to it.
+	Recovery int
 }
 
 // TokenUpdate is the result of a successful refresh or login, written with
@@ -114,6 +127,7 @@ type Attempt struct {
 	Error      string          // one line, secrets never included
 	SentFP     string          // fingerprint of the refresh token sent
 	ReceivedFP string          // fingerprint of the refresh token received ("" if not rotated)
+	Owner      string          // lease owner that made the attempt ("" when unknown)
 }
 
 // Schedule says when a session is refreshed on its own.

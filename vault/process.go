@@ -1,0 +1,30 @@
+package vault
+
+import "os"
+
+// Process identifies a running program well enough to tell, from the same
+// host, whether it is still alive: a lease records its holder's Process so
+// that the lease of a killed holder can be taken over at once rather than
+// when it lapses.
+type Process struct {
+	Host  string // os.Hostname; "" when unknown
+	PID   int    // 0 when unknown
+	Start int64  // start time in clock ticks since boot (Linux /proc/PID/stat field 22); 0 when unknown
+}
+
+// currentProcess is this program's Process.
+func currentProcess() Process {
+	host, _ := os.Hostname() // "" on error: leases then never count as ours to judge
+	pid := os.Getpid()
+	return Process{Host: host, PID: pid, Start: processStart(pid)}
+}
+
+// holderGone reports whether holder, a lease's recorded holder, is known to
+// be dead as seen from self: same host, and its PID is gone or now belongs to
+// a process started at another time. Anything unknown counts as alive.
+func holderGone(self, holder Process) bool {
+	if self.Host == "" || holder.Host != self.Host || holder.PID <= 0 {
+		return false
+	}
+	return processGone(holder.PID, holder.Start)
+}
