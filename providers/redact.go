@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -21,7 +20,8 @@ const shortSecret = 12
 const minReplaced = 4
 
 // Mask shows a secret's head, length and tail: "eyJh…(812)…Q9s". Secrets
-// shorter than 12 characters show only their length: "…(7)…".
+// shorter than 12 characters show only their length: "…(7)…". It reads only
+// the ends of the secret, whatever its length.
 func Mask(secret string) string {
 	if secret == "" {
 		return ""
@@ -31,8 +31,17 @@ func Mask(secret string) string {
 	if n < shortSecret {
 		return length
 	}
-	r := []rune(secret)
-	return string(r[:4]) + length + string(r[n-3:])
+	head := 0
+	for range 4 {
+		_, size := utf8.DecodeRuneInString(secret[head:])
+		head += size
+	}
+	tail := len(secret)
+	for range 3 {
+		_, size := utf8.DecodeLastRuneInString(secret[:tail])
+		tail -= size
+	}
+	return secret[:head] + length + secret[tail:]
 }
 
 // sensitiveKeys are JSON and form field names whose values are secrets.
@@ -137,23 +146,9 @@ func (r *redactor) maskOf(v string) string {
 // passwordKeys are fields whose values are masked by length alone.
 var passwordKeys = map[string]bool{"password": true, "client_secret": true, "api_key": true, "clientsecret": true, "apikey": true}
 
-// replacer replaces every collected secret by its mask, longest first so that
-// a secret containing another is masked whole.
-func (r *redactor) replacer() *strings.Replacer {
-	seen := map[string]bool{}
-	var long []string
-	for _, s := range r.secrets {
-		if utf8.RuneCountInString(s) >= minReplaced && !seen[s] {
-			seen[s] = true
-			long = append(long, s)
-		}
-	}
-	sort.Slice(long, func(i, j int) bool { return len(long[i]) > len(long[j]) })
-	pairs := make([]string, 0, 2*len(long))
-	for _, s := range long {
-		pairs = append(pairs, s, r.maskOf(s))
-	}
-	return strings.NewReplacer(pairs...)
+// replacer masks every collected secret wherever it appears (see masker).
+func (r *redactor) replacer() *masker {
+	return newMasker(r.secrets, r.maskOf)
 }
 
 // header masks credentials in place.

@@ -8,6 +8,12 @@ import (
 	"unicode"
 )
 
+// MaxTokenLen is the longest token (access or refresh) the vault stores, in
+// bytes. Real tokens are a few KB at most; a longer one is refused, with an
+// error that gives its length, rather than stored, sent in every request and
+// redacted in every exchange.
+const MaxTokenLen = 16 << 10
+
 // DefaultPathStackBaseURL is the base URL a PathStack session gets when none
 // is given. Galileo has no default: every tenant has its own host.
 const DefaultPathStackBaseURL = "https://api.pathstack.io"
@@ -83,6 +89,9 @@ func validateBaseURL(raw string) error {
 	if raw == "" {
 		return fmt.Errorf("%w: no base URL (Galileo has no default host)", ErrInvalid)
 	}
+	if hasSpaceOrControl(raw) {
+		return fmt.Errorf("%w: base URL %q contains whitespace or control characters", ErrInvalid, raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%w: base URL %q is not an absolute http(s) URL", ErrInvalid, raw)
@@ -107,6 +116,9 @@ func validateToken(what, tok string) error {
 	if tok == "" {
 		return fmt.Errorf("%w: %s is empty", ErrInvalid, what)
 	}
+	if len(tok) > MaxTokenLen {
+		return fmt.Errorf("%w: %s is %d bytes, over the %d-byte limit", ErrInvalid, what, len(tok), MaxTokenLen)
+	}
 	if hasSpaceOrControl(tok) {
 		return fmt.Errorf("%w: %s contains whitespace or control characters", ErrInvalid, what)
 	}
@@ -118,10 +130,30 @@ func validateToken(what, tok string) error {
 	return nil
 }
 
+// hasSpaceOrControl reports whitespace, control characters (C0, DEL, C1),
+// bidirectional controls and invalid UTF-8 (read as U+FFFD): none belongs in
+// a label, URL, version, sub, token type or token, and each could disguise
+// what a terminal shows.
 func hasSpaceOrControl(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.IsControl(r) || r == unicode.ReplacementChar
+		return unicode.IsSpace(r) || unicode.IsControl(r) || IsBidiControl(r) || r == unicode.ReplacementChar
 	}) >= 0
+}
+
+// IsBidiControl reports the Unicode bidirectional formatting characters
+// (ALM U+061C, LRM/RLM U+200E/F, LRE…RLO U+202A–U+202E, LRI…PDI
+// U+2066–U+2069): invisible, they reorder the text around them on screen,
+// so "evil‮txt.exe" can display as something else.
+func IsBidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f':
+		return true
+	case r >= '\u202a' && r <= '\u202e':
+		return true
+	case r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 // fillTokenTimes sets the zero ones among issued, expires and refreshExpires
