@@ -24,6 +24,16 @@ const (
 	OutcomeServerError  Outcome = "server_error"  // 5xx, 3xx, or a 2xx body not matching the schema
 	OutcomeNetworkError Outcome = "network_error" // DNS, refused, reset, TLS, timeout
 	OutcomeCancelled    Outcome = "cancelled"
+	// OutcomeNotSaved: the provider answered with new tokens but they could
+	// not be written to the session; they were kept in recovery instead.
+	OutcomeNotSaved Outcome = "not_saved"
+	// OutcomeInterrupted marks, in history, a refresh that was sent but
+	// whose answer never came back or was never recorded (the process was
+	// killed, the connection dropped): the provider may have rotated.
+	OutcomeInterrupted Outcome = "interrupted"
+	// OutcomeRecovered marks, in history, rotated tokens taken back from
+	// recovery into their session.
+	OutcomeRecovered Outcome = "recovered"
 )
 
 // Result is what a successful refresh or login returns.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,7 +227,7 @@ func (r *Refresher) RefreshIf(ctx context.Context, id int64, trigger string, nee
 	r.active++
 	r.mu.Unlock()
 
-	c, rep, err := r.prepare(ctx, id, need)
+	c, rep, err := r.prepare(ctx, id, trigger, need)
 	if c == nil {
 		r.land(id, f, rep, err)
 		return rep, err
@@ -270,17 +271,30 @@ func (r *Refresher) land(id int64, f *flight, rep *Report, err error) {
 // planned is a refresh ready to send, under the lease.
 type planned struct {
 	p    Provider
-	sess vault.Session // what to send; its tokens may come from an override
+	sess vault.Session // what to send; its tokens may come from an override or recovery
 	// storedRefresh is the refresh token the vault holds, which differs from
 	// sess's when an override stands in for tokens that were not saved.
 	storedRefresh string
+	// lost is the attempt to record for an earlier refresh of the same
+	// refresh token that was sent but whose answer was never recorded (the
+	// process was killed, or the connection dropped after sending).
+	lost *vault.Attempt
+	// answerLost: an earlier refresh of this refresh token was sent and its
+	// answer lost, so the provider may have rotated already and a 401 now
+	// means exactly that.
+	answerLost bool
 }
 
 // prepare takes the lease and reads the session under it. It returns the
 // refresh to make, or (the lease released) a Report or error when none is
 // to be made: another process refreshed meanwhile, need says no, the
 // provider is unknown, or ctx ended before anything was sent.
-func (r *Refresher) prepare(ctx context.Context, id int64, need func(vault.Session) bool) (*planned, *Report, error) {
+//
+// Under the lease, before anything is sent, it takes back rotated tokens
+// that an earlier refresh received but could not save (an override in this
+// process, or the vault's recovery): sending the spent token instead would
+// make the provider revoke the live one too.
+func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*planned, *Report, error) {
 	before, err := r.acquireLease(ctx, id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("refresh: %w", err)
@@ -302,10 +316,6 @@ func (r *Refresher) prepare(ctx context.Context, id int64, need func(vault.Sessi
 		release()
 		return nil, &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
 	}
-	if need != nil && !need(sess) {
-		release()
-		return nil, &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
-	}
 	p, ok := r.reg.Get(sess.Provider)
 	if !ok {
 		release()
@@ -313,11 +323,75 @@ func (r *Refresher) prepare(ctx context.Context, id int64, need func(vault.Sessi
 	}
 	c := &planned{p: p, storedRefresh: sess.RefreshToken}
 	c.sess = r.applyOverride(ctx, sess)
+	restored := c.sess.RefreshToken != sess.RefreshToken
+	if !restored {
+		if c.sess, restored, err = r.applyRecovery(ctx, sess, trigger); err != nil {
+			release()
+			return nil, nil, fmt.Errorf("refresh %s: %w", sess.Label, err)
+		}
+		if c.sess.RefreshToken == sess.RefreshToken || c.sess.Version != sess.Version {
+			c.storedRefresh = c.sess.RefreshToken // saved: nothing stands in for the vault
+		}
+	}
+	if need != nil && !need(c.sess) {
+		// Restored tokens may be fresh enough: no request, nothing spent.
+		release()
+		return nil, &Report{Session: c.sess, Outcome: OutcomeOK, Shared: !restored}, nil
+	}
+	if !restored && sess.SentFP != "" && sess.SentFP == vault.Fingerprint(c.sess.RefreshToken) {
+		// An earlier refresh sent this token and never recorded an answer:
+		// the process died, or its vault write failed. Say so in history.
+		c.answerLost = true
+		c.lost = &vault.Attempt{
+			Trigger: trigger, StartedAt: sess.SentAt, Outcome: string(OutcomeInterrupted),
+			Error: ErrAnswerLost.Error(), SentFP: sess.SentFP, Owner: sess.SentBy,
+		}
+	} else if !restored {
+		c.answerLost = r.lastAnswerLost(ctx, id, c.sess)
+	}
 	if err := ctx.Err(); err != nil {
 		release()
 		return nil, nil, fmt.Errorf("refresh %s: %w", sess.Label, err)
 	}
 	return c, nil, nil
+}
+
+// applyRecovery takes back into sess the newest tokens kept in recovery for
+// it (received for sess's refresh token, which is therefore spent), under
+// the lease, recording that in history. When they cannot be written they are
+// used in memory for this refresh (whose result then saves them). It
+// reports whether it found any; an error means recovery could not be read,
+// and then nothing must be sent: the stored token may be spent.
+func (r *Refresher) applyRecovery(ctx context.Context, sess vault.Session, trigger string) (vault.Session, bool, error) {
+	rec, err := r.store.PendingRecovery(ctx, sess)
+	if err != nil {
+		return sess, false, fmt.Errorf("read recovery (nothing sent): %w", err)
+	}
+	if rec == nil {
+		return sess, false, nil
+	}
+	a := &vault.Attempt{
+		Trigger: trigger, StartedAt: r.now(), Outcome: string(OutcomeRecovered), Owner: r.owner,
+		Rotated: true, SentFP: sess.SentFP, ReceivedFP: vault.Fingerprint(rec.Tokens.RefreshToken),
+		Error: "restored the rotated tokens kept in recovery since " + rec.CreatedAt.Format(time.RFC3339),
+	}
+	stored, err := r.store.ApplyRecovery(ctx, *rec, sess.Version, a)
+	if err != nil {
+		return applyUpdate(sess, rec.Tokens), true, nil
+	}
+	return stored, true, nil
+}
+
+// lastAnswerLost says whether the newest attempt on the session sent its
+// refresh token and got no answer: a network error after the request went out.
+func (r *Refresher) lastAnswerLost(ctx context.Context, id int64, sess vault.Session) bool {
+	attempts, err := r.store.ListAttempts(ctx, id, 1)
+	if err != nil || len(attempts) == 0 {
+		return false
+	}
+	a := attempts[0]
+	return a.SentFP == vault.Fingerprint(sess.RefreshToken) &&
+		(a.Outcome == string(OutcomeInterrupted) || (a.Outcome == string(OutcomeNetworkError) && a.Status == 0 && strings.Contains(a.Error, answerLostNote)))
 }
 
 // acquireLease takes the session's lease. When another owner holds it, it
@@ -358,8 +432,20 @@ func (r *Refresher) acquireLease(ctx context.Context, id int64) (*vault.Session,
 	}
 }
 
+// callTimeout bounds the provider call within the lease: the request and
+// then saving its answer (persistTimeout at most) must end before the lease
+// can lapse, whatever HTTP client the provider was built with.
+func (r *Refresher) callTimeout() time.Duration {
+	return max(r.ttl-persistTimeout, r.ttl/2)
+}
+
 // call asks the provider and records the result, then drops the lease. ctx
-// is not the caller's: nothing cancels a request once it is on its way.
+// is not the caller's: nothing cancels a request once it is on its way, but
+// the request has a deadline of its own inside the lease (callTimeout).
+//
+// Before sending it records durably that the refresh token is about to be
+// sent (MarkSent): a process killed before the answer is saved leaves that
+// mark, and the next refresh knows the provider may have rotated already.
 func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Report, error) {
 	sess := c.sess
 	released := false // the attempt's transaction dropped the lease
@@ -369,15 +455,23 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 			_ = r.store.ReleaseLease(ctx, sess.ID, r.owner)
 		}
 	}()
+	sentFP := vault.Fingerprint(sess.RefreshToken)
+	if err := r.store.MarkSent(ctx, sess.ID, r.owner, sentFP, c.lost); err != nil {
+		// No attempt: nothing was sent, nothing spent (a nil Report says so).
+		return nil, fmt.Errorf("refresh %s: nothing was sent: recording the refresh before sending it failed: %w", sess.Label, err)
+	}
 	started := r.now()
 	began := time.Now() // monotonic, whatever r.now says
-	res, ex, err := c.p.Refresh(ctx, sess)
+	cctx, cancel := context.WithTimeout(ctx, r.callTimeout())
+	res, ex, err := c.p.Refresh(cctx, sess)
+	cancel()
 	a := vault.Attempt{
 		Trigger:   trigger,
 		StartedAt: started,
 		Duration:  time.Since(began),
 		Outcome:   string(OutcomeOK),
-		SentFP:    vault.Fingerprint(sess.RefreshToken),
+		SentFP:    sentFP,
+		Owner:     r.owner,
 	}
 	rep := &Report{Session: sess, Outcome: OutcomeOK, Exchange: ex}
 	if ex != nil {
@@ -388,7 +482,8 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	}
 
 	// rotated is a new refresh token the provider sent, even next to an
-	// error: a 200 that broke the schema has still spent the one we sent.
+	// error: a 200 that broke the schema (or whose body broke off) has still
+	// spent the one we sent.
 	rotated := ""
 	if res.RefreshToken != sess.RefreshToken {
 		rotated = res.RefreshToken
@@ -396,7 +491,7 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	var upd *vault.TokenUpdate
 	needsLogin := false // the vault clears the flag on success and keeps it otherwise
 	if err != nil {
-		pe := asProviderError(err)
+		pe := explainFailure(asProviderError(err), c.answerLost)
 		fail(rep, &a, pe)
 		needsLogin = loginRequired(sess.Provider, pe)
 	} else {
@@ -423,6 +518,7 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 		a.ReceivedFP = vault.Fingerprint(rotated)
 	}
 	rep.Status = a.Status
+	rep.Attempt = a // so far: what was sent and how long it took, even if recording fails
 
 	pctx, cancel := context.WithTimeout(ctx, persistTimeout)
 	defer cancel()
@@ -437,7 +533,7 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	}
 	if upd == nil {
 		if rep.Err == nil {
-			rep.Outcome, rep.Err = OutcomeServerError, serr
+			rep.Outcome, rep.Err = OutcomeNotSaved, fmt.Errorf("recording the refresh failed: %w", serr)
 		} else {
 			rep.Err = fmt.Errorf("%w (and recording the attempt failed: %w)", rep.Err, serr)
 		}
@@ -445,6 +541,42 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	}
 	released = r.keepUnsaved(pctx, c, rep, a, *upd, serr)
 	return rep, rep.Err
+}
+
+// answerLostNote ends the error of a network failure after the request may
+// have gone out: the provider may have rotated the refresh token.
+const answerLostNote = "the request was sent but its answer was lost: the provider may have rotated the token"
+
+// ErrAnswerLost is the history's note for a refresh sent whose answer was
+// never recorded (the process was killed, or the connection dropped).
+var ErrAnswerLost = errors.New("the previous refresh was sent but its answer was lost: the provider may have rotated the token")
+
+// explainFailure adds what the history knows to a provider's failure: a
+// network failure once the request may have been sent can have rotated the
+// token; a 401 after such a loss is most likely the provider seeing the
+// spent token reused, not a plain revocation.
+func explainFailure(pe *Error, answerLost bool) *Error {
+	switch {
+	case pe.Outcome == OutcomeNetworkError && pe.Status == 0 && maybeSent(pe.Kind):
+		e := *pe
+		e.Err = fmt.Errorf("%w; %s", pe.Err, answerLostNote)
+		return &e
+	case answerLost && pe.Outcome == OutcomeRejected && pe.Status == 401:
+		e := *pe
+		e.Err = fmt.Errorf("%w: the provider rotated it then and now sees the old one reused; log in again", ErrAnswerLost)
+		return &e
+	}
+	return pe
+}
+
+// maybeSent: a network failure of this kind may have come after the request
+// reached the provider (not a DNS, refused connection or TLS failure).
+func maybeSent(kind string) bool {
+	switch kind {
+	case KindDNS, KindRefused, KindTLS:
+		return false
+	}
+	return true
 }
 
 // Stale says whether s's access token has minValid or less left at now. An

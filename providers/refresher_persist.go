@@ -95,7 +95,7 @@ func (r *Refresher) dropOverride(id int64, ov *override) {
 func (r *Refresher) keepUnsaved(ctx context.Context, c *planned, rep *Report, a vault.Attempt, upd vault.TokenUpdate, serr error) bool {
 	sess := c.sess
 	lost := &unsavedError{rotated: upd.RefreshToken != "", cause: serr}
-	lost.where, lost.recoveryErr = r.store.SaveRecovery(ctx, sess.ID, sess.RefreshToken, upd, serr.Error())
+	lost.where, lost.recoveryErr = r.store.SaveRecovery(ctx, sess.ID, c.storedRefresh, upd, serr.Error())
 	if upd.RefreshToken != "" {
 		r.mu.Lock()
 		r.overrides[sess.ID] = &override{spent: c.storedRefresh, upd: upd}
@@ -103,7 +103,7 @@ func (r *Refresher) keepUnsaved(ctx context.Context, c *planned, rep *Report, a 
 	}
 	rep.Session = applyUpdate(sess, upd)
 	if rep.Err == nil {
-		rep.Outcome, rep.Err = OutcomeServerError, lost
+		rep.Outcome, rep.Err = OutcomeNotSaved, lost
 	} else {
 		rep.Err = fmt.Errorf("%w; %w", rep.Err, lost)
 	}

@@ -301,8 +301,8 @@ func TestRefreshUnsavedRotationIsUsedNext(t *testing.T) {
 	})
 	r := newRefresher(st, "")
 	rep, err := r.Refresh(ctx, s.ID, vault.TriggerManual)
-	if !errors.Is(err, providers.ErrNotSaved) || rep.Outcome != providers.OutcomeServerError || rep.Attempt.ID == 0 ||
-		rep.Attempt.Outcome != "server_error" || rep.Attempt.Error != err.Error() {
+	if !errors.Is(err, providers.ErrNotSaved) || rep.Outcome != providers.OutcomeNotSaved || rep.Attempt.ID == 0 ||
+		rep.Attempt.Outcome != "not_saved" || rep.Attempt.Error != err.Error() {
 		t.Fatalf("report %+v, err %v", rep, err)
 	}
 	if recs, _ := st.ListRecovery(ctx); len(recs) != 1 || recs[0].Tokens.RefreshToken != "MRK-refresh-1-c4e8a1f2b9" {

@@ -230,7 +230,7 @@ func TestRefreshVersionConflictKeepsTokensForRecovery(t *testing.T) {
 	}
 	// The caller still gets the new tokens in memory, and an outcome that is
 	// not ok; the vault keeps the replacement.
-	if rep.Session.RefreshToken != "MRK-refresh-1-c4e8a1f2b9" || rep.Outcome != providers.OutcomeServerError || rep.Err != err {
+	if rep.Session.RefreshToken != "MRK-refresh-1-c4e8a1f2b9" || rep.Outcome != providers.OutcomeNotSaved || rep.Err != err {
 		t.Errorf("report %+v", rep)
 	}
 	stored, _ := st.GetSession(ctx, s.ID)

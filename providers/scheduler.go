@@ -130,8 +130,8 @@ type Scheduler struct {
 
 // stoppedRefresh is a scheduled refresh that Run's context cut short.
 type stoppedRefresh struct {
-	id      int64
-	started time.Time // by opts.Now, before the refresh began
+	id  int64
+	rep *Report // as the Refresher returned it: nil, or with a handle on a request still out
 }
 
 // entry is one schedule as the Scheduler knows it.
@@ -318,7 +318,6 @@ func (s *Scheduler) refresh(ctx context.Context, id int64) {
 	// finishes and saves a request already sent whatever the context says.
 	rctx, cancel := context.WithTimeout(ctx, s.opts.RefreshTimeout)
 	defer cancel()
-	started := s.opts.Now()
 	s.mu.Lock()
 	knownVersion := s.entries[id].sess.Version
 	s.mu.Unlock()
@@ -348,7 +347,7 @@ func (s *Scheduler) refresh(ctx context.Context, id int64) {
 	}
 	switch {
 	case ctx.Err() != nil && cutShort(rep, err):
-		s.markStopped(id, started)
+		s.markStopped(id, rep)
 		return
 	case errors.Is(err, ErrInBackground):
 		// RefreshTimeout ran out after the request was sent: it goes on,

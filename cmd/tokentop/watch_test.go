@@ -127,7 +127,8 @@ func TestWatchLogsFailuresAndTurnsOffRevoked(t *testing.T) {
 }
 
 // TestWatchTwoProcessesKeepSessionsFresh runs two real `tokentop watch`
-// processes for 20 s on one vault with three sessions of 6 s tokens,
+// processes on one vault, until their output shows every session refreshed
+// at least 3 times, with three sessions of 6 s tokens,
 // scheduled 2 s before expiry: every session is refreshed again and again,
 // never twice for one due time, never with a spent refresh token, and never
 // left expired for more than a second; both exit 0 on SIGTERM.
@@ -150,7 +151,7 @@ func TestWatchTwoProcessesKeepSessionsFresh(t *testing.T) {
 
 	type proc struct {
 		cmd         *exec.Cmd
-		out, errOut bytes.Buffer
+		out, errOut syncBuffer
 	}
 	procs := []*proc{{}, {}}
 	for i, p := range procs {
@@ -164,7 +165,42 @@ func TestWatchTwoProcessesKeepSessionsFresh(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(20 * time.Second)
+	// Wait on what the processes report, not a fixed time: every session
+	// refreshed at least 3 times by one or the other (each line is one
+	// refresh made or found done), within a generous bound for a loaded machine.
+	refreshedEnough := func() bool {
+		n := map[string]int{}
+		complete := func(s string) string { return s[:strings.LastIndexByte(s, '\n')+1] }
+		for _, l := range watchLines(t, complete(procs[1].out.String())) {
+			if !l.Shared {
+				n[l.Label]++
+			}
+		}
+		for _, line := range strings.Split(complete(procs[0].out.String()), "\n") {
+			if line == "" || strings.Contains(line, "refreshed by another tokentop") {
+				continue
+			}
+			for _, l := range labels {
+				if strings.Contains(line, " "+l+" [") {
+					n[l]++
+				}
+			}
+		}
+		for _, l := range labels {
+			if n[l] < 3 {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for !refreshedEnough() {
+		if time.Now().After(deadline) {
+			t.Fatalf("sessions not refreshed 3 times each in 90 s\nwatch 0: %s%s\nwatch 1: %s%s",
+				procs[0].out.String(), procs[0].errOut.String(), procs[1].out.String(), procs[1].errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond) // polling the processes' output
+	}
 	for _, p := range procs {
 		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
