@@ -151,7 +151,9 @@ func TestOpenPermissions(t *testing.T) {
 	}
 }
 
-func TestOpenEmptyFileIsNew(t *testing.T) {
+// TestOpenEmptyFileRefusedUntouched: an empty file is not a vault (Open
+// never leaves one), and is left as it was.
+func TestOpenEmptyFileRefusedUntouched(t *testing.T) {
 	env := newTestEnv(t)
 	if err := os.MkdirAll(filepath.Dir(env.path), 0o700); err != nil {
 		t.Fatal(err)
@@ -159,13 +161,126 @@ func TestOpenEmptyFileIsNew(t *testing.T) {
 	if err := os.WriteFile(env.path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := env.open(t)
-	sess := pathstackSession("prod")
-	if err := s.CreateSession(ctxb(), &sess); err != nil {
+	if err := os.Chmod(env.path, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(env.path); fi.Mode().Perm() != 0o600 {
-		t.Errorf("mode %o, want 600", fi.Mode().Perm())
+	_, err := Open(ctxb(), env.options())
+	if !errors.Is(err, ErrNotVault) || !strings.Contains(err.Error(), env.path) {
+		t.Fatalf("Open of an empty file: %v, want ErrNotVault naming it", err)
+	}
+	fi, err := os.Stat(env.path)
+	if err != nil || fi.Size() != 0 || fi.Mode().Perm() != 0o644 {
+		t.Errorf("empty file altered: %v %v", fi, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(env.path)); len(entries) != 1 {
+		t.Errorf("files made beside it: %d entries", len(entries))
+	}
+}
+
+// TestOpenNewVaultLeavesNoTemporaryFile: a new vault is built aside and
+// linked into place; nothing else is left in the folder.
+func TestOpenNewVaultLeavesNoTemporaryFile(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.open(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(env.path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "vault.db" {
+			t.Errorf("left in the vault folder: %s", e.Name())
+		}
+	}
+}
+
+// TestOpenNewVaultConcurrently: processes creating the same vault at once
+// all open the one that won.
+func TestOpenNewVaultConcurrently(t *testing.T) {
+	env := newTestEnv(t)
+	const n = 4
+	errs := make(chan error, n)
+	stores := make(chan *Store, n)
+	for range n {
+		go func() {
+			s, err := Open(ctxb(), env.options())
+			errs <- err
+			stores <- s
+		}()
+	}
+	var opened []*Store
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+		if s := <-stores; s != nil {
+			opened = append(opened, s)
+			defer s.Close()
+		}
+	}
+	if len(opened) != n {
+		t.Fatalf("%d of %d opened", len(opened), n)
+	}
+	sess := pathstackSession("prod")
+	if err := opened[0].CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range opened {
+		if _, err := s.GetSessionByLabel(ctxb(), "prod"); err != nil {
+			t.Errorf("store %d: %v", i, err)
+		}
+	}
+}
+
+// TestOpenReadOnlyVaultRefused: a vault file made read-only is refused with
+// what to do, not chmod-ed and written (tests run as root: the mode decides).
+func TestOpenReadOnlyVaultRefused(t *testing.T) {
+	env := newTestEnv(t)
+	makeVault(t, env, env.options())
+	if err := os.Chmod(env.path, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	before := readFile(t, env.path)
+	_, err := Open(ctxb(), env.options())
+	if !errors.Is(err, ErrReadOnly) {
+		t.Fatalf("Open of a read-only vault: %v, want ErrReadOnly", err)
+	}
+	want := "vault file " + env.path + " is read-only (mode 0400): make it writable (chmod 600) to use it"
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q\nwant it to say %q", err, want)
+	}
+	fi, _ := os.Stat(env.path)
+	if fi.Mode().Perm() != 0o400 || !bytes.Equal(before, readFile(t, env.path)) {
+		t.Errorf("read-only vault altered (mode %o)", fi.Mode().Perm())
+	}
+}
+
+// TestOpenWarnsOfOpenKeyFile: a key file readable by others is used, with a
+// warning saying how to fix it; a private one gets none.
+func TestOpenWarnsOfOpenKeyFile(t *testing.T) {
+	env := newTestEnv(t)
+	var warnings []string
+	opts := env.options()
+	opts.Warn = func(msg string) { warnings = append(warnings, msg) }
+	makeVault(t, env, opts)
+	if len(warnings) != 0 {
+		t.Fatalf("warnings for a private key file: %q", warnings)
+	}
+	if err := os.Chmod(env.keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := env.openWith(t, opts)
+	if _, err := s.GetSessionByLabel(ctxb(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	want := "key file " + env.keyFile + " is readable by others (mode 0644): run chmod 600 " + env.keyFile
+	if len(warnings) != 1 || warnings[0] != want {
+		t.Errorf("warnings %q, want [%q]", warnings, want)
+	}
+	if fi, _ := os.Stat(env.keyFile); fi.Mode().Perm() != 0o644 {
+		t.Errorf("key file mode changed to %o", fi.Mode().Perm())
 	}
 }
 

@@ -22,9 +22,10 @@ const sqliteMagic = "SQLite format 3\x00"
 const sqliteHeaderSize = 100
 
 // checkFile validates the vault file before the SQLite driver may touch it.
-// It reports isNew for a missing or empty file. An existing file must carry
-// the SQLite magic, be at least as long as its header says, and have a
-// user_version this build knows.
+// It reports isNew for a missing file. An existing file must not be empty,
+// must carry the SQLite magic, be at least as long as its header says, have
+// a user_version this build knows, and be writable by its owner
+// (ErrReadOnly).
 func checkFile(path string) (isNew bool, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -42,7 +43,9 @@ func checkFile(path string) (isNew bool, err error) {
 		return false, fmt.Errorf("%s is a folder: %w", path, ErrNotVault)
 	}
 	if fi.Size() == 0 {
-		return true, nil // created but never written: treat as new
+		// Open never leaves an empty file (a new vault is linked into place
+		// whole): an empty file is someone else's, or what is left of one.
+		return false, fmt.Errorf("%s is empty: %w", path, ErrNotVault)
 	}
 
 	hdr := make([]byte, sqliteHeaderSize)
@@ -76,8 +79,25 @@ func checkFile(path string) (isNew bool, err error) {
 	if uv := int64(int32(binary.BigEndian.Uint32(hdr[60:64]))); uv > schemaVersion() {
 		return false, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
 	}
+	// Decided by the mode bits, not by trying: root may write anyway, and
+	// the owner made the file read-only for a reason.
+	if mode := fi.Mode().Perm(); mode&0o200 == 0 {
+		return false, readOnlyError{path: path, mode: mode}
+	}
 	return false, nil
 }
+
+// readOnlyError refuses a vault file without the owner's write permission.
+type readOnlyError struct {
+	path string
+	mode fs.FileMode
+}
+
+func (e readOnlyError) Error() string {
+	return fmt.Sprintf("vault file %s is read-only (mode %04o): make it writable (chmod 600) to use it", e.path, e.mode)
+}
+
+func (e readOnlyError) Is(target error) bool { return target == ErrReadOnly }
 
 // hasWAL reports whether a non-empty write-ahead log sits beside path.
 func hasWAL(path string) bool {

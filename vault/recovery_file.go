@@ -172,7 +172,7 @@ func (s *Store) writeRecoveryFile(sessionID int64, hash string, upd TokenUpdate,
 		return "", err
 	}
 	defer os.Remove(tmp.Name()) // linked into place, or abandoned
-	if err := s.writeSynced(tmp, data); err != nil {
+	if err := writeSynced(tmp, data, s.writeHook); err != nil {
 		return "", err
 	}
 	for n := 0; ; n++ {
@@ -194,10 +194,9 @@ func (s *Store) writeRecoveryFile(sessionID int64, hash string, upd TokenUpdate,
 	}
 }
 
-// writeSynced writes data to f (through s.writeHook when set), syncs and
-// closes it; f is closed whatever happens.
-func (s *Store) writeSynced(f *os.File, data []byte) error {
-	write := s.writeHook
+// writeSynced writes data to f (through write when not nil: tests make it
+// fail), syncs and closes it; f is closed whatever happens.
+func writeSynced(f *os.File, data []byte, write func(*os.File, []byte) (int, error)) error {
 	if write == nil {
 		write = (*os.File).Write
 	}

@@ -74,6 +74,7 @@ func newKey(opts Options) (cipher.AEAD, map[string][]byte, error) {
 		if key, err = loadOrCreateKeyFile(opts.KeyFile); err != nil {
 			return nil, nil, err
 		}
+		warnKeyFileMode(opts)
 		meta[metaKDF] = []byte(kdfKeyFile)
 	}
 	aead, err := newAEAD(key)
@@ -98,6 +99,7 @@ func unlock(meta map[string][]byte, opts Options) (cipher.AEAD, error) {
 		if key, err = readKeyFile(opts.KeyFile); err != nil {
 			return nil, err
 		}
+		warnKeyFileMode(opts)
 	case kdfArgon2id:
 		pass := opts.Passphrase
 		if pass == "" {
@@ -204,28 +206,48 @@ func loadOrCreateKeyFile(path string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Written aside and linked into place whole: another process creating
+	// it at the same time never reads a short key.
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*") // 0600
+	if err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := writeSynced(tmp, key, nil); err != nil {
+		return nil, fmt.Errorf("write key file: %w", err)
+	}
+	err = linkNoReplace(tmp.Name(), path)
 	if errors.Is(err, fs.ErrExist) {
 		return readKeyFile(path) // another process created it meanwhile
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create key file: %w", err)
 	}
-	if _, err := f.Write(key); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write key file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write key file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write key file: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		return nil, err
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("create key file: %w", err)
 	}
 	return key, nil
+}
+
+// warnKeyFileMode warns, as ssh does for private keys (ssh refuses; we
+// warn), when the key file is open to group or others.
+func warnKeyFileMode(opts Options) {
+	if opts.Warn == nil {
+		return
+	}
+	fi, err := os.Stat(opts.KeyFile)
+	if err != nil {
+		return
+	}
+	mode := fi.Mode().Perm()
+	if mode&0o077 == 0 {
+		return
+	}
+	what := "readable"
+	if mode&0o044 == 0 {
+		what = "writable"
+	}
+	opts.Warn(fmt.Sprintf("key file %s is %s by others (mode %04o): run chmod 600 %s", opts.KeyFile, what, mode, opts.KeyFile))
 }
 
 // seal encrypts plain with a fresh random nonce; the result is nonce||ciphertext.

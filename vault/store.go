@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,33 +86,39 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 	}
 
 	// Everything up to unlocking only reads: a file that turns out to be
-	// foreign, damaged, newer or locked with another key is left untouched.
+	// foreign, damaged, newer, read-only or locked with another key is left
+	// untouched.
 	isNew, err := checkFile(path)
 	if err != nil {
 		return nil, err
 	}
 	var (
-		aead     cipher.AEAD
-		newMeta  map[string][]byte // written with the first migration of a new vault
-		probeNew bool
+		aead    cipher.AEAD
+		newMeta map[string][]byte // written with the first migration of a vault set up in place
 	)
-	if !isNew {
-		aead, probeNew, err = unlockExisting(ctx, path, opts)
-		if err != nil {
-			return nil, err
-		}
-		isNew = probeNew
-	}
 	if isNew {
-		// The key first: without one (no key file path, say) no file is made.
-		if aead, newMeta, err = newKey(opts); err != nil {
+		if aead, err = createVault(ctx, path, opts); err != nil {
 			return nil, err
 		}
-		if err := ensureDir(filepath.Dir(path)); err != nil {
-			return nil, fmt.Errorf("create vault folder: %w", err)
+		if aead == nil { // another process created it meanwhile: open theirs
+			if isNew, err = checkFile(path); err != nil {
+				return nil, err
+			}
+			if isNew {
+				return nil, fmt.Errorf("vault file %s vanished while it was being created", path)
+			}
 		}
-		if err := createFile(path); err != nil {
+	}
+	if aead == nil {
+		var emptyDB bool
+		if aead, emptyDB, err = unlockExisting(ctx, path, opts); err != nil {
 			return nil, err
+		}
+		if emptyDB {
+			// A SQLite database with no schema at all: set it up in place.
+			if aead, newMeta, err = newKey(opts); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -208,25 +215,70 @@ func ensureDir(dir string) error {
 	return os.Chmod(dir, 0o700) // MkdirAll's mode passes through the umask
 }
 
-// createFile creates the vault file 0600 before SQLite opens it, so the
-// file never exists with wider permissions.
-func createFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// createVault makes a new vault at path, which did not exist: the key first
+// (without one, no file is made), then the whole schema in a temporary file
+// beside it, which is linked into place only when complete, so that no empty
+// or half-made vault is ever seen at path. It returns nil (and no error) when
+// another process created path meanwhile.
+func createVault(ctx context.Context, path string, opts Options) (cipher.AEAD, error) {
+	aead, newMeta, err := newKey(opts)
 	if err != nil {
-		return fmt.Errorf("create vault file: %w", err)
+		return nil, err
 	}
-	if err := f.Close(); err != nil {
-		return err
+	dir := filepath.Dir(path)
+	if err := ensureDir(dir); err != nil {
+		return nil, fmt.Errorf("create vault folder: %w", err)
 	}
-	return os.Chmod(path, 0o600)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*") // 0600
+	if err != nil {
+		return nil, fmt.Errorf("create vault file: %w", err)
+	}
+	tmpPath := tmp.Name()
+	defer func() {
+		for _, p := range []string{tmpPath, tmpPath + "-wal", tmpPath + "-shm"} {
+			os.Remove(p)
+		}
+	}()
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("create vault file: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(tmpPath, false))
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: tmpPath, aead: aead}
+	err = s.migrate(ctx, newMeta)
+	// Closing the last connection checkpoints the WAL into the file.
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create vault file: %w", err)
+	}
+	if hasWAL(tmpPath) {
+		return nil, fmt.Errorf("create vault file: %s-wal was not checkpointed", tmpPath)
+	}
+	err = linkNoReplace(tmpPath, path)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create vault file: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("create vault file: %w", err)
+	}
+	return aead, nil
 }
 
-// restrictFiles narrows the vault and its WAL companions to 0600. SQLite
-// creates -wal and -shm with the main file's mode; this covers older files.
+// restrictFiles takes group and other permissions off the vault and its WAL
+// companions (SQLite creates -wal and -shm with the main file's mode; this
+// covers older files). It never adds a permission: a read-only file is
+// refused by checkFile, not made writable.
 func restrictFiles(path string) {
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != 0o600 {
-			_ = os.Chmod(p, 0o600) // best effort: the file may belong to another user
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			_ = os.Chmod(p, fi.Mode().Perm()&^0o077) // best effort: the file may belong to another user
 		}
 	}
 }
