@@ -257,6 +257,7 @@ func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 		return nil, err
 	}
 	opts := vault.Options{Path: path, KeyFile: keyFile, Passphrase: a.io.getenv(envPassword), Now: a.io.now}
+	opts.Warn = func(msg string) { fmt.Fprintln(a.io.err, "tokentop: warning: "+msg) }
 	if a.io.tty != nil {
 		opts.PromptPassphrase = func() (string, error) { return a.promptSecret("Vault passphrase: ") }
 	}
