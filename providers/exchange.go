@@ -32,22 +32,26 @@ type Timings struct {
 // Exchange is one HTTP request and its response as sent and received.
 // In memory it holds secrets; Redacted() masks them for display and storage.
 type Exchange struct {
-	StartedAt         time.Time     `json:"started_at"`
-	Method            string        `json:"method"`
-	URL               string        `json:"url"`
-	RequestHeader     http.Header   `json:"request_header"`
-	RequestBody       string        `json:"request_body"`
-	Status            int           `json:"status"`      // 0: no response
-	StatusText        string        `json:"status_text"` // "200 OK"
-	Proto             string        `json:"proto,omitempty"`
-	ResponseHeader    http.Header   `json:"response_header"`
-	ResponseBody      string        `json:"response_body"`
-	ResponseTruncated bool          `json:"response_truncated"` // body exceeded the 1 MiB cap
-	Timings           Timings       `json:"timings"`
-	Error             string        `json:"error,omitempty"`
-	ServerDate        time.Time     `json:"server_date,omitzero"`
-	ClockSkew         time.Duration `json:"clock_skew,omitempty"` // server Date - local clock
-	Masked            bool          `json:"redacted"`             // true on a Redacted() copy
+	StartedAt         time.Time   `json:"started_at"`
+	Method            string      `json:"method"`
+	URL               string      `json:"url"`
+	RequestHeader     http.Header `json:"request_header"`
+	RequestBody       string      `json:"request_body"`
+	Status            int         `json:"status"`      // 0: no response
+	StatusText        string      `json:"status_text"` // "200 OK"
+	Proto             string      `json:"proto,omitempty"`
+	ResponseHeader    http.Header `json:"response_header"`
+	ResponseBody      string      `json:"response_body"`
+	ResponseTruncated bool        `json:"response_truncated"` // body exceeded the 1 MiB cap
+	// BodyBroken: reading the response body failed (connection closed,
+	// timeout) after the status line and headers arrived; ResponseBody holds
+	// what came before the failure.
+	BodyBroken bool          `json:"body_broken,omitempty"`
+	Timings    Timings       `json:"timings"`
+	Error      string        `json:"error,omitempty"`
+	ServerDate time.Time     `json:"server_date,omitzero"`
+	ClockSkew  time.Duration `json:"clock_skew,omitempty"` // server Date - local clock
+	Masked     bool          `json:"redacted"`             // true on a Redacted() copy
 
 	// secrets are values masked wherever they appear (refresh token sent,
 	// password, tokens received). Never marshalled.
@@ -101,10 +105,17 @@ func observerFrom(ctx context.Context) Observer {
 }
 
 // Capture sends req with hc and records the exchange. A transport failure
-// (or cancellation) comes back as an *Error without calling interpret.
-// Otherwise interpret reads the captured response and returns nil or the
-// call's *Error; Capture stores that error's text in the exchange. now is the
-// clock for StartedAt and the clock skew; durations use the monotonic clock.
+// (or cancellation) before the response's status line comes back as an
+// *Error without calling interpret. Otherwise interpret reads the captured
+// response and returns nil or the call's *Error; Capture stores that error's
+// text in the exchange. now is the clock for StartedAt and the clock skew;
+// durations use the monotonic clock.
+//
+// When the status line and headers arrived but the body broke (a closed
+// connection, a timeout), interpret is still called, with ex.BodyBroken set
+// and the partial body: the headers may say the server already rotated the
+// refresh token (a Set-Cookie), and that must not be lost. Its result is for
+// the provider to keep; Capture returns the transport error.
 func Capture(ctx context.Context, hc *http.Client, now func() time.Time, req Request, interpret func(*Exchange) error) (*Exchange, error) {
 	if now == nil {
 		now = time.Now
@@ -172,6 +183,8 @@ func Capture(ctx context.Context, hc *http.Client, now func() time.Time, req Req
 	}
 	ex.ResponseBody = string(data)
 	if rerr != nil {
+		ex.BodyBroken = true
+		_ = interpret(ex) // for what the headers say; the body cannot be judged
 		return ex, finish(ex, obs, transportError(ctx, rerr, ex.Status, ex.scrub))
 	}
 	return ex, finish(ex, obs, interpret(ex))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -75,9 +76,15 @@ func (c *Client) Refresh(ctx context.Context, s vault.Session) (providers.Result
 // ({"access_token" required, "token_type" default "bearer"}), and a rotated
 // refresh token when the response sets the cookie to a new value.
 //
-// The cookie is read first: a 200 whose body breaks the schema still rotated
-// the token, so the new one comes back in Result.RefreshToken next to the
-// error, for the caller to keep.
+// The cookie is read first: a 200 whose body breaks the schema, or whose
+// body broke on the wire (ex.BodyBroken: Capture then returns the transport
+// error), still rotated the token, so the new one comes back in
+// Result.RefreshToken next to the error, for the caller to keep.
+//
+// A rotated token over vault.MaxTokenLen is a schema error naming its length
+// and is not returned: the vault would refuse it, and sending it back would
+// only fail again. The token sent is spent all the same; the session will
+// need a new login.
 func parseToken(ex *providers.Exchange, sent string) (providers.Result, error) {
 	if ex.Status != http.StatusOK {
 		return providers.Result{}, ex.StatusError()
@@ -87,12 +94,24 @@ func parseToken(ex *providers.Exchange, sent string) (providers.Result, error) {
 		rotated = ""
 	}
 	ex.AddSecrets(rotated)
+	if len(rotated) > vault.MaxTokenLen {
+		return providers.Result{}, ex.SchemaError(tooLong("the refresh_token cookie", rotated))
+	}
+	if ex.BodyBroken {
+		return providers.Result{RefreshToken: rotated}, nil
+	}
 	res, problem := parseBody(ex)
 	if problem != "" {
 		return providers.Result{RefreshToken: rotated}, ex.SchemaError(problem)
 	}
 	res.RefreshToken = rotated
 	return res, nil
+}
+
+// tooLong says that a received token is over vault.MaxTokenLen, giving its
+// length and never its value.
+func tooLong(what, tok string) string {
+	return fmt.Sprintf("%s is %d bytes, over the %d-byte token limit", what, len(tok), vault.MaxTokenLen)
 }
 
 // parseBody reads the Token schema from a 200 body; problem says what is
@@ -118,6 +137,9 @@ func parseBody(ex *providers.Exchange) (res providers.Result, problem string) {
 	ex.AddSecrets(res.AccessToken)
 	if res.AccessToken == "" {
 		return res, "access_token is empty"
+	}
+	if len(res.AccessToken) > vault.MaxTokenLen {
+		return res, tooLong("access_token", res.AccessToken)
 	}
 	if body.TokenType != nil && !bytes.Equal(*body.TokenType, []byte("null")) {
 		if json.Unmarshal(*body.TokenType, &res.TokenType) != nil {

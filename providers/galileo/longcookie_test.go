@@ -18,6 +18,12 @@ const cookieLen = 200_000
 
 // rawAnswerServer reads each request whole and writes answer as it is.
 func rawAnswerServer(t testing.TB, answer string) string {
+	return rawServer(t, func(c net.Conn) { io.WriteString(c, answer) })
+}
+
+// rawServer reads each request whole from a loopback connection, then hands
+// the connection to answer, and closes it.
+func rawServer(t testing.TB, answer func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -37,7 +43,7 @@ func rawAnswerServer(t testing.TB, answer string) string {
 					return
 				}
 				io.Copy(io.Discard, req.Body)
-				io.WriteString(c, answer)
+				answer(c)
 			}(c)
 		}
 	}()

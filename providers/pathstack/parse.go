@@ -3,12 +3,16 @@ package pathstack
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // parseTokens reads a /refresh or /token answer. Only 200 is success; its
@@ -19,9 +23,25 @@ import (
 // A 200 that breaks the schema but carries a string data.refresh_token comes
 // back with that token in Result.RefreshToken next to the error: the server
 // has rotated, the token sent is spent, and the caller must keep the new one.
+//
+// A 200 whose body broke on the wire (ex.BodyBroken; Capture returns the
+// transport error) cannot be parsed, but when what arrived already holds a
+// complete data.refresh_token string, that token is returned: the JSON
+// string ended with its closing quote, so it is whole (see partialRefresh).
+//
+// A token over vault.MaxTokenLen is a schema error naming its length, and is
+// not returned (the vault would refuse it).
 func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 	if ex.Status != http.StatusOK {
 		return providers.Result{}, ex.StatusError()
+	}
+	if ex.BodyBroken {
+		rotated := partialRefresh(ex.ResponseBody)
+		ex.AddSecrets(rotated)
+		if len(rotated) > vault.MaxTokenLen {
+			return providers.Result{}, ex.SchemaError(tooLong("data.refresh_token", rotated))
+		}
+		return providers.Result{RefreshToken: rotated}, nil
 	}
 	var doc struct {
 		Data map[string]json.RawMessage `json:"data"`
@@ -43,13 +63,69 @@ func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 		TokenType:    d.str("token_type", false),
 	}
 	ex.AddSecrets(res.AccessToken, res.RefreshToken)
+	if len(res.RefreshToken) > vault.MaxTokenLen {
+		return providers.Result{}, ex.SchemaError(tooLong("data.refresh_token", res.RefreshToken))
+	}
+	if len(res.AccessToken) > vault.MaxTokenLen {
+		d.fail("%s", tooLong("data.access_token", res.AccessToken))
+	}
 	expiresIn := d.integer("expires_in")
 	if d.problem != "" {
 		return providers.Result{RefreshToken: res.RefreshToken}, ex.SchemaError(d.problem)
 	}
-	// Counted from when the request was sent: the expiry errs early, never late.
-	res.ExpiresAt = ex.StartedAt.Add(time.Duration(expiresIn) * time.Second)
+	// Counted from when the request was sent: the expiry errs early, never
+	// late. A lifetime beyond maxExpiresIn is taken as maxExpiresIn: the
+	// server means "long-lived", and a time.Duration of it would overflow
+	// (2^63-1 seconds came out as an expiry in the past, so every `token`
+	// call spent a refresh).
+	res.ExpiresAt = ex.StartedAt.Add(time.Duration(min(expiresIn, maxExpiresIn)) * time.Second)
 	return res, nil
+}
+
+// maxExpiresIn caps expires_in, in seconds: ten years.
+const maxExpiresIn = 10 * 365 * 24 * 60 * 60
+
+// tooLong says that a received token is over vault.MaxTokenLen, giving its
+// length and never its value.
+func tooLong(what, tok string) string {
+	return fmt.Sprintf("%s is %d bytes, over the %d-byte token limit", what, len(tok), vault.MaxTokenLen)
+}
+
+// partialRefresh is data.refresh_token read from the start of a body that
+// was cut off, "" unless that string arrived whole. It walks the JSON with a
+// decoder and stops at the first value that does not complete.
+func partialRefresh(body string) string {
+	dec := json.NewDecoder(strings.NewReader(body))
+	enter := func() bool {
+		tok, err := dec.Token()
+		return err == nil && tok == json.Delim('{')
+	}
+	// find reads members of the object just entered until name; false when
+	// the object ends or the body breaks first.
+	find := func(name string) bool {
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return false
+			}
+			if key == name {
+				return true
+			}
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return false
+			}
+		}
+		return false
+	}
+	if !enter() || !find("data") || !enter() || !find("refresh_token") {
+		return ""
+	}
+	var tok string
+	if dec.Decode(&tok) != nil {
+		return ""
+	}
+	return tok
 }
 
 // fieldReader reads typed members of data, remembering the first problem.
@@ -94,12 +170,20 @@ func (f *fieldReader) integer(name string) int64 {
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	if err != nil {
 		// JSON Schema counts 3600.0 as an integer; a string or 3600.5 is not one.
+		// Beyond the int64 range (1e19, or an integer of 30 digits) it is
+		// still an integer: saturate, the caller caps it anyway.
 		fl, ferr := strconv.ParseFloat(string(raw), 64)
-		if ferr != nil || fl != float64(int64(fl)) {
+		switch {
+		case ferr != nil && !errors.Is(ferr, strconv.ErrRange), fl != math.Trunc(fl):
 			f.fail("data.%s is not an integer", name)
 			return 0
+		case fl >= math.MaxInt64:
+			n = math.MaxInt64
+		case fl <= math.MinInt64:
+			n = math.MinInt64
+		default:
+			n = int64(fl)
 		}
-		n = int64(fl)
 	}
 	if n < 0 {
 		f.fail("data.%s is negative", name)
