@@ -124,7 +124,7 @@ func (m Model) bodyView() string {
 	case !m.loaded:
 		text := m.styles.Muted.Render("Opening the vault…")
 		if m.loadErr != nil {
-			text = m.styles.Warn.Render("Could not read the vault") + "\n\n" + m.loadErr.Error()
+			text = m.styles.Warn.Render("Could not read the vault") + "\n\n" + common.Safe(m.loadErr.Error())
 		}
 		return lipgloss.Place(l.body.w, l.body.h, lipgloss.Center, lipgloss.Center, text)
 	case m.list.Len() == 0:
@@ -154,7 +154,7 @@ func (m Model) welcomeView() string {
 	k, t, mu := m.styles.Key, m.styles.Text, m.styles.Muted
 	where := "Your vault is empty."
 	if m.vaultPath != "" {
-		where = "Your vault is empty: " + m.vaultPath
+		where = "Your vault is empty: " + common.Safe(m.vaultPath)
 	}
 	lines := []string{
 		m.styles.Accent.Render("Welcome to tokentop"),
@@ -175,6 +175,7 @@ func (m Model) welcomeView() string {
 func (m Model) confirmView() string {
 	var lines []string
 	for i, p := range m.confirm.prompt {
+		p = common.Safe(p) // names the session: vault text
 		if i == 0 {
 			lines = append(lines, m.styles.Warn.Render(p), "")
 			continue

@@ -92,3 +92,47 @@ func TestPrettyJSONKeepsOrderAndColoursWithoutChangingText(t *testing.T) {
 		t.Errorf("non-JSON: %v %q", ok, raw)
 	}
 }
+
+func TestSafeDrawsWhatATerminalWouldObey(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"prod-eu", "prod-eu"},
+		{"a\x1b[2Jb", `a\x1b[2Jb`},
+		{"\x1b]52;c;QUxHCg==\x07", `\x1b]52;c;QUxHCg==\x07`},
+		{"line\nnext\ttab", `line\nnext tab`},
+		{"c1\u009bx", `c1\x9bx`},
+		{"byte\x9bx", "byte\uFFFDx"},
+		{"del\x7f", `del\x7f`},
+		{"ünïcode ✓", "ünïcode ✓"},
+	}
+	for _, c := range cases {
+		if got := Safe(c.in); got != c.want {
+			t.Errorf("Safe(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := SafeLines("a\r\nb\x1b"); len(got) != 2 || got[0] != "a" || got[1] != `b\x1b` {
+		t.Errorf("SafeLines = %q", got)
+	}
+}
+
+func TestTruncateWordsCutsAtABoundary(t *testing.T) {
+	title := "Last refresh · POST https://api.pathstack.io/refresh · 422 Unprocessable Entity · 12 ms · masked"
+	cases := []struct {
+		width int
+		want  string
+	}{
+		{200, title},
+		{77, "Last refresh · POST https://api.pathstack.io/refresh · 422 Unprocessable…"},
+		{62, "Last refresh · POST https://api.pathstack.io/refresh · 422…"},
+		// A boundary that would waste a third of the width: cut mid-word.
+		{30, "Last refresh · POST https://a…"},
+	}
+	for _, c := range cases {
+		got := TruncateWords(title, c.width)
+		if got != c.want {
+			t.Errorf("width %d: %q, want %q", c.width, got, c.want)
+		}
+		if w := ansi.StringWidth(got); w > c.width {
+			t.Errorf("width %d: %d cells", c.width, w)
+		}
+	}
+}

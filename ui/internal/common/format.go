@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Countdown formats a non-negative duration compactly and precisely enough
@@ -112,3 +114,22 @@ func ShortClock(t, now time.Time, loc *time.Location) string {
 // OutcomeWords is a refresh outcome as words: "network error" for
 // network_error, "server error", "rejected", "cancelled", "ok".
 func OutcomeWords(outcome string) string { return strings.ReplaceAll(outcome, "_", " ") }
+
+// TruncateWords shortens plain text (no styling) to width cells, ending
+// it with "…" at a word or " · " segment boundary rather than mid-word,
+// unless the boundary would waste more than a third of the width (a long
+// URL): then it cuts where the width ends.
+func TruncateWords(s string, width int) string {
+	if width <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= width {
+		return s
+	}
+	cut := ansi.Truncate(s, width-1, "")
+	if i := strings.LastIndexByte(cut, ' '); i > 0 && ansi.StringWidth(cut[:i]) >= width*2/3 {
+		cut = cut[:i]
+	}
+	cut = strings.TrimRight(cut, " ·")
+	return cut + "…"
+}

@@ -27,7 +27,8 @@ func DefaultJSONStyles(t Theme) JSONStyles {
 }
 
 // Pretty indents a JSON document (keeping its key order) and colours it.
-// ok is false when body is not JSON; lines then hold body as it is.
+// ok is false when body is not JSON; lines then hold body as it is. Either
+// way every line went through Safe: the body is a server's or a token's.
 func (s JSONStyles) Pretty(body []byte) (lines []string, ok bool) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -35,9 +36,11 @@ func (s JSONStyles) Pretty(body []byte) (lines []string, ok bool) {
 	}
 	var buf bytes.Buffer
 	if err := json.Indent(&buf, trimmed, "", "  "); err != nil {
-		return strings.Split(strings.TrimRight(string(body), "\n"), "\n"), false
+		return SafeLines(strings.TrimRight(string(body), "\r\n")), false
 	}
-	raw := strings.Split(buf.String(), "\n")
+	// json.Indent keeps strings as they were sent: a C1 control or a bidi
+	// override is valid JSON.
+	raw := SafeLines(buf.String())
 	lines = make([]string, len(raw))
 	for i, l := range raw {
 		lines[i] = s.colourLine(l)

@@ -64,7 +64,8 @@ func (s PanelStyles) panel(title string, body []string, width, height int, focus
 	b.WriteString(bs.Render(br.tl + br.h))
 	used := 1
 	if title != "" && inner > 4 {
-		t := ansi.Truncate(title, inner-3, "…")
+		// Titles name sessions and URLs: vault text.
+		t := TruncateWords(Safe(title), inner-3)
 		b.WriteString(" " + ts.Render(t) + " ")
 		used += ansi.StringWidth(t) + 2
 	}

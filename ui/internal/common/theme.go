@@ -104,6 +104,6 @@ func ProviderName(p string) string {
 	case vault.ProviderGalileo:
 		return "Galileo"
 	default:
-		return p
+		return Safe(p)
 	}
 }

@@ -27,14 +27,14 @@ func (m Model) lines() []string {
 	kv := func(k, v string) { out = append(out, m.kv(k, v)...) }
 
 	kv("provider", m.styles.Value.Render(common.ProviderName(s.Provider)))
-	kv("base URL", m.styles.Value.Render(s.BaseURL))
+	kv("base URL", m.styles.Value.Render(common.Safe(s.BaseURL)))
 	if s.Provider == vault.ProviderPathStack {
-		v := s.APIVersion
+		v := common.Safe(s.APIVersion)
 		if v == "" {
 			v = vault.DefaultPathStackAPIVersion + m.styles.Muted.Render(" (default)")
 		}
 		kv("api", m.styles.Value.Render(v))
-		kv("sub", m.styles.Value.Render(orDash(s.Sub)))
+		kv("sub", m.styles.Value.Render(orDash(common.Safe(s.Sub))))
 	}
 
 	kv("state", m.stateLine())
@@ -49,7 +49,7 @@ func (m Model) lines() []string {
 
 	switch {
 	case m.loadErr != nil:
-		out = append(out, "", m.styles.Error.Render("Could not load tokens: "+m.loadErr.Error()))
+		out = append(out, "", m.styles.Error.Render("Could not load tokens: "+common.Safe(m.loadErr.Error())))
 		return out
 	case !m.full:
 		out = append(out, "", m.styles.Muted.Render("loading tokens…"))
@@ -177,9 +177,10 @@ func (m Model) tokenLines(name, raw string, tok *vault.Token, decodeErr error) [
 	if m.reveal {
 		shown = raw
 	}
+	shown = common.Safe(shown) // a pasted token is vault text like any other
 	switch {
 	case decodeErr != nil:
-		out = append(out, m.styles.Heading.Render(name)+m.styles.Error.Render(" · undecodable: "+decodeErr.Error()))
+		out = append(out, m.styles.Heading.Render(name)+m.styles.Error.Render(" · undecodable: "+common.Safe(decodeErr.Error())))
 		out = append(out, m.kv("token", m.styles.Value.Render(shown))...)
 		return out
 	case tok == nil || tok.Opaque:
@@ -187,7 +188,7 @@ func (m Model) tokenLines(name, raw string, tok *vault.Token, decodeErr error) [
 		out = append(out, m.kv("token", m.styles.Value.Render(shown))...)
 		return out
 	}
-	alg := tok.Alg
+	alg := common.Safe(tok.Alg)
 	if alg == "" {
 		alg = "no alg"
 	}
@@ -213,6 +214,7 @@ func (m Model) tokenLines(name, raw string, tok *vault.Token, decodeErr error) [
 				}
 				shownV = strings.Join(parts, ", ")
 			}
+			shownV = common.Safe(shownV)
 		}
 		out = append(out, m.kv(k, m.styles.Value.Render(shownV))...)
 	}

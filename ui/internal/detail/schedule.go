@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/ui/internal/common"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -44,7 +45,7 @@ func (m Model) scheduleLines() []string {
 		kv("failures", line)
 	}
 	if sch.LastError != "" {
-		kv("error", m.styles.Error.Render(sch.LastError))
+		kv("error", m.styles.Error.Render(common.Safe(sch.LastError)))
 	}
 	return out
 }

@@ -57,9 +57,11 @@ func (m Model) exchangeTitle(sh *Shown) string {
 	return strings.Join(parts, " · ")
 }
 
+// statusText is the status line as the server sent it (its reason phrase
+// is the server's text) or as Go names the code.
 func statusText(ex *providers.Exchange) string {
 	if ex.StatusText != "" {
-		return ex.StatusText
+		return common.Safe(ex.StatusText)
 	}
 	return fmt.Sprintf("%d %s", ex.Status, http.StatusText(ex.Status))
 }
@@ -84,15 +86,15 @@ func (m Model) exchangeLines(sh *Shown, width int) []string {
 		if env.Status != 0 {
 			head += fmt.Sprintf("%d · ", env.Status)
 		}
-		head += orDefault(env.Message, "(no message)")
+		head += orDefault(common.Safe(env.Message), "(no message)")
 		if env.Code != "" && env.Code != fmt.Sprint(env.Status) {
-			head += " · code " + env.Code
+			head += " · code " + common.Safe(env.Code)
 		}
 		out = append(out, st.Envelope.Render(head))
 		for _, f := range env.Fields {
-			line := "  " + st.FieldLoc.Render(joinLoc(f.Loc)) + "  " + f.Msg
+			line := "  " + st.FieldLoc.Render(common.Safe(joinLoc(f.Loc))) + "  " + common.Safe(f.Msg)
 			if f.Type != "" {
-				line += st.Muted.Render(" (" + f.Type + ")")
+				line += st.Muted.Render(" (" + common.Safe(f.Type) + ")")
 			}
 			out = append(out, line)
 		}
@@ -102,12 +104,12 @@ func (m Model) exchangeLines(sh *Shown, width int) []string {
 			out = append(out, st.OK.Render("✓ ok"))
 		case sh.Outcome == string(providers.OutcomeCancelled) && sh.Err != "":
 			// Not a failure: nobody waited for the answer (it may still land).
-			out = append(out, wrap([]string{st.Warn.Render("⚠ " + sh.Err)}, width, "")...)
+			out = append(out, wrap([]string{st.Warn.Render("⚠ " + common.Safe(sh.Err))}, width, "")...)
 		case sh.Err != "":
 			// Errors name their outcome already ("network error (refused): ...").
-			out = append(out, wrap([]string{st.Error.Render("✕ " + sh.Err)}, width, "")...)
+			out = append(out, wrap([]string{st.Error.Render("✕ " + common.Safe(sh.Err))}, width, "")...)
 		case sh.Outcome != "":
-			out = append(out, st.Error.Render("✕ "+strings.ReplaceAll(sh.Outcome, "_", " ")))
+			out = append(out, st.Error.Render("✕ "+common.Safe(common.OutcomeWords(sh.Outcome))))
 		}
 	}
 	if ex == nil {
@@ -140,7 +142,7 @@ const sideBySide = 90
 
 func (m Model) requestLines(ex *providers.Exchange, width int) []string {
 	st := m.styles
-	out := []string{st.Arrow.Render("→ ") + st.RequestLine.Render(ex.Method+" "+ex.URL)}
+	out := []string{st.Arrow.Render("→ ") + st.RequestLine.Render(common.Safe(ex.Method+" "+ex.URL))}
 	out = append(out, m.headerLines(ex.RequestHeader, width)...)
 	return append(out, m.bodyLines(ex.RequestBody, width)...)
 }
@@ -152,7 +154,7 @@ func (m Model) responseLines(sh *Shown, ex *providers.Exchange, width int) []str
 	case ex.Status != 0:
 		line := st.Arrow.Render("← ") + m.statusStyle(ex.Status).Render(statusText(ex))
 		if ex.Proto != "" {
-			line += st.Muted.Render(" · " + ex.Proto)
+			line += st.Muted.Render(" · " + common.Safe(ex.Proto))
 		}
 		out = append(out, line)
 		out = append(out, m.headerLines(ex.ResponseHeader, width)...)
@@ -167,7 +169,7 @@ func (m Model) responseLines(sh *Shown, ex *providers.Exchange, width int) []str
 	default:
 		out = append(out, st.Arrow.Render("← ")+st.Error.Render("no response"))
 		if ex.Error != "" {
-			out = append(out, wrapIndent([]string{st.Error.Render(ex.Error)}, width)...)
+			out = append(out, wrapIndent([]string{st.Error.Render(common.Safe(ex.Error))}, width)...)
 		}
 	}
 	return out
@@ -210,7 +212,7 @@ func (m Model) headerLines(h http.Header, width int) []string {
 	var out []string
 	for _, k := range names {
 		for _, v := range h[k] {
-			out = append(out, m.styles.HeaderName.Render(k+": ")+m.styles.HeaderValue.Render(v))
+			out = append(out, m.styles.HeaderName.Render(common.Safe(k)+": ")+m.styles.HeaderValue.Render(common.Safe(v)))
 		}
 	}
 	return wrapIndent(out, width)
@@ -278,7 +280,7 @@ func (m Model) historyLines() []string {
 	case m.loading:
 		return []string{st.Busy.Render("loading history…")}
 	case m.attemptsErr != nil:
-		return []string{st.Error.Render("could not load the history: " + m.attemptsErr.Error())}
+		return []string{st.Error.Render("could not load the history: " + common.Safe(m.attemptsErr.Error()))}
 	case len(m.attempts) == 0:
 		return []string{st.Muted.Render("No attempts recorded for this session yet.")}
 	}
@@ -288,7 +290,7 @@ func (m Model) historyLines() []string {
 		if i == m.cursor {
 			cursor = st.Cursor.Render("▸ ")
 		}
-		outcome := strings.ReplaceAll(a.Outcome, "_", " ")
+		outcome := common.Safe(common.OutcomeWords(a.Outcome))
 		oStyle := st.Error
 		sym := "✕ "
 		if a.Outcome == string(providers.OutcomeOK) {
@@ -307,10 +309,11 @@ func (m Model) historyLines() []string {
 		case a.SentFP != "":
 			tail = "sent " + a.SentFP
 		}
+		tail = common.Safe(tail)
 		line := cursor +
 			common.PadLeft(common.ShortClock(a.StartedAt, m.now, m.common.Location), 11) + " " +
 			st.Muted.Render(common.PadLeft(common.Ago(m.now.Sub(a.StartedAt)), 4)) + "  " +
-			common.Fit(a.Trigger, 9) + " " +
+			common.Fit(common.Safe(a.Trigger), 9) + " " +
 			oStyle.Render(common.Fit(sym+outcome, 15)) + " " +
 			status + " " + common.PadLeft(common.Millis(a.Duration), 8) + "  " +
 			st.Muted.Render(tail)

@@ -159,7 +159,7 @@ func (m Model) row(s vault.Session, selected bool, width int, withRefresh bool) 
 	b.WriteString(cursor)
 	b.WriteString(symbol)
 	b.WriteByte(' ')
-	b.WriteString(label.Wrap(common.Fit(s.Label, max(1, labelW))))
+	b.WriteString(label.Wrap(common.Fit(common.Safe(s.Label), max(1, labelW))))
 	b.WriteByte(' ')
 	if showProvider {
 		b.WriteString(p.provider.Wrap(common.Fit(common.ProviderName(s.Provider), providerCol)))

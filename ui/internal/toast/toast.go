@@ -92,7 +92,7 @@ func (m *Model) Dismiss() { m.toast = nil }
 // Text is what the line shows now, without styling.
 func (m Model) Text() string {
 	if n := m.current(); n != nil {
-		return symbol(n.kind) + " " + n.text
+		return symbol(n.kind) + " " + common.Safe(n.text)
 	}
 	return ""
 }
@@ -120,7 +120,8 @@ func (m Model) View(width int) string {
 	case Error:
 		st = m.styles.Error
 	}
-	return common.Fit(" "+st.Render(symbol(n.kind)+" "+n.text), width)
+	// Notes name sessions and quote servers' errors: vault and server text.
+	return common.Fit(" "+st.Render(symbol(n.kind)+" "+common.Safe(n.text)), width)
 }
 
 func (m Model) current() *note {
