@@ -166,12 +166,21 @@ func (a *app) fillFromLoginResponse(sess *vault.Session, src string) error {
 	}
 	sess.AccessToken, sess.RefreshToken, sess.TokenType = d.AccessToken, d.RefreshToken, d.TokenType
 	if d.ExpiresIn != nil {
+		// As the PathStack client reads it: negative is refused, a huge
+		// value is capped at ten years (time.Duration would overflow into
+		// an expiry in the past).
+		if *d.ExpiresIn < 0 {
+			return errors.New("login response has a negative data.expires_in")
+		}
 		now := a.io.now()
 		sess.IssuedAt = now
-		sess.ExpiresAt = now.Add(time.Duration(*d.ExpiresIn) * time.Second)
+		sess.ExpiresAt = now.Add(time.Duration(min(*d.ExpiresIn, maxLoginExpiresIn)) * time.Second)
 	}
 	return nil
 }
+
+// maxLoginExpiresIn caps a login response's expires_in, in seconds: ten years.
+const maxLoginExpiresIn = 10 * 365 * 24 * 60 * 60
 
 // jsonErrorNoInput keeps json's position but never echoes the input (which
 // may hold a token).
