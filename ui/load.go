@@ -243,6 +243,7 @@ func (m Model) onSessionLoaded(msg SessionLoadedMsg) (Model, tea.Cmd) {
 	}
 	m.cacheFull(msg.ID, msg.Session)
 	if a := msg.Latest; a != nil {
+		m.list.SetLastAttempt(msg.ID, a.Outcome, a.Status)
 		// The latest stored attempt is shown unless the pane shows it
 		// already, or something newer (a refresh in flight, say).
 		if m.shown[msg.ID].OlderThan(*a) {

@@ -317,6 +317,13 @@ func (m *Model) applyReport(id int64, rep *providers.Report, caption string, sho
 	default:
 		m.shown[id] = shownFromReport(rep, caption, m.now)
 	}
+	if !elsewhere && rep.Outcome != "" {
+		status := rep.Status
+		if rep.Exchange != nil && rep.Exchange.Status != 0 {
+			status = rep.Exchange.Status
+		}
+		m.list.SetLastAttempt(id, string(rep.Outcome), status)
+	}
 	if rep.Session.ID != 0 {
 		m.list.Upsert(rep.Session)
 		m.markDirty(id)

@@ -90,7 +90,7 @@ func (m Model) headerView() string {
 	left := " " + m.styles.HeaderTitle.Render(m.deps.Title)
 	info := []string{}
 	if m.loaded {
-		info = append(info, plural(m.list.Len(), "session", "sessions"))
+		info = append(info, m.summaryView())
 	}
 	if n := len(m.flights); n > 0 {
 		info = append(info, m.styles.HeaderBusy.Render(m.spinner.View()+" "+itoa(n)+" refreshing"))
@@ -110,6 +110,29 @@ func (m Model) headerView() string {
 		return common.Fit(left, m.width)
 	}
 	return left + strings.Repeat(" ", gap) + right
+}
+
+// summaryView counts the sessions by what needs attention: "6 sessions ·
+// 1 expiring · 2 failing · 1 needs login" (the parts that are not zero).
+func (m Model) summaryView() string {
+	c := m.list.Counts()
+	parts := []string{m.styles.HeaderInfo.Render(plural(c.Total, "session", "sessions"))}
+	needLogin := "need login"
+	if c.NeedsLogin == 1 {
+		needLogin = "needs login"
+	}
+	for _, p := range []struct {
+		n    int
+		what string
+	}{
+		{c.Expiring, "expiring"}, {c.Expired, "expired"}, {c.Failing, "failing"},
+		{c.NeedsLogin, needLogin}, {c.Recovery, "in recovery"},
+	} {
+		if p.n > 0 {
+			parts = append(parts, m.styles.Warn.Render(itoa(p.n)+" "+p.what))
+		}
+	}
+	return strings.Join(parts, m.styles.HeaderInfo.Render(" · "))
 }
 
 func (m Model) bodyView() string {

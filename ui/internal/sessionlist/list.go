@@ -56,6 +56,11 @@ type Model struct {
 	// refreshExpiries: some session's refresh token has a known expiry, so
 	// the refresh countdown column is worth its space (when it fits).
 	refreshExpiries bool
+	// lastHTTP is the HTTP status of a session's last attempt where this
+	// dashboard saw it (the vault's row keeps only the outcome), with the
+	// outcome it came with.
+	lastHTTP map[int64]attempt
+	counts   Counts
 
 	index  []int // positions in sessions, filtered and sorted
 	cursor int   // position in index
@@ -85,6 +90,7 @@ func New(c common.Common, styles Styles, keys KeyMap) Model {
 		schedules: map[int64]vault.Schedule{},
 		activity:  map[int64]Activity{},
 		notBefore: map[int64]time.Time{},
+		lastHTTP:  map[int64]attempt{},
 		filter:    fi,
 	}
 }
@@ -100,7 +106,10 @@ func (m *Model) SetSize(width, height int) {
 func (m *Model) SetFocused(f bool) { m.focused = f }
 
 // SetNow sets the time the countdowns are computed against.
-func (m *Model) SetNow(now time.Time) { m.now = now }
+func (m *Model) SetNow(now time.Time) {
+	m.now = now
+	m.count()
+}
 
 // SetSpinner sets the spinner frame drawn beside refreshes in flight.
 func (m *Model) SetSpinner(frame string) { m.spinner = frame }
@@ -145,6 +154,7 @@ func (m *Model) Remove(id int64) {
 	delete(m.pos, id)
 	delete(m.activity, id)
 	delete(m.notBefore, id)
+	delete(m.lastHTTP, id)
 	for j := i; j < len(m.sessions); j++ {
 		m.pos[m.sessions[j].ID] = j
 	}
@@ -181,6 +191,52 @@ func (m *Model) SetNotBefore(id int64, nbf time.Time) {
 		return
 	}
 	m.notBefore[id] = nbf
+}
+
+type attempt struct {
+	outcome string
+	status  int
+}
+
+// SetLastAttempt notes the outcome and HTTP status (0: none) of a
+// session's latest attempt, so that a failing row names its status
+// ("⚠ 422") while the row's outcome is still that one.
+func (m *Model) SetLastAttempt(id int64, outcome string, status int) {
+	m.lastHTTP[id] = attempt{outcome, status}
+}
+
+// Counts sum up the sessions by what needs the reader's attention.
+type Counts struct {
+	Total      int
+	Expiring   int // valid for less than the warning margin
+	Expired    int
+	Failing    int // the last refresh failed (common.Failing)
+	NeedsLogin int
+	Recovery   int // rotated tokens wait in recovery
+}
+
+// Counts is the summary of every session (the filter aside) at the time
+// of the last SetNow or change: the header shows it every frame, so it is
+// not counted per frame.
+func (m Model) Counts() Counts { return m.counts }
+
+func (m *Model) count() {
+	c := Counts{Total: len(m.sessions)}
+	for i := range m.sessions {
+		s := &m.sessions[i]
+		switch s.State(m.now) {
+		case vault.StateExpiring:
+			c.Expiring++
+		case vault.StateExpired:
+			c.Expired++
+		case vault.StateNeedsLogin:
+			c.NeedsLogin++
+		}
+		if common.Failing(*s) {
+			c.Failing++
+		}
+	}
+	m.counts = c
 }
 
 // SetActivity marks a session as refreshing or queued.
@@ -403,6 +459,7 @@ func (m *Model) rebuild(keepID int64, keep bool) {
 		sort.SliceStable(idx, func(a, b int) bool { return ss[idx[a]].Label < ss[idx[b]].Label })
 	}
 	m.index = idx
+	m.count()
 	if keep {
 		if p, ok := m.pos[keepID]; ok {
 			for i, v := range idx {

@@ -19,7 +19,9 @@ type Styles struct {
 	Schedule lipgloss.Style
 	// ScheduleFailing marks a schedule whose last refreshes failed.
 	ScheduleFailing lipgloss.Style
-	Filter          lipgloss.Style
+	// Failing is the "⚠ 422" mark of a session whose last refresh failed.
+	Failing lipgloss.Style
+	Filter  lipgloss.Style
 	// State colours the symbol and countdown of a row by the session's state.
 	State map[vault.State]lipgloss.Style
 }
@@ -41,6 +43,7 @@ func DefaultStyles(c common.Common) Styles {
 		Busy:            lipgloss.NewStyle().Foreground(t.Info),
 		Schedule:        lipgloss.NewStyle().Foreground(t.Info),
 		ScheduleFailing: lipgloss.NewStyle().Foreground(t.Warn).Bold(true),
+		Failing:         lipgloss.NewStyle().Foreground(t.Warn).Bold(true),
 		Filter:          lipgloss.NewStyle().Foreground(t.Accent),
 		State:           st,
 	}

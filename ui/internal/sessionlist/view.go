@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/tokentop/tokentop/ui/internal/common"
 	"github.com/tokentop/tokentop/vault"
 )
@@ -69,6 +71,7 @@ func (m Model) title() string {
 // every visible row, and lipgloss.Style.Render per cell costs too much.
 type paints struct {
 	label, selected, provider, busy, muted paint
+	failing                                paint  // the alert mark of a failing row
 	cursor, mark, markFailing              string // pre-rendered "▸", " ⟳" and a failing " ⟳"
 	notYet                                 string // pre-rendered "◌": the token is not valid yet
 	state                                  map[vault.State]paint
@@ -84,6 +87,7 @@ func newPaints(c common.Common, st Styles) paints {
 		provider:    common.NewPaint(st.Provider),
 		busy:        common.NewPaint(st.Busy),
 		muted:       common.NewPaint(st.Muted),
+		failing:     common.NewPaint(st.Failing),
 		cursor:      st.Cursor.Render("▸"),
 		mark:        " " + st.Schedule.Render("⟳"),
 		markFailing: " " + st.ScheduleFailing.Render("⟳"),
@@ -154,12 +158,15 @@ func (m Model) row(s vault.Session, selected bool, width int, withRefresh bool) 
 	if !showProvider {
 		labelW += providerCol + 1
 	}
+	alert, alertW := m.alert(s, labelW)
+	labelW -= alertW
 	var b strings.Builder
 	b.Grow(width + 64)
 	b.WriteString(cursor)
 	b.WriteString(symbol)
 	b.WriteByte(' ')
 	b.WriteString(label.Wrap(common.Fit(common.Safe(s.Label), max(1, labelW))))
+	b.WriteString(alert)
 	b.WriteByte(' ')
 	if showProvider {
 		b.WriteString(p.provider.Wrap(common.Fit(common.ProviderName(s.Provider), providerCol)))
@@ -173,6 +180,29 @@ func (m Model) row(s vault.Session, selected bool, width int, withRefresh bool) 
 	b.WriteString(mark)
 	return b.String()
 }
+
+// alert is the mark set at the end of a row's label, and its width: " ⚠ 422" when the
+// last refresh failed (its HTTP status when this dashboard saw it, else
+// its class: " ⚠ net"), so that the row no longer looks as healthy as its
+// token. "" when there is nothing to say or no room to say it.
+func (m Model) alert(s vault.Session, labelW int) (mark string, width int) {
+	if !common.Failing(s) {
+		return "", 0
+	}
+	status := 0
+	if a, ok := m.lastHTTP[s.ID]; ok && a.outcome == s.LastStatus {
+		status = a.status
+	}
+	text := " ⚠ " + common.FailureClass(s.LastStatus, status)
+	width = ansi.StringWidth(text)
+	if labelW-width < minLabelWithAlert {
+		return "", 0
+	}
+	return m.paint.failing.Wrap(text), width
+}
+
+// minLabelWithAlert is the narrowest label a row's alert mark may leave.
+const minLabelWithAlert = 4
 
 // notYetValid: the session's access token is one the row would call valid
 // (or expiring) while its nbf is still ahead.
