@@ -1,12 +1,14 @@
 package providers
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SkewWarning is the clock skew from which Format warns: beyond it every
@@ -121,4 +123,37 @@ func round(d time.Duration) time.Duration {
 		return d.Round(10 * time.Microsecond)
 	}
 	return d.Round(time.Microsecond)
+}
+
+// SafeJSON makes encoded JSON safe to print on a terminal: encoding/json
+// escapes C0 controls but writes DEL, C1 controls (U+0080–U+009F) and the
+// bidirectional controls as they are, so it rewrites those as \u escapes.
+// In valid JSON they can only stand inside strings, where the escape means
+// the same character: the document decodes to the same value. Use it on
+// every --json output that carries server or token text.
+func SafeJSON(data []byte) []byte {
+	i := bytes.IndexFunc(data, jsonUnsafe)
+	if i < 0 {
+		return data
+	}
+	out := make([]byte, 0, len(data)+16)
+	out = append(out, data[:i]...)
+	for len(data[i:]) > 0 {
+		r, size := utf8.DecodeRune(data[i:])
+		if jsonUnsafe(r) {
+			out = append(out, '\\', 'u',
+				hexDigits[(r>>12)&0xf], hexDigits[(r>>8)&0xf], hexDigits[(r>>4)&0xf], hexDigits[r&0xf])
+		} else {
+			out = append(out, data[i:i+size]...)
+		}
+		i += size
+	}
+	return out
+}
+
+// jsonUnsafe: what SafeJSON escapes. C0 controls are left alone: inside
+// strings encoding/json has escaped them already, and outside strings they
+// are the document's own whitespace.
+func jsonUnsafe(r rune) bool {
+	return r >= 0x7f && UnsafeRune(r)
 }

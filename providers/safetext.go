@@ -1,31 +1,63 @@
 package providers
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
+
+	"github.com/tokentop/tokentop/vault"
 )
 
 // SafeText makes text from a server safe to print on a terminal: control
-// characters (C0 but newline and tab, DEL, C1) are shown as \xNN instead of
-// being sent, so a hostile body cannot move the cursor, retitle the window
-// or clear the screen. Everything else is kept as it is.
+// characters (C0 but newline and tab, DEL, C1) are shown as \xNN, and the
+// invisible bidirectional controls (U+061C, U+200E/F, U+202A–U+202E,
+// U+2066–U+2069; see vault.IsBidiControl) as \uNNNN, instead of being sent:
+// a hostile body cannot move the cursor, retitle the window, clear the
+// screen, reach the clipboard (OSC 52) or reorder what is shown. Invalid
+// UTF-8 bytes become U+FFFD (a stray 0x9B is CSI to an 8-bit terminal).
+// Everything else is kept as it is. One pass, linear in the input.
 func SafeText(s string) string {
-	if strings.IndexFunc(s, isUnsafeControl) < 0 {
+	i := strings.IndexFunc(s, UnsafeRune)
+	if i < 0 && utf8.ValidString(s) {
 		return s
+	}
+	if i < 0 {
+		i = 0
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 16)
-	for _, r := range s {
-		if isUnsafeControl(r) {
-			fmt.Fprintf(&b, `\x%02x`, r)
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		if UnsafeRune(r) {
+			writeEscape(&b, r)
 			continue
 		}
-		b.WriteRune(r)
+		b.WriteRune(r) // utf8.RuneError for an invalid byte: written as U+FFFD
 	}
 	return b.String()
 }
 
-func isUnsafeControl(r rune) bool {
-	return r != '\n' && r != '\t' && unicode.IsControl(r)
+// UnsafeRune reports the characters SafeText escapes: control characters but
+// newline and tab, and bidirectional controls.
+func UnsafeRune(r rune) bool {
+	if r < 0x80 {
+		return (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f
+	}
+	return unicode.IsControl(r) || vault.IsBidiControl(r)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// writeEscape writes r as \xNN (below U+0100) or \uNNNN.
+func writeEscape(b *strings.Builder, r rune) {
+	if r < 0x100 {
+		b.WriteString(`\x`)
+		b.WriteByte(hexDigits[r>>4])
+		b.WriteByte(hexDigits[r&0xf])
+		return
+	}
+	b.WriteString(`\u`)
+	for shift := 12; shift >= 0; shift -= 4 {
+		b.WriteByte(hexDigits[(r>>shift)&0xf])
+	}
 }
