@@ -45,11 +45,17 @@ func defaultStyles(c common.Common) styles {
 	h.FullDesc = lipgloss.NewStyle().Foreground(t.Text)
 	h.FullSeparator = lipgloss.NewStyle().Foreground(t.Subtle)
 	h.Ellipsis = lipgloss.NewStyle().Foreground(t.Subtle)
+	fs := form.DefaultStyles(c)
+	// An edit form starts from the vault's label and URL: its inputs draw
+	// through common.Safe like every pane (the text input drops control
+	// characters itself, not the bidi ones).
+	fs.Input = fs.Input.Transform(common.Safe)
+	fs.Placeholder = fs.Placeholder.Transform(common.Safe)
 	return styles{
 		List:     sessionlist.DefaultStyles(c),
 		Detail:   detail.DefaultStyles(c),
 		Exchange: exchange.DefaultStyles(c),
-		Form:     form.DefaultStyles(c),
+		Form:     fs,
 		Toast:    toast.DefaultStyles(c),
 		Panel:    common.DefaultPanelStyles(t),
 		Help:     h,

@@ -2,7 +2,6 @@ package common
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tokentop/tokentop/providers"
 )
@@ -10,17 +9,14 @@ import (
 // Safe is how every text that comes from a token, a server or the vault
 // (labels, URLs, claims, status lines, headers, bodies, errors) reaches a
 // View: on one line, with nothing a terminal would act on. It is
-// providers.SafeText (control characters shown as \xNN, so an ESC, a CSI
-// or an OSC 52 clipboard write in a claim is drawn, not obeyed), after
-// bytes that are not UTF-8 became U+FFFD (a lone 0x9b is a CSI to some
-// terminals), with a newline shown as \n and a tab as a space, so that a
-// value never breaks the line it is set in.
+// providers.SafeText (control characters shown as \xNN and bidi controls
+// as \uNNNN, so an ESC, a CSI or an OSC 52 clipboard write in a claim is
+// drawn, not obeyed; bytes that are not UTF-8 become U+FFFD, as a lone
+// 0x9b is a CSI to some terminals), with a newline shown as \n and a tab
+// as a space, so that a value never breaks the line it is set in.
 func Safe(s string) string {
 	if plainASCII(s) {
 		return s // the common case, without allocating
-	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	if strings.ContainsAny(s, "\n\t") {
 		s = strings.NewReplacer("\n", `\n`, "\t", " ").Replace(s)

@@ -35,7 +35,7 @@ func (m Model) View() string {
 	if m.filterRows() == 1 {
 		line := m.filter.View()
 		if !m.filtering {
-			line = m.styles.Filter.Render("/ "+m.filter.Value()) + m.styles.Muted.Render("  (/ edit · esc clear)")
+			line = m.styles.Filter.Render("/ "+common.Safe(m.filter.Value())) + m.styles.Muted.Render("  (/ edit · esc clear)")
 		}
 		body = append(body, common.Fit(line, inner))
 	}
