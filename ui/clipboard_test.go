@@ -9,8 +9,6 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-
-	"github.com/tokentop/tokentop/vault"
 )
 
 // memClipboard is an in-memory native clipboard.
@@ -173,7 +171,7 @@ func TestCopyVariants(t *testing.T) {
 	out.Reset()
 	_, cmd = press(t, m, "u")
 	collect(cmd)
-	want := "curl -sS -X POST 'https://api.acme.rungalileo.io/v1/refresh_token' --cookie 'refresh_token=" + ss[2].RefreshToken + "'"
+	want := "curl -sS -g -H 'Authorization: Bearer " + ss[2].AccessToken + "' --url 'https://api.acme.rungalileo.io/'"
 	if out.String() != oscSeq(want) {
 		t.Fatalf("u copied %q", out.String())
 	}
@@ -194,18 +192,6 @@ func TestCopyVariants(t *testing.T) {
 	collect(cmd)
 	if out.String() != oscSeq(ss[2].RefreshToken) {
 		t.Fatalf("C, y copied %q", out.String())
-	}
-}
-
-func TestCurlCommandForPathStack(t *testing.T) {
-	s := vault.Session{Provider: vault.ProviderPathStack, BaseURL: "https://api.pathstack.io/", Sub: testSub, RefreshToken: "it's-a-token"}
-	got := curlCommand(s)
-	want := "curl -sS -X POST 'https://api.pathstack.io/refresh' \\\n" +
-		"  -H 'Content-Type: application/json' \\\n" +
-		"  -H 'x-api-version: 2024-03-27' \\\n" +
-		`  --data '{"sub":"` + testSub + `","refresh_token":"it'\''s-a-token"}'`
-	if got != want {
-		t.Fatalf("curl:\n%s\nwant:\n%s", got, want)
 	}
 }
 

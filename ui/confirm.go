@@ -17,6 +17,7 @@ type confirmAction int
 const (
 	confirmDelete confirmAction = iota
 	confirmCopyRefresh
+	confirmCopyRefreshCurl
 )
 
 // confirmation is a pending y/n question about one session.
@@ -44,6 +45,18 @@ func (m *Model) askCopyRefresh(s vault.Session) {
 	m.ask(confirmation{action: confirmCopyRefresh, sessionID: s.ID, label: s.Label, prompt: []string{
 		fmt.Sprintf("Copy the refresh token of %s?", s.Label),
 		"Whoever holds it can mint new access tokens until it expires or rotates.",
+	}})
+}
+
+// askCopyRefreshCurl warns before U copies the refresh call: running it
+// rotates the token outside tokentop, and the session is dead until it
+// logs in again.
+func (m *Model) askCopyRefreshCurl(s vault.Session) {
+	m.ask(confirmation{action: confirmCopyRefreshCurl, sessionID: s.ID, label: s.Label, prompt: []string{
+		fmt.Sprintf("Copy a curl for the refresh call of %s?", s.Label),
+		"Running it spends the refresh token: the provider rotates it, and tokentop",
+		"then holds a spent one. The next refresh gets 401 until you log in again (l).",
+		"For an API call with the access token, u copies a curl that spends nothing.",
 	}})
 }
 
@@ -79,9 +92,13 @@ func (m Model) updateConfirm(msg tea.KeyMsg) (Model, tea.Cmd) {
 				f.cancel()
 			}
 			return m, m.deleteCmd(c.sessionID, c.label)
-		case confirmCopyRefresh:
+		case confirmCopyRefresh, confirmCopyRefreshCurl:
+			kind := copyRefresh
+			if c.action == confirmCopyRefreshCurl {
+				kind = copyRefreshCurl
+			}
 			if s, ok := m.list.Selected(); ok && s.ID == c.sessionID {
-				return m.copySelected(copyRefresh)
+				return m.copySelected(kind)
 			}
 		}
 	case key.Matches(msg, m.keys.No), key.Matches(msg, m.keys.ForceQuit):

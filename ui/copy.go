@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -13,14 +14,15 @@ import (
 	"github.com/tokentop/tokentop/vault"
 )
 
-// copyKind is what c, b, C and u copy.
+// copyKind is what c, b, C, u and U copy.
 type copyKind int
 
 const (
-	copyAccess copyKind = iota
-	copyBearer
-	copyRefresh
-	copyCurl
+	copyAccess      copyKind = iota
+	copyBearer               // "Authorization: Bearer …"
+	copyRefresh              // the refresh token (after a confirmation)
+	copyCurl                 // a curl for an API call with the access token
+	copyRefreshCurl          // a curl for the refresh call (after a confirmation)
 )
 
 // String names what is copied, for the toast.
@@ -31,7 +33,9 @@ func (k copyKind) String() string {
 	case copyRefresh:
 		return "refresh token"
 	case copyCurl:
-		return "curl command"
+		return "curl command (API call)"
+	case copyRefreshCurl:
+		return "curl command (refresh call)"
 	default:
 		return "access token"
 	}
@@ -99,17 +103,20 @@ func copyPayload(s vault.Session, kind copyKind) (string, error) {
 			return "", fmt.Errorf("%s has no refresh token", s.Label)
 		}
 		return s.RefreshToken, nil
-	case copyCurl:
+	case copyRefreshCurl:
 		if s.RefreshToken == "" {
 			return "", fmt.Errorf("%s has no refresh token to build a curl command with", s.Label)
 		}
-		return curlCommand(s), nil
+		return refreshCurl(s)
 	}
 	if s.AccessToken == "" {
 		return "", fmt.Errorf("%s has no access token yet: r refreshes it", s.Label)
 	}
-	if kind == copyBearer {
+	switch kind {
+	case copyBearer:
 		return "Authorization: Bearer " + s.AccessToken, nil
+	case copyCurl:
+		return apiCurl(s)
 	}
 	return s.AccessToken, nil
 }
@@ -118,10 +125,10 @@ func copyPayload(s vault.Session, kind copyKind) (string, error) {
 func copyWarning(s vault.Session, kind copyKind, now time.Time) string {
 	exp := s.ExpiresAt
 	what := "this access token"
-	if kind == copyRefresh || kind == copyCurl {
+	if kind == copyRefresh || kind == copyRefreshCurl {
 		exp, what = s.RefreshExpiresAt, "the refresh token"
 	}
-	if s.NeedsLogin && (kind == copyRefresh || kind == copyCurl) {
+	if s.NeedsLogin && (kind == copyRefresh || kind == copyRefreshCurl) {
 		return "the provider rejected this refresh token"
 	}
 	if !exp.IsZero() && !exp.After(now) {
@@ -130,28 +137,76 @@ func copyWarning(s vault.Session, kind copyKind, now time.Time) string {
 	return ""
 }
 
-// curlCommand is the provider's refresh call, ready to paste in a shell.
-func curlCommand(s vault.Session) string {
-	base := strings.TrimRight(s.BaseURL, "/")
-	if s.Provider == vault.ProviderGalileo {
-		return "curl -sS -X POST " + shellQuote(base+"/v1/refresh_token") +
-			" --cookie " + shellQuote("refresh_token="+s.RefreshToken)
+// apiCurl is a call to the session's API with its access token, ready to
+// paste in a shell: the URL comes last, to append the endpoint's path to.
+// It spends nothing (the refresh token is not in it).
+func apiCurl(s vault.Session) (string, error) {
+	base, err := curlSafe(s)
+	if err != nil {
+		return "", err
 	}
-	version := s.APIVersion
-	if version == "" {
-		version = vault.DefaultPathStackAPIVersion
+	cmd := "curl -sS -g -H " + shellQuote("Authorization: Bearer "+s.AccessToken)
+	if s.Provider == vault.ProviderPathStack {
+		cmd += " -H " + shellQuote("x-api-version: "+apiVersion(s))
+	}
+	return cmd + " --url " + shellQuote(base+"/"), nil
+}
+
+// refreshCurl is the provider's refresh call, ready to paste in a shell.
+// Running it spends the refresh token: the provider rotates it, and the
+// vault keeps the spent one.
+func refreshCurl(s vault.Session) (string, error) {
+	base, err := curlSafe(s)
+	if err != nil {
+		return "", err
+	}
+	if s.Provider == vault.ProviderGalileo {
+		return "curl -sS -g -X POST -H " + shellQuote("Cookie: refresh_token="+s.RefreshToken) +
+			" --url " + shellQuote(base+"/v1/refresh_token"), nil
 	}
 	body, _ := json.Marshal(struct {
 		Sub          string `json:"sub"`
 		RefreshToken string `json:"refresh_token"`
 	}{s.Sub, s.RefreshToken})
-	return "curl -sS -X POST " + shellQuote(base+"/refresh") + " \\\n" +
+	return "curl -sS -g -X POST \\\n" +
 		"  -H 'Content-Type: application/json' \\\n" +
-		"  -H " + shellQuote("x-api-version: "+version) + " \\\n" +
-		"  --data " + shellQuote(string(body))
+		"  -H " + shellQuote("x-api-version: "+apiVersion(s)) + " \\\n" +
+		"  --data " + shellQuote(string(body)) + " \\\n" +
+		"  --url " + shellQuote(base+"/refresh"), nil
 }
 
-// shellQuote quotes s for POSIX shells.
+func apiVersion(s vault.Session) string {
+	if s.APIVersion == "" {
+		return vault.DefaultPathStackAPIVersion
+	}
+	return s.APIVersion
+}
+
+// curlSafe checks what goes into a curl command and returns the base URL
+// without its trailing slash. Quoting keeps every byte inside its argument;
+// this also refuses what would surprise once pasted: control characters
+// (a terminal may act on an escape sequence, a newline ends a paste's
+// line), a URL that is not http(s).
+func curlSafe(s vault.Session) (string, error) {
+	base := strings.TrimRight(s.BaseURL, "/")
+	if msg := checkBaseURL(base); msg != "" || hasControl(base) || strings.ContainsAny(base, " \t") {
+		return "", fmt.Errorf("%s's base URL cannot go in a curl command safely", s.Label)
+	}
+	for _, v := range []string{s.AccessToken, s.RefreshToken, s.Sub, s.APIVersion} {
+		if hasControl(v) || strings.ContainsAny(v, " \t") {
+			return "", fmt.Errorf("%s has a token or field with spaces or control characters: no curl command", s.Label)
+		}
+	}
+	return base, nil
+}
+
+// hasControl reports ASCII or Unicode control characters (ESC, newline, DEL, C1...).
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+// shellQuote quotes s for POSIX shells as one single-quoted word; a quote
+// inside closes the quoting, is escaped with a backslash and reopens it.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -1,19 +1,15 @@
 package ui
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/tokentop/tokentop/providers"
-	"github.com/tokentop/tokentop/ui/internal/common"
-	"github.com/tokentop/tokentop/ui/internal/exchange"
 	"github.com/tokentop/tokentop/ui/internal/form"
 	"github.com/tokentop/tokentop/ui/internal/toast"
 	"github.com/tokentop/tokentop/vault"
@@ -66,43 +62,6 @@ func (m *Model) openAddForm() {
 	}, m.styles.Form, m.keys.formKeys()))
 }
 
-// openLoginForm opens the PathStack login. On a selected PathStack session
-// it is that session's login again: label, base URL and API version are
-// filled in, and saving replaces its tokens.
-func (m *Model) openLoginForm() {
-	label, baseURL, version, versionHint := "", defaultPathStackURL, vault.DefaultPathStackAPIVersion, ""
-	sel, ok := m.list.Selected()
-	again := ok && sel.Provider == vault.ProviderPathStack
-	if again {
-		label, baseURL, version, versionHint = sel.Label, sel.BaseURL, sel.APIVersion, vault.DefaultPathStackAPIVersion
-	}
-	f := form.New(formLogin, "Log in to PathStack", []form.Field{
-		{Key: fLabel, Label: "label", Value: label, Placeholder: "e.g. prod-eu"},
-		{Key: fBaseURL, Label: "base URL", Value: baseURL},
-		{Key: fAPIVersion, Label: "api version", Value: version, Placeholder: versionHint},
-		{Key: fUsername, Label: "username", Placeholder: "username or e-mail"},
-		{Key: fPassword, Label: "password", Kind: form.Secret},
-	}, m.styles.Form, m.keys.formKeys())
-	if again {
-		f.Focus(fUsername)
-	}
-	m.openForm(f)
-	m.adaptLoginForm()
-}
-
-// adaptLoginForm says what saving does when the label is an existing
-// PathStack session's: its tokens are replaced.
-func (m *Model) adaptLoginForm() {
-	if m.form.ID() != formLogin {
-		return
-	}
-	note := ""
-	if s, ok := m.list.ByLabel(strings.TrimSpace(m.form.Value(fLabel))); ok && s.Provider == vault.ProviderPathStack {
-		note = "Logging in replaces the tokens of " + s.Label + "; its history and schedule stay."
-	}
-	m.form.SetNote(note)
-}
-
 func (m *Model) openEditForm(s vault.Session) {
 	f := form.New(formEdit, "Edit "+s.Label, []form.Field{
 		{Key: fLabel, Label: "label", Value: s.Label},
@@ -149,15 +108,6 @@ type SessionSavedMsg struct {
 	Err     error
 }
 
-// LoginDoneMsg reports a PathStack login and the session it created, or
-// whose tokens it replaced (Replaced).
-type LoginDoneMsg struct {
-	Session  vault.Session
-	Exchange *providers.Exchange
-	Replaced bool
-	Err      error
-}
-
 func (m Model) onFormSubmit(msg form.SubmitMsg) (Model, tea.Cmd) {
 	v := msg.Values
 	for k, val := range v {
@@ -165,6 +115,9 @@ func (m Model) onFormSubmit(msg form.SubmitMsg) (Model, tea.Cmd) {
 	}
 	if msg.FormID == formSchedule {
 		return m.onScheduleSubmit(v)
+	}
+	if msg.FormID == formLogin {
+		return m.submitLogin(v)
 	}
 	errs := m.validate(msg.FormID, v)
 	if len(errs) > 0 {
@@ -192,80 +145,8 @@ func (m Model) onFormSubmit(msg form.SubmitMsg) (Model, tea.Cmd) {
 			err := store.UpdateSessionInfo(ctx, id, v[fLabel], v[fBaseURL], v[fAPIVersion])
 			return SessionSavedMsg{FormID: formEdit, Session: vault.Session{ID: id, Label: v[fLabel]}, Err: err}
 		}
-	case formLogin:
-		if m.deps.Login == nil {
-			m.form.SetErrors(nil, "PathStack login is not available here")
-			return m, nil
-		}
-		lctx, cancel := context.WithCancel(ctx)
-		m.formCancel = cancel
-		m.form.SetBusy("logging in to " + v[fBaseURL] + "…")
-		m.wg.Add(1)
-		return m, tea.Batch(loginCmd(lctx, m.deps.Login, store, v, m.wg), m.startSpinner())
 	}
 	return m, nil
-}
-
-// errLabelTaken: the login's label is another provider's session.
-var errLabelTaken = errors.New("a session of another provider has that label")
-
-// loginCmd logs in and stores the session: a new one, or, when the label
-// is an existing PathStack session's, that session with the new tokens
-// (same id, history and schedule).
-func loginCmd(ctx context.Context, login func(ctx context.Context, baseURL, apiVersion, username, password string) (providers.Result, *providers.Exchange, error), store *vault.Store, v map[string]string, wg *sync.WaitGroup) tea.Cmd {
-	return func() tea.Msg {
-		defer wg.Done()
-		// Look before logging in: a label that cannot be saved must not
-		// cost a login.
-		replace, err := pathStackLabel(ctx, store, v[fLabel])
-		if err != nil {
-			return LoginDoneMsg{Err: err}
-		}
-		res, ex, err := login(ctx, v[fBaseURL], v[fAPIVersion], v[fUsername], v[fPassword])
-		if err != nil {
-			return LoginDoneMsg{Exchange: ex, Err: err}
-		}
-		s := vault.Session{
-			Provider:     vault.ProviderPathStack,
-			Label:        v[fLabel],
-			BaseURL:      v[fBaseURL],
-			APIVersion:   v[fAPIVersion],
-			Sub:          res.Sub,
-			AccessToken:  res.AccessToken,
-			RefreshToken: res.RefreshToken,
-			TokenType:    res.TokenType,
-			IssuedAt:     res.IssuedAt,
-			ExpiresAt:    res.ExpiresAt,
-		}
-		if t, err := vault.DecodeToken(res.RefreshToken); err == nil && !t.Opaque {
-			s.RefreshExpiresAt = t.ExpiresAt
-		}
-		if replace {
-			err = store.PutSession(ctx, &s, true)
-		} else {
-			err = store.CreateSession(ctx, &s)
-		}
-		if err != nil {
-			return LoginDoneMsg{Exchange: ex, Err: fmt.Errorf("logged in, but saving the session failed: %w", err)}
-		}
-		return LoginDoneMsg{Session: s, Exchange: ex, Replaced: replace}
-	}
-}
-
-// pathStackLabel reports whether label is an existing PathStack session's
-// (a login replaces its tokens); errLabelTaken when it is another
-// provider's.
-func pathStackLabel(ctx context.Context, store *vault.Store, label string) (bool, error) {
-	cur, err := store.GetSessionByLabel(ctx, label)
-	switch {
-	case errors.Is(err, vault.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("look up %s: %w", label, err)
-	case cur.Provider != vault.ProviderPathStack:
-		return false, fmt.Errorf("%w (%s)", errLabelTaken, common.ProviderName(cur.Provider))
-	}
-	return true, nil
 }
 
 func sessionFromAddForm(v map[string]string) vault.Session {
@@ -298,51 +179,53 @@ func cleanToken(t string) string {
 	return t
 }
 
-// validate checks a form's values; the result maps field keys to messages.
+// validate checks the add and edit forms' values; the result maps field
+// keys to messages.
 func (m Model) validate(formID string, v map[string]string) map[string]string {
 	errs := map[string]string{}
-	if v[fLabel] == "" {
-		errs[fLabel] = "a label is required"
-	} else if strings.ContainsAny(v[fLabel], " \t") {
-		errs[fLabel] = "no spaces, please: the label is used on the command line"
+	if msg := labelProblem(v[fLabel]); msg != "" {
+		errs[fLabel] = msg
 	} else if s, ok := m.list.ByLabel(v[fLabel]); ok && s.ID != m.formSession {
-		switch {
-		case formID != formLogin:
-			errs[fLabel] = "a session with that label exists"
-		case s.Provider != vault.ProviderPathStack:
-			errs[fLabel] = "a " + common.ProviderName(s.Provider) + " session has that label: logging in cannot replace it"
-		}
+		errs[fLabel] = "a session with that label exists"
 	}
 	if err := checkBaseURL(v[fBaseURL]); err != "" {
 		errs[fBaseURL] = err
 	}
-	switch formID {
-	case formAdd:
+	if formID == formAdd {
 		if v[fProvider] == vault.ProviderPathStack && v[fSub] == "" {
 			errs[fSub] = "PathStack's /refresh needs the sub"
 		}
-		if cleanToken(v[fAccess]) == "" {
-			errs[fAccess] = "an access token is required"
-		}
-		if cleanToken(v[fRefresh]) == "" {
-			errs[fRefresh] = "a refresh token is required"
-		}
-		for _, k := range []string{fAccess, fRefresh} {
-			if t := cleanToken(v[k]); t != "" {
-				if _, err := vault.DecodeToken(t); err != nil {
-					errs[k] = "looks like a JWT but does not decode: " + err.Error()
-				}
-			}
-		}
-	case formLogin:
-		if v[fUsername] == "" {
-			errs[fUsername] = "a username is required"
-		}
-		if v[fPassword] == "" {
-			errs[fPassword] = "a password is required"
-		}
+		tokenErrors(v, errs)
 	}
 	return errs
+}
+
+// labelProblem says what is wrong with a label, "" when nothing.
+func labelProblem(label string) string {
+	switch {
+	case label == "":
+		return "a label is required"
+	case strings.ContainsAny(label, " \t"):
+		return "no spaces, please: the label is used on the command line"
+	}
+	return ""
+}
+
+// tokenErrors checks the pasted access and refresh tokens into errs.
+func tokenErrors(v map[string]string, errs map[string]string) {
+	if cleanToken(v[fAccess]) == "" {
+		errs[fAccess] = "an access token is required"
+	}
+	if cleanToken(v[fRefresh]) == "" {
+		errs[fRefresh] = "a refresh token is required"
+	}
+	for _, k := range []string{fAccess, fRefresh} {
+		if t := cleanToken(v[k]); t != "" {
+			if _, err := vault.DecodeToken(t); err != nil {
+				errs[k] = "looks like a JWT but does not decode: " + err.Error()
+			}
+		}
+	}
 }
 
 func checkBaseURL(raw string) string {
@@ -383,58 +266,6 @@ func (m Model) onSessionSaved(msg SessionSavedMsg) (Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.status, cmd = m.status.Show(verb+" "+msg.Session.Label, toast.Success, 4*time.Second)
 	return m, tea.Batch(cmd, m.loadSessionsCmd())
-}
-
-func (m Model) onLoginDone(msg LoginDoneMsg) (Model, tea.Cmd) {
-	m.formCancel = nil
-	if m.overlay != overlayForm || m.form.ID() != formLogin {
-		return m, nil
-	}
-	if errors.Is(msg.Err, errLabelTaken) {
-		m.form.SetErrors(map[string]string{fLabel: msg.Err.Error()}, "")
-		return m, nil
-	}
-	if msg.Err != nil {
-		m.form.SetErrors(loginFieldErrors(msg.Err), "Login failed: "+describeProviderError(msg.Err))
-		return m, nil
-	}
-	s := msg.Session
-	m.shown[s.ID] = &exchange.Shown{Caption: "Login", Exchange: msg.Exchange, Outcome: string(providers.OutcomeOK)}
-	delete(m.full, s.ID)
-	m.closeForm()
-	m.pendingSelect = s.ID
-	text := "Logged in as " + s.Label
-	if msg.Replaced {
-		text = "Logged in again as " + s.Label + " · tokens replaced"
-	}
-	text += " · expires " + common.Relative(s.ExpiresAt, m.now)
-	if sch, ok := m.list.Schedule(s.ID); ok && providers.DisabledForLogin(sch) {
-		text += " · s turns its schedule back on"
-	}
-	var cmd tea.Cmd
-	m.status, cmd = m.status.Show(text, toast.Success, 5*time.Second)
-	return m, tea.Batch(cmd, m.loadSessionsCmd())
-}
-
-// loginFieldErrors maps a 422 envelope's field errors onto the form.
-func loginFieldErrors(err error) map[string]string {
-	var pe *providers.Error
-	if !errors.As(err, &pe) || pe.Envelope == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for _, f := range pe.Envelope.Fields {
-		if len(f.Loc) == 0 {
-			continue
-		}
-		switch fmt.Sprint(f.Loc[len(f.Loc)-1]) {
-		case "username":
-			out[fUsername] = f.Msg
-		case "password":
-			out[fPassword] = f.Msg
-		}
-	}
-	return out
 }
 
 // describeProviderError is one line for a failed call: status and the

@@ -1,8 +1,17 @@
 package ui
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokentop/tokentop/providers"
 
 	"github.com/tokentop/tokentop/ui/internal/form"
 	"github.com/tokentop/tokentop/vault"
@@ -70,7 +79,11 @@ func TestAddFormAdaptsToGalileo(t *testing.T) {
 }
 
 func TestLoginAndEditForms(t *testing.T) {
-	m := loadedModel(t, 80, 24)
+	// An empty vault: nothing selected, a new session's login.
+	m := New(testDeps(&bytes.Buffer{}))
+	m.deps.Logins = map[string]LoginFunc{vault.ProviderPathStack: failingLogin}
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	m, _ = update(t, m, SessionsLoadedMsg{})
 	m, _ = press(t, m, "l")
 	requireScreenContains(t, m, "Log in to PathStack", "https://api.pathstack.io", "2024-03-27", "username", "password")
 	m, cmd := press(t, m, "ctrl+s")
@@ -79,6 +92,7 @@ func TestLoginAndEditForms(t *testing.T) {
 	m, cmd = press(t, m, "esc")
 	m, _ = update(t, m, collect(cmd)[0])
 
+	m = loadedModel(t, 80, 24)
 	m, _ = press(t, m, "e") // acme, a Galileo session
 	if m.form.ID() != formEdit || m.form.Value(fLabel) != "acme" || m.form.Value(fBaseURL) != "https://api.acme.rungalileo.io" {
 		t.Fatalf("edit form not prefilled: %v", m.form.Values())
@@ -123,19 +137,24 @@ func TestCleanToken(t *testing.T) {
 	}
 }
 
+// failingLogin stands for a provider's login in tests that never submit.
+func failingLogin(context.Context, LoginRequest) (providers.Result, *providers.Exchange, error) {
+	return providers.Result{}, nil, errors.New("no login in this test")
+}
+
 // l on a selected PathStack session is its login again: label, base URL
-// and API version are filled in and the username has the keyboard. On
-// another provider's session the form is blank, and that session's label
-// is refused: a login cannot replace it.
+// and API version are filled in and the username has the keyboard.
 func TestLoginFormFillsInTheSelectedSession(t *testing.T) {
 	m := loadedModel(t, 100, 30)
+	m.deps.Logins = map[string]LoginFunc{vault.ProviderPathStack: failingLogin}
 	m, _ = press(t, m, "j", "j") // prod-eu
 	m, _ = press(t, m, "l")
 	v := m.form.Values()
 	if v[fLabel] != "prod-eu" || v[fBaseURL] != "https://api.pathstack.io" || v[fAPIVersion] != "2024-03-27" {
 		t.Fatalf("login form = %v", v)
 	}
-	requireScreenContains(t, m, "Logging in replaces the tokens of prod-eu; its history and schedule stay.")
+	requireScreenContains(t, m, "Log in again: prod-eu (PathStack)", "(•) log in", "( ) paste new tokens",
+		"Logging in replaces the tokens of prod-eu; its history and schedule stay.")
 	m = typeText(t, m, "dev")
 	if got := m.form.Value(fUsername); got != "dev" {
 		t.Fatalf("typing went to the username? username %q, values %v", got, m.form.Values())
@@ -154,16 +173,167 @@ func TestLoginFormFillsInTheSelectedSession(t *testing.T) {
 	if v := m.form.Values(); v[fLabel] != "staging" || v[fAPIVersion] != "" {
 		t.Fatalf("login form for staging = %v", v)
 	}
+}
 
-	// A Galileo session: a blank form, and its label refused.
-	m, _ = update(t, m, form.CancelMsg{FormID: formLogin})
-	m, _ = press(t, m, "home", "l")
-	if v := m.form.Values(); v[fLabel] != "" || v[fBaseURL] != defaultPathStackURL {
-		t.Fatalf("login form on acme = %v", v)
+// The username comes from the access token's claims when they name one,
+// and a LoginHint (the demo's) fills in username and password.
+func TestLoginFormFillsInTheUsername(t *testing.T) {
+	m := loadedModel(t, 100, 30)
+	m.deps.Logins = map[string]LoginFunc{vault.ProviderPathStack: failingLogin}
+	s := fixtureSessions(t)[0]
+	s.AccessToken = makeJWT(t, jwt.MapClaims{"sub": testSub, "email": "ada@example.test", "exp": fixedNow.Add(time.Hour).Unix()})
+	m, _ = update(t, m, SessionLoadedMsg{ID: s.ID, Session: s})
+	m, _ = press(t, m, "j", "j", "l") // prod-eu
+	if got := m.form.Value(fUsername); got != "ada@example.test" {
+		t.Fatalf("username = %q, want the token's email", got)
 	}
-	m = typeText(t, m, "acme")
-	requireScreenLacks(t, m, "Logging in replaces")
+	m = typeText(t, m, "pw") // the password has the keyboard
+	if got := m.form.Value(fPassword); got != "pw" {
+		t.Fatalf("password = %q", got)
+	}
+
+	m, _ = update(t, m, form.CancelMsg{FormID: formLogin})
+	m.deps.LoginHint = func(provider, baseURL string) (string, string) {
+		if provider == vault.ProviderPathStack && baseURL == "https://api.pathstack.io" {
+			return "demo@fake.test", "demo-password"
+		}
+		return "", ""
+	}
+	m, _ = press(t, m, "l")
+	if u, p := m.form.Value(fUsername), m.form.Value(fPassword); u != "demo@fake.test" || p != "demo-password" {
+		t.Fatalf("hinted credentials = %q, %q", u, p)
+	}
+	requireScreenLacks(t, m, "demo-password") // masked
+	m, _ = update(t, m, form.CancelMsg{FormID: formLogin})
+	m, _ = press(t, m, "j", "l") // staging: another host, no hint
+	if u, p := m.form.Value(fUsername), m.form.Value(fPassword); u != "" || p != "" {
+		t.Fatalf("credentials for staging = %q, %q", u, p)
+	}
+}
+
+// On a Galileo session, l offers Galileo's own login when there is one,
+// never a PathStack form; until then it offers pasting new tokens.
+func TestLoginOnAGalileoSession(t *testing.T) {
+	m := loadedModel(t, 100, 30) // acme, a Galileo session, is selected
+	m.deps.Logins = map[string]LoginFunc{vault.ProviderPathStack: failingLogin}
+	m, _ = press(t, m, "l")
+	requireScreenContains(t, m, "Log in again: acme (Galileo)", "Galileo login is not built in yet",
+		"The new tokens replace those of acme", "access token", "refresh token")
+	requireScreenLacks(t, m, "PathStack", "username", "password", "api version", "sub ")
+	if got := m.form.Value(fMethod); got != methodTokens {
+		t.Fatalf("method = %q, want tokens", got)
+	}
+	m, cmd := press(t, m, "ctrl+s")
+	m, _ = update(t, m, collect(cmd)[0])
+	requireScreenContains(t, m, "an access token is required", "a refresh token is required")
+	m, _ = update(t, m, form.CancelMsg{FormID: formLogin})
+
+	// With a Galileo login: its fields, Galileo's (no API version).
+	m.deps.Logins[vault.ProviderGalileo] = failingLogin
+	m, _ = press(t, m, "l")
+	requireScreenContains(t, m, "(•) log in", "( ) paste new tokens", "username", "password", "https://api.acme.rungalileo.io")
+	requireScreenLacks(t, m, "api version", "not built in")
+	m, _ = press(t, m, "home") // back to the first field: "how"
+	m.form.Focus(fMethod)
+	m, _ = press(t, m, "right")
+	requireScreenContains(t, m, "(•) paste new tokens", "access token")
+	requireScreenLacks(t, m, "username")
+}
+
+// Pasted tokens replace an existing session's, with its id and history;
+// pasted over a label no session has, they are refused (a adds).
+func TestPasteNewTokensReplacesTheSession(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	old := e.addSession(t, "prod", e.ps.URL)
+	fresh, err := e.ps.Mint(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(e.deps)
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	for _, msg := range collect(m.loadSessionsCmd()) {
+		m, _ = update(t, m, msg)
+	}
+	m, _ = press(t, m, "l")
+	m.form.SetValue(fMethod, methodTokens) // as ← → on "how" do
+	m.adaptLoginForm()
+	if m.form.Value(fMethod) != methodTokens || m.form.Value(fSub) != old.Sub {
+		t.Fatalf("form = %v", m.form.Values())
+	}
+	m.form.SetValue(fSub, fresh.Sub)
+	m.form.SetValue(fAccess, "Bearer "+fresh.AccessToken)
+	m.form.SetValue(fRefresh, fresh.RefreshToken+"\n")
+	m, cmd := press(t, m, "ctrl+s")
+	m, cmd = update(t, m, collect(cmd)[0])
+	for _, msg := range collect(cmd) {
+		if _, ok := msg.(LoginDoneMsg); ok {
+			m, _ = update(t, m, msg)
+		}
+	}
+	requireScreenContains(t, m, "New tokens saved for prod")
+	got, err := e.store.GetSession(ctx, old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessToken != fresh.AccessToken || got.RefreshToken != fresh.RefreshToken || got.Sub != fresh.Sub ||
+		got.Version != old.Version+1 || got.ExpiresAt.IsZero() || got.NeedsLogin {
+		t.Fatalf("after paste: %+v", got)
+	}
+	if rep, err := e.deps.Refresher.Refresh(ctx, old.ID, vault.TriggerCLI); err != nil || rep.Outcome != providers.OutcomeOK {
+		t.Fatalf("refresh with the pasted tokens: %v %v", rep, err)
+	}
+
+	// A label no session has: refused before anything is written.
+	m, _ = press(t, m, "l")
+	m.form.SetValue(fMethod, methodTokens)
+	m.adaptLoginForm()
+	m.form.SetValue(fLabel, "nobody")
+	m.form.SetValue(fAccess, fresh.AccessToken)
+	m.form.SetValue(fRefresh, fresh.RefreshToken)
 	m, cmd = press(t, m, "ctrl+s")
 	m, _ = update(t, m, collect(cmd)[0])
-	requireScreenContains(t, m, "a Galileo session has that label")
+	requireScreenContains(t, m, "no session has that label: a adds a new session")
+}
+
+// A provider's login plugs in through Deps.Logins: l on its session calls
+// it with the form's values and saves the result over the session.
+func TestLoginUsesTheSessionsProviderLogin(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := context.Background()
+	s := vault.Session{Provider: vault.ProviderGalileo, Label: "acme", BaseURL: "https://api.acme.rungalileo.io",
+		AccessToken: "old-access", RefreshToken: "old-refresh", TokenType: "bearer"}
+	if err := e.store.CreateSession(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	access := makeJWT(t, jwt.MapClaims{"sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
+	var got LoginRequest
+	deps := e.deps
+	deps.Logins = map[string]LoginFunc{vault.ProviderGalileo: func(_ context.Context, r LoginRequest) (providers.Result, *providers.Exchange, error) {
+		got = r
+		return providers.Result{AccessToken: access, RefreshToken: "new-refresh", TokenType: "bearer"}, &providers.Exchange{Method: "POST", URL: r.BaseURL + "/login"}, nil
+	}}
+	m := New(deps)
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	for _, msg := range collect(m.loadSessionsCmd()) {
+		m, _ = update(t, m, msg)
+	}
+	m, _ = press(t, m, "l")
+	m.form.SetValue(fUsername, "ada")
+	m.form.SetValue(fPassword, "secret")
+	m, cmd := press(t, m, "ctrl+s")
+	m, cmd = update(t, m, collect(cmd)[0])
+	for _, msg := range collect(cmd) {
+		if _, ok := msg.(LoginDoneMsg); ok {
+			m, _ = update(t, m, msg)
+		}
+	}
+	if got != (LoginRequest{BaseURL: "https://api.acme.rungalileo.io", Username: "ada", Password: "secret"}) {
+		t.Fatalf("login request = %+v", got)
+	}
+	requireScreenContains(t, m, "Logged in again as acme · tokens replaced")
+	after, err := e.store.GetSession(ctx, s.ID)
+	if err != nil || after.Provider != vault.ProviderGalileo || after.AccessToken != access || after.RefreshToken != "new-refresh" {
+		t.Fatalf("after login: %+v, %v", after, err)
+	}
 }

@@ -271,17 +271,18 @@ func TestAddLoginEditDeleteAgainstAVault(t *testing.T) {
 	}
 
 	// Log in to PathStack as a new session: l on "pasted" fills in its
-	// label, URL and version, and starts at the username; a new label
-	// makes a new session.
+	// label, URL, version and username (from the token), and starts at the
+	// password; a new label makes a new session.
 	sendKeys(tm, "l")
 	sw.waitFor(t, "Logging in replaces the tokens of pasted")
-	sendKeys(tm, "shift+tab", "shift+tab", "shift+tab")
+	sendKeys(tm, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
 	tm.Type("via-login")
 	sendKeys(tm, "tab")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
 	tm.Type(e.ps.URL)
 	sendKeys(tm, "tab", "tab")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
 	tm.Type(e.ps.Username())
 	sendKeys(tm, "tab")
 	tm.Type(e.ps.Password())
@@ -353,8 +354,8 @@ func TestLoginAgainReplacesTheSessionsTokens(t *testing.T) {
 	sw.waitFor(t, "Access token · JWT")
 	sendKeys(tm, "l")
 	sw.waitFor(t, "Logging in replaces the tokens of prod")
-	tm.Type(e.ps.Username()) // the username field has the keyboard
-	sendKeys(tm, "tab")
+	// The username comes from the token's email claim: the password has
+	// the keyboard.
 	tm.Type(e.ps.Password())
 	sendKeys(tm, "enter")
 	sw.waitFor(t, "Logged in again as prod · tokens replaced")

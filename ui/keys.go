@@ -42,6 +42,9 @@ type KeyMap struct {
 	CopyBearer  key.Binding
 	CopyRefresh key.Binding
 	CopyCurl    key.Binding
+	// CopyRefreshCurl copies the refresh call itself, after a warning:
+	// running it spends the refresh token the vault holds.
+	CopyRefreshCurl key.Binding
 
 	// Sessions
 	Add    key.Binding
@@ -80,13 +83,14 @@ func DefaultKeyMap() KeyMap {
 		Cancel:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "stop waiting")),
 		Schedule:   key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "schedule refreshes")),
 
-		CopyAccess:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy token")),
-		CopyBearer:  key.NewBinding(key.WithKeys("b"), key.WithHelp("b", `copy "Bearer …"`)),
-		CopyRefresh: key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "copy refresh token")),
-		CopyCurl:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "copy curl")),
+		CopyAccess:      key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy token")),
+		CopyBearer:      key.NewBinding(key.WithKeys("b"), key.WithHelp("b", `copy "Bearer …"`)),
+		CopyRefresh:     key.NewBinding(key.WithKeys("C"), key.WithHelp("C", "copy refresh token")),
+		CopyCurl:        key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "copy curl (API call)")),
+		CopyRefreshCurl: key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "copy curl (refresh: spends it)")),
 
 		Add:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
-		Login:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "PathStack login")),
+		Login:  key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "log in")),
 		Edit:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
 		Delete: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
 
@@ -127,7 +131,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		},
 		{k.Refresh, k.RefreshAll, k.Schedule},
 		{k.History},
-		{k.CopyAccess, k.CopyBearer, k.CopyRefresh, k.CopyCurl, k.Reveal},
+		{k.CopyAccess, k.CopyBearer, k.CopyRefresh, k.CopyCurl, k.CopyRefreshCurl, k.Reveal},
 		{k.Add, k.Login, k.Edit, k.Delete, k.ShowHelp, k.Quit},
 	}
 }

@@ -322,7 +322,7 @@ func TestHistoryListAndAttempt(t *testing.T) {
 func TestHelpEmptyVaultAndTooSmall(t *testing.T) {
 	m := loadedModel(t, 100, 30)
 	m, _ = press(t, m, "?")
-	requireScreenContains(t, m, "Help", "Navigate", "Refresh", "Copy", "Sessions", "copy refresh token", "PathStack login")
+	requireScreenContains(t, m, "Help", "Navigate", "Refresh", "Copy", "Sessions", "copy refresh token", "l  log in")
 	m, _ = press(t, m, "q") // closes the help, does not quit
 	if m.overlay != overlayNone {
 		t.Fatal("q in the help should close it")

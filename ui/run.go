@@ -29,8 +29,17 @@ const waitNotice = 300 * time.Millisecond
 
 // Run runs the dashboard on the terminal (alternate screen, mouse cell
 // motion) until q or ctrl+c, or until ctx is cancelled (then it returns
-// nil). While it runs, a providers.Scheduler runs the vault's schedules
-// (unless Deps.NoScheduler), and their refreshes show like manual ones.
+// nil, the terminal restored, once the refreshes in flight are saved).
+//
+// Run installs no signal handler: the caller turns SIGINT, SIGTERM and
+// SIGHUP into cancelling ctx (cmd/tokentop does, with signal.NotifyContext).
+// Bubble Tea's own handler is always off, whatever opts say: next to a
+// cancelled context it could block forever sending its quit message to an
+// event loop that had already returned, and Bubble Tea's shutdown waits for
+// it (the process hung with the terminal raw).
+//
+// While it runs, a providers.Scheduler runs the vault's schedules (unless
+// Deps.NoScheduler), and their refreshes show like manual ones.
 // Without Deps.Clipboard, the program and the clipboard write to stdout
 // through one lock (OSC 52 sequences never land inside a frame).
 // The terminal is restored on every exit: Bubble Tea recovers panics
@@ -48,6 +57,9 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 		lipgloss.SetHasDarkBackground(true)
 	} else {
 		lipgloss.HasDarkBackground()
+	}
+	if parent.Err() != nil {
+		return nil // a signal came before the program started
 	}
 
 	deps, outputOpts := shareTerminal(deps, os.Stdout)
@@ -73,7 +85,7 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 		tea.WithAltScreen(),
 		tea.WithMouseCellMotion(),
 		tea.WithContext(ctx),
-	}, opts)...)
+	}, opts, []tea.ProgramOption{tea.WithoutSignalHandler()})...)
 	close(programReady)
 
 	defer func() {

@@ -33,7 +33,14 @@ type Deps struct {
 	Refresher *providers.Refresher
 	// Login logs in to PathStack (pathstack.New(hc, now).Login). Nil: the
 	// login form says login is not available.
-	Login     func(ctx context.Context, baseURL, apiVersion, username, password string) (providers.Result, *providers.Exchange, error)
+	Login func(ctx context.Context, baseURL, apiVersion, username, password string) (providers.Result, *providers.Exchange, error)
+	// Logins are the providers' logins by provider (vault.ProviderPathStack,
+	// vault.ProviderGalileo); they win over Login. l offers a session's
+	// provider login when it is here, and pasting new tokens always.
+	Logins map[string]LoginFunc
+	// LoginHint fills in the login form's username and password for a
+	// provider's server (the demo: its fake server's account). Nil: none.
+	LoginHint func(provider, baseURL string) (username, password string)
 	Clipboard *Clipboard       // nil: NewClipboard(os.Stdout)
 	Now       func() time.Time // nil: time.Now
 	Title     string           // header title, e.g. "tokentop" or "tokentop demo"
@@ -100,7 +107,9 @@ type Model struct {
 	form        form.Model
 	formSession int64              // the session an edit form changes
 	formCancel  context.CancelFunc // a login in flight
-	confirm     confirmation
+	// loginProvider is the provider the login form was last adapted to.
+	loginProvider string
+	confirm       confirmation
 
 	selectedID    int64
 	full          map[int64]vault.Session // sessions with tokens, by id (GetSession)

@@ -199,6 +199,9 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.CopyRefresh):
 			m.askCopyRefresh(sel)
 			return m, nil
+		case key.Matches(msg, m.keys.CopyRefreshCurl):
+			m.askCopyRefreshCurl(sel)
+			return m, nil
 		case key.Matches(msg, m.keys.Edit):
 			m.openEditForm(sel)
 			return m, nil
