@@ -3,15 +3,31 @@ package main
 import (
 	"context"
 	"errors"
+	"os/signal"
+	"syscall"
 
 	"golang.org/x/term"
 
+	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/providers/pathstack"
 	"github.com/tokentop/tokentop/ui"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // runDashboard opens the dashboard on the vault.
 func (a *app) runDashboard(ctx context.Context) error {
+	return a.openDashboard(ctx, nil)
+}
+
+// openDashboard runs the dashboard until q, or until a signal: main turns
+// SIGINT and SIGTERM into cancelling ctx, withHangup adds SIGHUP. Bubble
+// Tea's own signal handler is off (ui.Run), so a signal has one path: ctx
+// is cancelled, the program ends and restores the terminal, and Run lets
+// the refreshes in flight save their tokens before returning nil.
+// loginHint fills in the login form's credentials (the demo's).
+func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseURL string) (string, string)) error {
+	ctx, stop := withHangup(ctx)
+	defer stop()
 	if a.io.tty == nil || !term.IsTerminal(int(a.io.tty.Fd())) {
 		return usagef("the dashboard needs a terminal; see `tokentop --help` for the commands scripts use")
 	}
@@ -23,10 +39,37 @@ func (a *app) runDashboard(ctx context.Context) error {
 	if a.demo {
 		title = "tokentop demo"
 	}
-	login := pathstack.New(a.httpClient(), a.io.now).Login
-	err = ui.Run(ctx, ui.Deps{Store: a.store, Refresher: r, Login: login, Now: a.io.now, Title: title})
+	err = ui.Run(ctx, ui.Deps{Store: a.store, Refresher: r, Logins: a.logins(), LoginHint: loginHint, Now: a.io.now, Title: title})
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	return err
+}
+
+// logins are the providers' logins the dashboard offers (l). A provider
+// without one here gets "paste new tokens" only.
+//
+// Galileo: once providers/galileo has a login (POST /login, form-encoded
+// username and password), add it here as
+//
+//	vault.ProviderGalileo: func(ctx context.Context, r ui.LoginRequest) (providers.Result, *providers.Exchange, error) {
+//		return gl.Login(ctx, r.BaseURL, r.Username, r.Password)
+//	},
+//
+// returning the access token and the refresh_token cookie in
+// Result.RefreshToken; the form then offers it on Galileo sessions.
+func (a *app) logins() map[string]ui.LoginFunc {
+	ps := pathstack.New(a.httpClient(), a.io.now)
+	return map[string]ui.LoginFunc{
+		vault.ProviderPathStack: func(ctx context.Context, r ui.LoginRequest) (providers.Result, *providers.Exchange, error) {
+			return ps.Login(ctx, r.BaseURL, r.APIVersion, r.Username, r.Password)
+		},
+	}
+}
+
+// withHangup also cancels ctx on SIGHUP (the terminal went away), which
+// would otherwise end the process at once: no refresh saved, the demo's
+// files left behind.
+func withHangup(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, syscall.SIGHUP)
 }

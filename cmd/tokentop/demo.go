@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,19 +27,23 @@ The vault is removed on exit unless --vault is given. Nothing outside the
 machine is contacted.
 
 Sessions: demo-pathstack (valid), demo-expiring (a 90 s access token),
-demo-galileo (valid), demo-revoked (its refresh token was revoked: 401),
-demo-invalid (the server answers 422 with field errors), demo-down (nothing
-listens at its URL).`,
+demo-galileo (valid), demo-revoked (its refresh token was revoked: 401;
+l logs in again, the fake server's account filled in), demo-invalid (the
+server answers 422 with field errors), demo-down (nothing listens at its URL).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
+			// SIGINT, SIGTERM (main) and SIGHUP cancel ctx: whenever one
+			// comes, the demo ends through the defers below, its files
+			// removed.
+			ctx, stop := withHangup(cmd.Context())
+			defer stop()
 			a.demo = true
 			if a.vaultPath == "" { // throwaway vault and key, removed on exit
 				dir, err := os.MkdirTemp("", "tokentop-demo-")
 				if err != nil {
 					return err
 				}
-				defer os.RemoveAll(dir)
+				defer a.removeDemoVault(dir)
 				a.vaultPath = filepath.Join(dir, "vault.db")
 				a.keyFile = filepath.Join(dir, "key")
 			}
@@ -48,11 +53,39 @@ listens at its URL).`,
 			}
 			defer ps.Close()
 			defer gl.Close()
+			// Before the fakes close: a refresh whose caller gave up still
+			// gets its answer and saves it.
+			defer a.finishRefreshes()
 			if err := a.seedDemo(ctx, ps, gl); err != nil {
+				if ctx.Err() != nil {
+					return nil // stopped by a signal while setting up
+				}
 				return fmt.Errorf("demo: %w", err)
 			}
-			return a.runDashboard(ctx)
+			return a.openDashboard(ctx, demoLoginHint(ps))
 		},
+	}
+}
+
+// removeDemoVault closes the throwaway vault, then removes it and its key.
+func (a *app) removeDemoVault(dir string) {
+	a.finishRefreshes()
+	if a.store != nil {
+		_ = a.store.Close() // thrown away: nothing to report
+		a.store = nil
+	}
+	_ = os.RemoveAll(dir)
+}
+
+// demoLoginHint fills in the fake PathStack's account in the dashboard's
+// login form: its password is random per run, and without it demo-revoked
+// (or any session after a 401) could never log in again.
+func demoLoginHint(ps *fake.Server) func(provider, baseURL string) (string, string) {
+	return func(provider, baseURL string) (string, string) {
+		if provider == vault.ProviderPathStack && strings.TrimRight(baseURL, "/") == ps.URL {
+			return ps.Username(), ps.Password()
+		}
+		return "", ""
 	}
 }
 
