@@ -14,8 +14,12 @@ import (
 func rowOf(t *testing.T, m Model, label string) string {
 	t.Helper()
 	for _, l := range strings.Split(screen(m), "\n") {
-		if strings.Contains(l, " "+label+" ") {
-			return l[:strings.LastIndex(l, "┃")] // the list's part of the line
+		rest, ok := strings.CutPrefix(l, "┃")
+		if !ok {
+			rest, ok = strings.CutPrefix(l, "│")
+		}
+		if end := strings.IndexAny(rest, "┃│"); ok && end > 0 && strings.Contains(rest[:end], " "+label+" ") {
+			return rest[:end] // the list's part of the line
 		}
 	}
 	t.Fatalf("no row for %s:\n%s", label, screen(m))
@@ -85,4 +89,45 @@ func TestScheduledFailureOfAnotherSessionShowsANote(t *testing.T) {
 			Status: 502, Exchange: exchangeError(502, "502 Bad Gateway", "<html>bad gateway</html>"),
 			Err: errors.New("server error: 502 Bad Gateway")}}})
 	requireScreenContains(t, m, "staging: scheduled refresh · retry in 20s: server error: 502 Bad Gateway", "⚠ 502", "1 failing")
+}
+
+// Rotated tokens waiting in recovery are marked on the row, counted in
+// the header, and the detail says how to take them back.
+func TestRecoveryIsMarkedAndExplained(t *testing.T) {
+	for _, size := range [][2]int{{160, 40}, {100, 30}, {80, 24}} {
+		m := loadedModel(t, size[0], size[1])
+		ss := listed(fixtureSessions(t))
+		ss[0].Recovery = 1 // prod-eu
+		ss[0].LastStatus = "not_saved"
+		m, _ = update(t, m, SessionsLoadedMsg{Sessions: ss, Schedules: fixtureSchedules(), seq: m.loadSeq + 1})
+		for selectedLabel(m) != "prod-eu" {
+			m, _ = press(t, m, "j")
+		}
+		mark := "⤺ rec"
+		if size[0] >= 160 {
+			mark = "⤺ recovery"
+		}
+		if row := rowOf(t, m, "prod-eu"); !strings.Contains(row, mark) || strings.Contains(row, "⚠") {
+			t.Errorf("%dx%d: the row says %s (before any failure mark): %q", size[0], size[1], mark, row)
+		}
+		if size[0] >= 100 {
+			requireScreenContains(t, m, "4 sessions · 1 expiring · 1 expired · 1 needs login · 1 in recovery")
+		} else {
+			requireScreenContains(t, m, "4 sessions ◐1 ✕1 !1 ⤺1")
+		}
+		if size[0] < 100 {
+			continue // the detail's line wraps among the list's rows
+		}
+		m, _ = press(t, m, "enter")
+		for range 20 {
+			if strings.Contains(strings.Join(strings.Fields(screen(m)), " "), "tokentop recover") {
+				break
+			}
+			m, _ = press(t, m, "j")
+		}
+		words := strings.Join(strings.Fields(strings.NewReplacer("│", " ", "┃", " ").Replace(screen(m))), " ")
+		if !strings.Contains(words, "a rotated token is waiting in recovery: run tokentop recover prod-eu") {
+			t.Errorf("%dx%d: the detail does not say how to recover:\n%s", size[0], size[1], screen(m))
+		}
+	}
 }

@@ -313,7 +313,7 @@ func (m *Model) showSelected() tea.Cmd {
 	// reading the session again brings its latest attempt.
 	if full, ok := m.full[id]; ok && full.Version >= s.Version && !s.UpdatedAt.After(full.UpdatedAt) {
 		// The list row may be newer in what is not versioned (last status).
-		full.LastStatus, full.LastRefreshAt, full.NeedsLogin = s.LastStatus, s.LastRefreshAt, s.NeedsLogin
+		full.LastStatus, full.LastRefreshAt, full.NeedsLogin, full.Recovery = s.LastStatus, s.LastRefreshAt, s.NeedsLogin, s.Recovery
 		m.detail.SetSession(full, true, sch)
 	} else {
 		m.detail.SetSession(s, false, sch)

@@ -86,11 +86,33 @@ func (m Model) View() string {
 	return b.String()
 }
 
+// headerView is the title, the sessions' summary, what runs, and the
+// clock. When they do not fit, the clock goes first, then the summary is
+// said in the state symbols the help explains ("◐1 ✕1 ⚠2 !1").
 func (m Model) headerView() string {
+	right := m.styles.HeaderInfo.Render(common.Clock(m.now, m.now, m.common.Location) + " ")
+	rightW := ansi.StringWidth(right)
+	long := m.headerLeft(false)
+	longW := ansi.StringWidth(long)
+	switch {
+	case m.width-longW-rightW >= 1:
+		return long + strings.Repeat(" ", m.width-longW-rightW) + right
+	case longW <= m.width || !m.loaded:
+		return common.Fit(long, m.width)
+	}
+	short := m.headerLeft(true)
+	if gap := m.width - ansi.StringWidth(short) - rightW; gap >= 1 {
+		return short + strings.Repeat(" ", gap) + right
+	}
+	return common.Fit(short, m.width)
+}
+
+// headerLeft is the header without the clock.
+func (m Model) headerLeft(compact bool) string {
 	left := " " + m.styles.HeaderTitle.Render(m.deps.Title)
 	info := []string{}
 	if m.loaded {
-		info = append(info, m.summaryView())
+		info = append(info, m.summaryView(compact))
 	}
 	if n := len(m.flights); n > 0 {
 		info = append(info, m.styles.HeaderBusy.Render(m.spinner.View()+" "+itoa(n)+" refreshing"))
@@ -102,35 +124,42 @@ func (m Model) headerView() string {
 		info = append(info, m.styles.Warn.Render("secrets revealed"))
 	}
 	if len(info) > 0 {
-		left += m.styles.HeaderInfo.Render("  ·  ") + strings.Join(info, m.styles.HeaderInfo.Render("  ·  "))
+		sep := m.styles.HeaderInfo.Render("  ·  ")
+		if compact {
+			sep = m.styles.HeaderInfo.Render(" · ")
+		}
+		left += sep + strings.Join(info, sep)
 	}
-	right := m.styles.HeaderInfo.Render(common.Clock(m.now, m.now, m.common.Location) + " ")
-	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(right)
-	if gap < 1 {
-		return common.Fit(left, m.width)
-	}
-	return left + strings.Repeat(" ", gap) + right
+	return left
 }
 
 // summaryView counts the sessions by what needs attention: "6 sessions ·
-// 1 expiring · 2 failing · 1 needs login" (the parts that are not zero).
-func (m Model) summaryView() string {
+// 1 expiring · 2 failing · 1 needs login" (the parts that are not zero),
+// or compact: "6 sessions ◐1 ⚠2 !1".
+func (m Model) summaryView(compact bool) string {
 	c := m.list.Counts()
-	parts := []string{m.styles.HeaderInfo.Render(plural(c.Total, "session", "sessions"))}
 	needLogin := "need login"
 	if c.NeedsLogin == 1 {
 		needLogin = "needs login"
 	}
+	parts := []string{m.styles.HeaderInfo.Render(plural(c.Total, "session", "sessions"))}
 	for _, p := range []struct {
-		n    int
-		what string
+		n            int
+		what, symbol string
 	}{
-		{c.Expiring, "expiring"}, {c.Expired, "expired"}, {c.Failing, "failing"},
-		{c.NeedsLogin, needLogin}, {c.Recovery, "in recovery"},
+		{c.Expiring, "expiring", "◐"}, {c.Expired, "expired", "✕"}, {c.Failing, "failing", "⚠"},
+		{c.NeedsLogin, needLogin, "!"}, {c.Recovery, "in recovery", "⤺"},
 	} {
-		if p.n > 0 {
+		switch {
+		case p.n == 0:
+		case compact:
+			parts = append(parts, m.styles.Warn.Render(p.symbol+itoa(p.n)))
+		default:
 			parts = append(parts, m.styles.Warn.Render(itoa(p.n)+" "+p.what))
 		}
+	}
+	if compact {
+		return strings.Join(parts, " ")
 	}
 	return strings.Join(parts, m.styles.HeaderInfo.Render(" · "))
 }

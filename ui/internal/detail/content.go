@@ -44,6 +44,7 @@ func (m Model) lines() []string {
 	if !s.RefreshExpiresAt.IsZero() {
 		kv("refresh", m.styles.Value.Render("expires "+m.when(s.RefreshExpiresAt)))
 	}
+	out = append(out, m.recoveryLines()...)
 	out = append(out, m.scheduleLines()...)
 	out = append(out, m.lastLines()...)
 
@@ -123,6 +124,32 @@ func (m Model) lastLines() []string {
 		out = append(out, m.kv("last ok", m.styles.Value.Render(m.when(s.LastRefreshAt)))...)
 	}
 	return out
+}
+
+// recoveryLines say that rotated tokens of the session wait in recovery
+// (received, but not written to it) and how to take them back.
+func (m Model) recoveryLines() []string {
+	n := m.session.Recovery
+	if n <= 0 {
+		return nil
+	}
+	what := "a rotated token is waiting in recovery"
+	if n > 1 {
+		what = fmt.Sprintf("%d rotated token sets are waiting in recovery", n)
+	}
+	run := "tokentop recover " + shellWord(common.Safe(m.session.Label))
+	return m.kv("recovery", m.styles.Error.Render("⤺ "+what+": run ")+m.styles.Value.Render(run))
+}
+
+// shellWord quotes s for a shell when it is not a plain word.
+func shellWord(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || r == '@' || r == ':' || r == '/' ||
+			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // kv is a key and its value, the value wrapped under itself when long.

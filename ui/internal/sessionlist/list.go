@@ -213,7 +213,7 @@ type Counts struct {
 	Total      int
 	Expiring   int // valid for less than the warning margin
 	Expired    int
-	Failing    int // the last refresh failed (common.Failing)
+	Failing    int // the last refresh failed (common.Failing), nothing in recovery
 	NeedsLogin int
 	Recovery   int // rotated tokens wait in recovery
 }
@@ -235,7 +235,11 @@ func (m *Model) count() {
 		case vault.StateNeedsLogin:
 			c.NeedsLogin++
 		}
-		if common.Failing(*s) {
+		// As on the row, tokens in recovery say more than a failure.
+		switch {
+		case s.Recovery > 0:
+			c.Recovery++
+		case common.Failing(*s):
 			c.Failing++
 		}
 	}

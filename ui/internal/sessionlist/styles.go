@@ -21,7 +21,10 @@ type Styles struct {
 	ScheduleFailing lipgloss.Style
 	// Failing is the "⚠ 422" mark of a session whose last refresh failed.
 	Failing lipgloss.Style
-	Filter  lipgloss.Style
+	// Recovery is the "⤺ recovery" mark of a session whose rotated tokens
+	// wait in recovery.
+	Recovery lipgloss.Style
+	Filter   lipgloss.Style
 	// State colours the symbol and countdown of a row by the session's state.
 	State map[vault.State]lipgloss.Style
 }
@@ -44,6 +47,7 @@ func DefaultStyles(c common.Common) Styles {
 		Schedule:        lipgloss.NewStyle().Foreground(t.Info),
 		ScheduleFailing: lipgloss.NewStyle().Foreground(t.Warn).Bold(true),
 		Failing:         lipgloss.NewStyle().Foreground(t.Warn).Bold(true),
+		Recovery:        lipgloss.NewStyle().Foreground(t.Error).Bold(true),
 		Filter:          lipgloss.NewStyle().Foreground(t.Accent),
 		State:           st,
 	}

@@ -71,7 +71,7 @@ func (m Model) title() string {
 // every visible row, and lipgloss.Style.Render per cell costs too much.
 type paints struct {
 	label, selected, provider, busy, muted paint
-	failing                                paint  // the alert mark of a failing row
+	failing, recovery                      paint  // the alert marks of a row
 	cursor, mark, markFailing              string // pre-rendered "▸", " ⟳" and a failing " ⟳"
 	notYet                                 string // pre-rendered "◌": the token is not valid yet
 	state                                  map[vault.State]paint
@@ -88,6 +88,7 @@ func newPaints(c common.Common, st Styles) paints {
 		busy:        common.NewPaint(st.Busy),
 		muted:       common.NewPaint(st.Muted),
 		failing:     common.NewPaint(st.Failing),
+		recovery:    common.NewPaint(st.Recovery),
 		cursor:      st.Cursor.Render("▸"),
 		mark:        " " + st.Schedule.Render("⟳"),
 		markFailing: " " + st.ScheduleFailing.Render("⟳"),
@@ -181,28 +182,47 @@ func (m Model) row(s vault.Session, selected bool, width int, withRefresh bool) 
 	return b.String()
 }
 
-// alert is the mark set at the end of a row's label, and its width: " ⚠ 422" when the
+// alert is the mark set at the end of a row's label, and its width:
+// " ⤺ recovery" when rotated tokens wait in recovery; " ⚠ 422" when the
 // last refresh failed (its HTTP status when this dashboard saw it, else
 // its class: " ⚠ net"), so that the row no longer looks as healthy as its
 // token. "" when there is nothing to say or no room to say it.
+// Rotated tokens waiting in recovery come first: they need the reader to
+// run `tokentop recover`, and are what a failed save leaves.
 func (m Model) alert(s vault.Session, labelW int) (mark string, width int) {
-	if !common.Failing(s) {
+	var p paint
+	var texts []string
+	switch {
+	case s.Recovery > 0:
+		p, texts = m.paint.recovery, []string{" ⤺ recovery", " ⤺ rec"}
+	case common.Failing(s):
+		status := 0
+		if a, ok := m.lastHTTP[s.ID]; ok && a.outcome == s.LastStatus {
+			status = a.status
+		}
+		p, texts = m.paint.failing, []string{" ⚠ " + common.FailureClass(s.LastStatus, status)}
+	default:
 		return "", 0
 	}
-	status := 0
-	if a, ok := m.lastHTTP[s.ID]; ok && a.outcome == s.LastStatus {
-		status = a.status
+	for i, text := range texts {
+		width = ansi.StringWidth(text)
+		room := minLabelWithAlert
+		if i < len(texts)-1 {
+			room = minLabelBesideLongAlert
+		}
+		if labelW-width >= room {
+			return p.Wrap(text), width
+		}
 	}
-	text := " ⚠ " + common.FailureClass(s.LastStatus, status)
-	width = ansi.StringWidth(text)
-	if labelW-width < minLabelWithAlert {
-		return "", 0
-	}
-	return m.paint.failing.Wrap(text), width
+	return "", 0
 }
 
-// minLabelWithAlert is the narrowest label a row's alert mark may leave.
-const minLabelWithAlert = 4
+// The narrowest label a row's alert mark may leave; a long mark gives way
+// to its short form sooner.
+const (
+	minLabelWithAlert       = 4
+	minLabelBesideLongAlert = 8
+)
 
 // notYetValid: the session's access token is one the row would call valid
 // (or expiring) while its nbf is still ahead.
