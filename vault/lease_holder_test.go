@@ -171,4 +171,17 @@ func TestProcessStart(t *testing.T) {
 	if processGone(os.Getpid(), currentProcess().Start) {
 		t.Error("this process counted as gone")
 	}
+	// PIDs of another PID namespace (a container) are not ours to judge.
+	if hostIdentity("") != "" {
+		t.Error("a host without a name has an identity")
+	}
+	if ns, err := os.Readlink("/proc/self/ns/pid"); err == nil {
+		want := "box"
+		if ns != initPIDNamespace {
+			want = "box/" + ns
+		}
+		if got := hostIdentity("box"); got != want {
+			t.Errorf("hostIdentity = %q, want %q", got, want)
+		}
+	}
 }

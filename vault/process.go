@@ -7,16 +7,20 @@ import "os"
 // that the lease of a killed holder can be taken over at once rather than
 // when it lapses.
 type Process struct {
-	Host  string // os.Hostname; "" when unknown
-	PID   int    // 0 when unknown
-	Start int64  // start time in clock ticks since boot (Linux /proc/PID/stat field 22); 0 when unknown
+	// Host is os.Hostname, followed on Linux by "/pid:[N]" when this runs
+	// in a PID namespace other than the host's (a container may share the
+	// host's name but numbers its processes on its own). "" when unknown:
+	// then no lease is judged dead.
+	Host  string
+	PID   int   // 0 when unknown
+	Start int64 // start time in clock ticks since boot (Linux /proc/PID/stat field 22); 0 when unknown
 }
 
 // currentProcess is this program's Process.
 func currentProcess() Process {
 	host, _ := os.Hostname() // "" on error: leases then never count as ours to judge
 	pid := os.Getpid()
-	return Process{Host: host, PID: pid, Start: processStart(pid)}
+	return Process{Host: hostIdentity(host), PID: pid, Start: processStart(pid)}
 }
 
 // holderGone reports whether holder, a lease's recorded holder, is known to

@@ -10,6 +10,23 @@ import (
 	"syscall"
 )
 
+// initPIDNamespace is the host's PID namespace (the kernel's PROC_PID_INIT_INO).
+const initPIDNamespace = "pid:[4026531836]"
+
+// hostIdentity names where PIDs mean the same thing: the host name, plus
+// the PID namespace when it is not the host's. "" when the namespace cannot
+// be read: a PID could then belong to anyone.
+func hostIdentity(hostname string) string {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if hostname == "" || err != nil {
+		return ""
+	}
+	if ns == initPIDNamespace {
+		return hostname
+	}
+	return hostname + "/" + ns
+}
+
 // processStart is the start time of process pid in clock ticks since boot
 // (field 22 of /proc/PID/stat), 0 when it cannot be read.
 func processStart(pid int) int64 {

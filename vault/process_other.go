@@ -2,6 +2,9 @@
 
 package vault
 
+// hostIdentity is the host name: PIDs are the host's.
+func hostIdentity(hostname string) string { return hostname }
+
 // processStart is unknown on this platform.
 func processStart(int) int64 { return 0 }
 

@@ -7,6 +7,9 @@ import (
 	"syscall"
 )
 
+// hostIdentity is the host name: PIDs are the host's.
+func hostIdentity(hostname string) string { return hostname }
+
 // processStart is unknown outside Linux.
 func processStart(int) int64 { return 0 }
 
