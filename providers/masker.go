@@ -13,10 +13,9 @@ import (
 // 200 KB token of one repeated character took minutes), and its trie walks
 // a long common prefix again at every position of the text.
 //
-// Occurrences that overlap are masked as one run, so no part of any secret
-// is left showing; a run that is exactly one secret gets that secret's mask,
-// a longer run the mask of the whole run (by length alone when any secret in
-// it is shown by length alone). Secrets shorter than minReplaced runes are
+// Occurrences that overlap, or that lie inside another, are masked as one
+// run, by its length alone: no part of any secret is left showing, and the
+// head or tail of a longer secret's mask cannot show a shorter one whole. Secrets shorter than minReplaced runes are
 // left out: they would match unrelated text.
 type masker struct {
 	nodes  []acNode
@@ -27,12 +26,11 @@ type masker struct {
 // acNode is a state of the automaton: the secret prefix spelled by the path
 // from the root.
 type acNode struct {
-	first      int32 // first outgoing edge, -1 when none
-	fail       int32 // the longest proper suffix that is also a state
-	out        int32 // the state of the longest secret ending here, -1 when none
-	depth      int32 // length in bytes of the prefix
-	secret     bool  // the prefix is a whole secret
-	lengthOnly bool  // that secret is masked by its length alone
+	first  int32 // first outgoing edge, -1 when none
+	fail   int32 // the longest proper suffix that is also a state
+	out    int32 // the state of the longest secret ending here, -1 when none
+	depth  int32 // length in bytes of the prefix
+	secret bool  // the prefix is a whole secret
 }
 
 // acEdge is a transition on one byte; edges of a state form a linked list.
@@ -42,9 +40,7 @@ type acEdge struct {
 	next  int32
 }
 
-// newMasker builds the automaton of secrets. maskOf masks one secret; a
-// secret s is shown by length alone when maskOf(s) has no head (it starts
-// with "…").
+// newMasker builds the automaton of secrets; maskOf masks one secret.
 func newMasker(secrets []string, maskOf func(string) string) *masker {
 	m := &masker{nodes: []acNode{{first: -1, out: -1}}, maskOf: maskOf}
 	for _, s := range secrets {
@@ -55,10 +51,7 @@ func newMasker(secrets []string, maskOf func(string) string) *masker {
 		for i := 0; i < len(s); i++ {
 			n = m.extend(n, s[i])
 		}
-		if !m.nodes[n].secret {
-			m.nodes[n].secret = true
-			m.nodes[n].lengthOnly = strings.HasPrefix(maskOf(s), "…")
-		}
+		m.nodes[n].secret = true
 	}
 	if len(m.nodes) > 1 {
 		m.link()
@@ -122,8 +115,7 @@ func (m *masker) link() {
 // run is a stretch [start, end) of text to mask.
 type run struct {
 	start, end int
-	merged     bool // more than one secret
-	lengthOnly bool
+	merged     bool // more than one secret, nested or overlapping
 }
 
 // Replace returns text with every secret masked.
@@ -152,12 +144,10 @@ func (m *masker) Replace(text string) string {
 		// The longest secret ending here covers every shorter one ending
 		// here; runs arrive in order of their end, so an overlap can only be
 		// with the runs at the top of the stack.
-		r := run{start: i + 1 - int(m.nodes[o].depth), end: i + 1, lengthOnly: m.nodes[o].lengthOnly}
+		r := run{start: i + 1 - int(m.nodes[o].depth), end: i + 1}
 		for len(runs) > 0 && runs[len(runs)-1].end > r.start {
-			top := runs[len(runs)-1]
-			r.start = min(r.start, top.start)
+			r.start = min(r.start, runs[len(runs)-1].start)
 			r.merged = true
-			r.lengthOnly = r.lengthOnly || top.lengthOnly
 			runs = runs[:len(runs)-1]
 		}
 		runs = append(runs, r)
@@ -171,12 +161,9 @@ func (m *masker) Replace(text string) string {
 	for _, r := range runs {
 		b.WriteString(text[last:r.start])
 		secret := text[r.start:r.end]
-		switch {
-		case !r.merged:
-			b.WriteString(m.maskOf(secret))
-		case r.lengthOnly:
+		if r.merged {
 			b.WriteString("…(" + strconv.Itoa(utf8.RuneCountInString(secret)) + ")…")
-		default:
+		} else {
 			b.WriteString(m.maskOf(secret))
 		}
 		last = r.end
