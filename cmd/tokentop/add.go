@@ -52,6 +52,7 @@ token and then the refresh token. --login-response takes a PathStack /token or
 	f.StringVar(&in.baseURL, "base-url", "", "API base URL (PathStack default "+defaultPathStackURL+"; Galileo: required)")
 	f.StringVar(&in.sub, "sub", "", "PathStack user id (uuid) sent with every refresh")
 	f.StringVar(&in.apiVersion, "api-version", vault.DefaultPathStackAPIVersion, "PathStack x-api-version header")
+	bindEnv(f, "api-version", envAPIVersion)
 	f.StringVar(&in.loginResponse, "login-response", "", "read tokens from a PathStack /token or /refresh response body (FILE or -)")
 	f.BoolVar(&in.replace, "replace", false, "replace the session with this label (same provider; keeps its history), e.g. after it needs login")
 	return cmd
@@ -62,7 +63,7 @@ func (a *app) add(cmd *cobra.Command, in addInput) error {
 	if err != nil {
 		return err
 	}
-	st, err := a.openVault(cmd.Context())
+	st, err := a.createVault(cmd.Context())
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,8 @@ accept. They serve until interrupted (SIGINT or SIGTERM).`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "listen address (host:port; the Galileo server takes the next free port)")
 	cmd.Flags().DurationVar(&accessTTL, "access-ttl", time.Hour, "lifetime of issued access tokens")
+	bindEnv(cmd.Flags(), "addr", "TOKENTOP_FAKE_ADDR")
+	bindEnv(cmd.Flags(), "access-ttl", "TOKENTOP_FAKE_ACCESS_TTL")
 	return cmd
 }
 

@@ -74,8 +74,9 @@ func (a *app) historyCommand() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	cmd.Flags().IntVar(&limit, "limit", 20, "show at most N attempts (0: all kept)")
+	jsonFlag(cmd, &asJSON, "print JSON")
+	cmd.Flags().IntVar(&limit, "limit", 20, "show at most `N` attempts (0: all kept)")
+	bindEnv(cmd.Flags(), "limit", "TOKENTOP_HISTORY_LIMIT")
 	return cmd
 }
 

@@ -42,10 +42,11 @@ func newSessionJSON(s vault.Session, now time.Time) sessionJSON {
 func (a *app) lsCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "ls",
-		Short:   "List sessions with their state and time left",
-		Example: "  tokentop ls\n  tokentop ls --json | jq -r '.[] | select(.state==\"expired\") | .label'",
-		Args:    cobra.NoArgs,
+		Use:        "ls",
+		Short:      "List sessions with their state and time left",
+		Example:    "  tokentop ls\n  tokentop ls --json | jq -r '.[] | select(.state==\"expired\") | .label'",
+		Args:       cobra.NoArgs,
+		SuggestFor: []string{"list"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := a.openVault(cmd.Context())
 			if err != nil {
@@ -82,8 +83,14 @@ func (a *app) lsCommand() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	jsonFlag(cmd, &asJSON, "print JSON")
 	return cmd
+}
+
+// jsonFlag adds --json (env TOKENTOP_JSON) to cmd.
+func jsonFlag(cmd *cobra.Command, v *bool, usage string) {
+	cmd.Flags().BoolVar(v, "json", false, usage)
+	bindEnv(cmd.Flags(), "json", envJSON)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -33,6 +33,7 @@ type refreshJSON struct {
 	Rotated    bool                `json:"rotated"`
 	Shared     bool                `json:"shared,omitempty"`
 	Envelope   *providers.Envelope `json:"envelope"`
+	NeedsLogin bool                `json:"needs_login,omitempty"` // the refresh token was rejected for good
 	Error      string              `json:"error,omitempty"`
 	Exchange   *providers.Exchange `json:"exchange"`
 }
@@ -55,8 +56,9 @@ func (a *app) refreshCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&in.all, "all", false, "refresh every session")
-	f.BoolVar(&in.asJSON, "json", false, "print JSON (an array when several)")
+	jsonFlag(cmd, &in.asJSON, "print JSON (an array when several)")
 	f.BoolVar(&in.showExchange, "show-exchange", false, "print the request and response (secrets masked)")
+	bindEnv(f, "show-exchange", "TOKENTOP_SHOW_EXCHANGE")
 	f.BoolVar(&in.reveal, "reveal", false, "do not mask secrets in the printed exchange")
 	return cmd
 }
@@ -100,6 +102,9 @@ func (a *app) refresh(ctx context.Context, in refreshInput) error {
 			continue
 		}
 		j := toRefreshJSON(s.Label, rep, in.reveal)
+		if j.NeedsLogin { // on stderr: stdout stays the result alone
+			fmt.Fprintf(a.io.err, "tokentop: %s needs login (its refresh token was rejected): %s\n", s.Label, loginHint(rep.Session))
+		}
 		if in.asJSON {
 			out = append(out, j)
 			continue
@@ -155,6 +160,7 @@ func toRefreshJSON(label string, rep *providers.Report, reveal bool) refreshJSON
 	j := refreshJSON{
 		Label: label, Outcome: rep.Outcome, Status: rep.Status, DurationMS: rep.Attempt.Duration.Milliseconds(),
 		Rotated: rep.Rotated, Shared: rep.Shared, Envelope: rep.Envelope, ExpiresAt: rfc3339(rep.Session.ExpiresAt),
+		NeedsLogin: rep.Outcome != providers.OutcomeOK && rep.Session.NeedsLogin,
 	}
 	if rep.Err != nil {
 		j.Error = oneLine(rep.Err)

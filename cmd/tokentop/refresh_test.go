@@ -73,10 +73,17 @@ func TestLoginRefreshTokenHistory(t *testing.T) {
 	if srv.Stats().Refreshes != before {
 		t.Fatal("token refreshed a fresh session")
 	}
-	// --min-valid longer than the lifetime forces a refresh first.
-	tok2 := strings.TrimSpace(e.mustRun("", "token", "local", "--min-valid", "2h"))
+	// --min-valid longer than the time left forces a refresh first.
+	e.now = e.now.Add(10 * time.Minute)
+	tok2 := strings.TrimSpace(e.mustRun("", "token", "local", "--min-valid", "55m"))
+	e.now = e.now.Add(-10 * time.Minute)
 	if tok2 == tok || srv.Stats().Refreshes != before+1 {
-		t.Fatal("token --min-valid 2h did not refresh first")
+		t.Fatal("token --min-valid 55m with 50m left did not refresh first")
+	}
+	// --min-valid as long as the lifetime can never be met: a usage error, no refresh.
+	if r := e.run("", "token", "local", "--min-valid", "2h"); r.code != exitUsage || r.out != "" ||
+		!strings.Contains(r.err, "--min-valid 2h0m0s is not shorter than the lifetime") || srv.Stats().Refreshes != before+1 {
+		t.Fatalf("token --min-valid 2h: %+v", r)
 	}
 
 	var hist []attemptJSON
@@ -112,6 +119,20 @@ func TestRefreshRejectedAndInvalid(t *testing.T) {
 	r := e.run("", "refresh", "revoked")
 	if r.code != exitFailed || !strings.Contains(r.out, "rejected · 401") || !strings.Contains(r.out, "Invalid Refresh Token") {
 		t.Fatalf("refresh of a revoked session: %+v", r)
+	}
+	// The way out, as `token` says it: log in again.
+	if !strings.Contains(r.err, "revoked needs login") || !strings.Contains(r.err, "tokentop login pathstack --label revoked") {
+		t.Fatalf("refresh after a 401 gives no login hint: %q", r.err)
+	}
+	e.now = e.now.Add(2 * time.Hour) // its access token has expired too
+	if r := e.run("", "token", "revoked"); r.code != exitFailed || !strings.Contains(r.err, "tokentop login pathstack --label revoked") {
+		t.Fatalf("token of an expired needs-login session: %+v", r)
+	}
+	e.now = e.now.Add(-2 * time.Hour)
+	var rj401 refreshJSON
+	r = e.run("", "refresh", "revoked", "--json")
+	if err := json.Unmarshal([]byte(r.out), &rj401); err != nil || !rj401.NeedsLogin || !strings.Contains(r.err, "needs login") {
+		t.Fatalf("refresh --json after a 401: %v %+v %q", err, rj401, r.err)
 	}
 	if ls := e.mustRun("", "ls"); !strings.Contains(ls, "needs_login") {
 		t.Fatalf("a 401 did not mark the session needs_login: %s", ls)

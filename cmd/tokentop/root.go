@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +28,7 @@ const (
 	exitUsage   = 2
 	envVault    = "TOKENTOP_VAULT"
 	envKeyFile  = "TOKENTOP_KEY_FILE"
+	envTimeout  = "TOKENTOP_TIMEOUT"
 	envPassword = "TOKENTOP_PASSPHRASE"
 )
 
@@ -63,9 +67,12 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 type app struct {
 	io        stdio
 	ctx       context.Context // the command's: cancelled by SIGINT and SIGTERM
+	stdout    *bufio.Writer   // io.out of commands marked buffered; flushed before exit
+	fromEnv   map[string]string
 	vaultPath string
 	keyFile   string // set by demo: its throwaway key
 	demo      bool
+	create    bool // the command may create a missing vault (add, login, import, the dashboard)
 	timeout   time.Duration
 	insecure  bool
 	store     *vault.Store
@@ -74,13 +81,23 @@ type app struct {
 }
 
 func run(ctx context.Context, args []string, io stdio) int {
-	a := &app{io: io, ctx: ctx}
+	a := &app{io: io, ctx: ctx, stdout: bufio.NewWriterSize(io.out, 32<<10)}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(io.in)
 	root.SetOut(io.out)
 	root.SetErr(io.err)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// `tokentop lss --json` fails on the flag before the mistyped command.
+		if c == root && len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			return unknownCommand(root, args[0])
+		}
+		return usageError{err}
+	})
 	err := root.ExecuteContext(ctx)
+	if ferr := a.stdout.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("write output: %w", ferr)
+	}
 	a.finishRefreshes()
 	if a.store != nil {
 		if cerr := a.store.Close(); cerr != nil && err == nil {
@@ -146,39 +163,83 @@ func (a *app) rootCommand() *cobra.Command {
 in a local encrypted SQLite vault, shows their claims and expiry, refreshes them
 on demand or on a schedule, and prints or copies fresh tokens.
 
-Run it without a command to open the dashboard; try "tokentop demo" first.`,
+Run it without a command to open the dashboard; try "tokentop demo" first.
+Every setting flag has an environment fallback, named in its help: the flag
+wins over the variable, the variable over the default.`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          cobra.NoArgs,
-		PersistentPreRunE: func(*cobra.Command, []string) error {
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return nil
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := a.applyEnv(cmd); err != nil {
+				return err
+			}
 			if a.timeout <= 0 {
-				return usagef("--timeout must be positive, e.g. 15s")
+				return usagef("%s: the timeout must be positive, e.g. 15s", a.flagSource(cmd, "timeout"))
+			}
+			if _, ok := cmd.Annotations[annotationBuffered]; ok {
+				a.io.out = a.stdout
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.create = true // the dashboard adds sessions and logs in too
 			return a.runDashboard(cmd.Context())
 		},
 	}
-	root.CompletionOptions.DisableDefaultCmd = true
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SuggestionsMinimumDistance = 2
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.vaultPath, "vault", "", "vault file (env "+envVault+"; default $XDG_DATA_HOME/tokentop/vault.db)")
+	pf.StringVar(&a.vaultPath, "vault", "", "vault `file` (default $XDG_DATA_HOME/tokentop/vault.db)")
+	pf.StringVar(&a.keyFile, "key-file", "", "key `file` of a vault without passphrase (default $XDG_CONFIG_HOME/tokentop/key)")
 	pf.DurationVar(&a.timeout, "timeout", 15*time.Second, "overall timeout of one HTTP request")
 	pf.BoolVar(&a.insecure, "insecure-http", false, "allow plain http:// to hosts other than loopback")
+	bindEnv(pf, "vault", envVault)
+	bindEnv(pf, "key-file", envKeyFile)
+	bindEnv(pf, "timeout", envTimeout)
 	for _, c := range a.commands() {
 		root.AddCommand(c)
 	}
 	return root
 }
 
+// unknownCommand is cobra's "unknown command" as one line, with its
+// suggestions (SuggestionsMinimumDistance, SuggestFor, prefixes).
+func unknownCommand(root *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := slices.Compact(slices.Sorted(slices.Values(root.SuggestionsFor(name)))); len(s) > 0 { // SuggestFor and distance may both match
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+	}
+	return usagef("%s; see `tokentop --help`", msg)
+}
+
+// annotationBuffered marks commands whose output goes through one buffer
+// (lists: text/tabwriter writes every cell on its own).
+const annotationBuffered = "tokentop/buffered"
+
+// buffered marks c as a command that prints a list and exits: its stdout is
+// buffered and flushed once before exit. Commands that stream (watch,
+// fake-server, the dashboard) or print before a prompt must not be marked.
+func buffered(c *cobra.Command) *cobra.Command {
+	if c.Annotations == nil {
+		c.Annotations = map[string]string{}
+	}
+	c.Annotations[annotationBuffered] = "1"
+	return c
+}
+
 // commands lists the subcommands, each built in its own file.
 func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
-		a.addCommand(), a.lsCommand(), a.showCommand(), a.decodeCommand(), a.rmCommand(),
-		a.exportCommand(), a.importCommand(), a.loginCommand(), a.refreshCommand(), a.tokenCommand(),
-		a.historyCommand(), a.fakeServerCommand(), a.demoCommand(),
-		a.scheduleCommand(), a.watchCommand(),
+		a.addCommand(), buffered(a.lsCommand()), buffered(a.showCommand()), buffered(a.decodeCommand()), a.rmCommand(),
+		buffered(a.exportCommand()), a.importCommand(), a.loginCommand(), a.refreshCommand(), a.tokenCommand(),
+		buffered(a.historyCommand()), a.fakeServerCommand(), a.demoCommand(),
+		buffered(a.scheduleCommand()), a.watchCommand(),
 	}
 }
 
@@ -207,10 +268,7 @@ func refuseOtherProvider(ctx context.Context, st *vault.Store, label, provider s
 
 // paths resolves where the vault and its key file live.
 func (a *app) paths() (vaultPath, keyFile string, err error) {
-	vaultPath = a.vaultPath
-	if vaultPath == "" {
-		vaultPath = a.io.getenv(envVault)
-	}
+	vaultPath = a.vaultPath // flag, else TOKENTOP_VAULT (applyEnv)
 	if vaultPath == "" {
 		dir, err := xdgDir("XDG_DATA_HOME", ".local/share", a.io.getenv)
 		if err != nil {
@@ -218,10 +276,7 @@ func (a *app) paths() (vaultPath, keyFile string, err error) {
 		}
 		vaultPath = filepath.Join(dir, "tokentop", "vault.db")
 	}
-	keyFile = a.keyFile
-	if keyFile == "" {
-		keyFile = a.io.getenv(envKeyFile)
-	}
+	keyFile = a.keyFile // flag, else TOKENTOP_KEY_FILE, or demo's
 	if keyFile == "" {
 		dir, err := xdgDir("XDG_CONFIG_HOME", ".config", a.io.getenv)
 		if err != nil {
@@ -247,7 +302,22 @@ func xdgDir(env, fallback string, getenv func(string) string) (string, error) {
 	return filepath.Join(home, fallback), nil
 }
 
-// openVault opens the vault once per process.
+// vaultExists reports whether the vault file is there.
+func (a *app) vaultExists() (bool, error) {
+	path, _, err := a.paths()
+	if err != nil {
+		return false, err
+	}
+	_, err = os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// openVault opens the vault once per process. Only commands that store
+// sessions (a.create: add, login, import, the dashboard; demo) create a
+// missing one: a mistyped --vault must not turn into a new empty vault.
 func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 	if a.store != nil {
 		return a.store, nil
@@ -255,6 +325,13 @@ func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 	path, keyFile, err := a.paths()
 	if err != nil {
 		return nil, err
+	}
+	if !a.create && !a.demo {
+		if exists, err := a.vaultExists(); err != nil {
+			return nil, err
+		} else if !exists {
+			return nil, fmt.Errorf("no vault at %s (create one with tokentop add, login or import)", path)
+		}
 	}
 	opts := vault.Options{Path: path, KeyFile: keyFile, Passphrase: a.io.getenv(envPassword), Now: a.io.now}
 	opts.Warn = func(msg string) { fmt.Fprintln(a.io.err, "tokentop: warning: "+msg) }

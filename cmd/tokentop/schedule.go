@@ -79,7 +79,7 @@ after 5s, 10s, 20s... up to 15 minutes; a refresh token the provider rejects
 	f.StringVar(&in.every, "every", "", "refresh every `INTERVAL` (at least 5s)")
 	f.BoolVar(&in.off, "off", false, "turn the schedule off")
 	f.BoolVar(&in.list, "list", false, "list every schedule")
-	f.BoolVar(&in.asJSON, "json", false, "print JSON")
+	jsonFlag(cmd, &in.asJSON, "print JSON")
 	return cmd
 }
 

@@ -83,7 +83,7 @@ func (a *app) showCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	jsonFlag(cmd, &asJSON, "print JSON")
 	cmd.Flags().BoolVar(&reveal, "reveal", false, "include the raw tokens")
 	return cmd
 }
@@ -157,15 +157,22 @@ func (a *app) decodeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "decode [TOKEN|-]",
 		Short: "Decode any token (JWT header and claims, unverified)",
+		Long: `Decode a token: a JWT's header and claims (not verified), or "opaque".
+The token may come as pasted from a request: "Bearer eyJ…" or
+"Authorization: Bearer eyJ…".`,
 		Example: `  tokentop decode eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln
+  tokentop decode "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
   pbpaste | tokentop decode --json`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.ArbitraryArgs, // "Bearer eyJ…" unquoted is two
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				args = []string{strings.Join(args, " ")}
+			}
 			raw, err := a.tokenArg(args)
 			if err != nil {
 				return err
 			}
-			t, err := vault.DecodeToken(raw)
+			t, err := vault.DecodeToken(stripBearer(raw))
 			if err != nil {
 				return err
 			}
@@ -176,8 +183,21 @@ func (a *app) decodeCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	jsonFlag(cmd, &asJSON, "print JSON")
 	return cmd
+}
+
+// stripBearer takes the token out of what is often pasted instead:
+// "Bearer eyJ…", "Authorization: Bearer eyJ…", with quotes around it.
+func stripBearer(s string) string {
+	s = strings.Trim(strings.TrimSpace(s), `"'`)
+	if name, rest, ok := strings.Cut(s, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "authorization") {
+		s = strings.TrimSpace(rest)
+	}
+	if scheme, rest, ok := strings.Cut(s, " "); ok && strings.EqualFold(scheme, "bearer") {
+		s = strings.TrimSpace(rest)
+	}
+	return s
 }
 
 // tokenArg takes the token from the argument, or stdin for "-" or none.

@@ -57,8 +57,9 @@ save their tokens, and exits 0.`,
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&in.asJSON, "json", false, "print one JSON object per refresh, one per line")
+	jsonFlag(cmd, &in.asJSON, "print one JSON object per refresh, one per line")
 	f.IntVar(&in.concurrency, "concurrency", providers.DefaultSchedulerConcurrency, "refresh at most `N` sessions at once")
+	bindEnv(f, "concurrency", "TOKENTOP_CONCURRENCY")
 	return cmd
 }
 

@@ -8,13 +8,14 @@ import (
 	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/providers/galileo"
 	"github.com/tokentop/tokentop/providers/pathstack"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // httpClient is the one shared client: timeouts, no redirects for auth
 // calls, https only (but loopback) unless --insecure-http.
 func (a *app) httpClient() *http.Client {
 	if a.hc == nil {
-		a.hc = providers.NewHTTPClient(providers.ClientOptions{Timeout: a.timeout, AllowInsecureHTTP: a.insecure})
+		a.hc = providers.NewHTTPClient(providers.ClientOptions{Timeout: a.timeout, AllowInsecureHTTP: a.insecure, UserAgent: "tokentop/" + moduleVersion()})
 	}
 	return a.hc
 }
@@ -28,6 +29,13 @@ func (a *app) registry() *providers.Registry {
 // leaseMargin is how much longer than --timeout a refresh lease lasts:
 // time to write the result.
 const leaseMargin = 30 * time.Second
+
+// createVault opens the vault, creating it when missing: for the commands
+// that store sessions (add, login, import).
+func (a *app) createVault(ctx context.Context) (*vault.Store, error) {
+	a.create = true
+	return a.openVault(ctx)
+}
 
 // refresher opens the vault and builds the Refresher on it (once).
 func (a *app) refresher(ctx context.Context) (*providers.Refresher, error) {
