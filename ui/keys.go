@@ -6,6 +6,7 @@ import (
 	"github.com/tokentop/tokentop/ui/internal/detail"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
 	"github.com/tokentop/tokentop/ui/internal/form"
+	"github.com/tokentop/tokentop/ui/internal/helpview"
 	"github.com/tokentop/tokentop/ui/internal/sessionlist"
 )
 
@@ -171,6 +172,10 @@ func (k KeyMap) exchangeKeys() exchange.KeyMap {
 	d := exchange.DefaultKeyMap()
 	d.Up, d.Down, d.PageUp, d.PageDown, d.Home, d.End = k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End
 	return d
+}
+
+func (k KeyMap) helpKeys() helpview.KeyMap {
+	return helpview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home, End: k.End}
 }
 
 func (k KeyMap) formKeys() form.KeyMap { return form.DefaultKeyMap() }

@@ -130,7 +130,20 @@ func (m *Model) refreshAll() tea.Cmd {
 	if len(m.batch.pending) == 0 {
 		m.batch = nil
 	}
-	m.status.SetStatus(fmt.Sprintf("refreshing %d sessions, %d at a time · esc stops waiting", n, maxParallelRefresh), toast.Info)
+	if n == 0 {
+		// No RefreshDoneMsg will come to end a status: say it in a note.
+		text := "R: nothing to refresh"
+		switch {
+		case m.list.Shown() == 0 && m.list.Len() > 0:
+			text += ": no session matches the filter"
+		case m.list.Shown() > 0:
+			text += ": every session shown is refreshing or queued already"
+		}
+		var cmd tea.Cmd
+		m.status, cmd = m.status.Show(text, toast.Info, 4*time.Second)
+		return cmd
+	}
+	m.status.SetStatus(fmt.Sprintf("refreshing %s, %d at a time · esc stops waiting", plural(n, "session", "sessions"), maxParallelRefresh), toast.Info)
 	return m.startQueued()
 }
 

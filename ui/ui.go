@@ -22,6 +22,7 @@ import (
 	"github.com/tokentop/tokentop/ui/internal/detail"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
 	"github.com/tokentop/tokentop/ui/internal/form"
+	"github.com/tokentop/tokentop/ui/internal/helpview"
 	"github.com/tokentop/tokentop/ui/internal/sessionlist"
 	"github.com/tokentop/tokentop/ui/internal/toast"
 	"github.com/tokentop/tokentop/vault"
@@ -103,6 +104,8 @@ type Model struct {
 	status toast.Model
 	focus  pane
 
+	helpPane helpview.Model // the full help (?)
+
 	overlay     overlay
 	form        form.Model
 	formSession int64              // the session an edit form changes
@@ -171,6 +174,8 @@ func New(deps Deps) Model {
 		shown:   map[int64]*exchange.Shown{},
 		flights: map[int64]*flight{},
 		dirty:   map[int64]int{},
+
+		helpPane: helpview.New(st.Panel, keys.helpKeys()),
 	}
 	m.setNow(m.now)
 	m.setFocus(paneList)

@@ -124,8 +124,11 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 	case overlayHelp:
 		if key.Matches(msg, m.keys.ShowHelp, m.keys.Back, m.keys.Quit) {
 			m.overlay = overlayNone
+			return m, nil
 		}
-		return m, nil
+		var cmd tea.Cmd
+		m.helpPane, cmd = m.helpPane.Update(msg)
+		return m, cmd
 	}
 	if m.list.Filtering() {
 		var cmd tea.Cmd
@@ -139,6 +142,7 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		return m.quit()
 	case key.Matches(msg, m.keys.ShowHelp):
 		m.overlay = overlayHelp
+		m.helpPane.Top()
 		return m, nil
 	case key.Matches(msg, m.keys.Cancel) && (len(m.flights) > 0 || len(m.queue) > 0):
 		running, queued := m.cancelRefreshes()
@@ -214,6 +218,7 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.History):
 			if m.exch.Mode() != exchange.ModeExchange {
 				m.exch.ShowExchange()
+				m.setFocus(paneList) // back where h was pressed from: j and k move the list
 				return m, nil
 			}
 			m.exch.ShowHistory(m.deps.Store != nil)
@@ -236,7 +241,11 @@ func (m Model) onKey(msg tea.KeyMsg) (Model, tea.Cmd) {
 			m.setFocus(paneList)
 			return m, nil
 		}
+		inHistory := m.exch.Mode() != exchange.ModeExchange
 		m.exch, cmd = m.exch.Update(msg)
+		if inHistory && m.exch.Mode() == exchange.ModeExchange {
+			m.setFocus(paneList) // esc left the history: j and k move the list again
+		}
 	default:
 		if key.Matches(msg, m.keys.Open) && hasSel {
 			m.setFocus(paneDetail)
@@ -267,6 +276,15 @@ func (m Model) quit() (Model, tea.Cmd) {
 // onMouse scrolls the pane under the pointer; a click selects a row or
 // focuses a pane.
 func (m Model) onMouse(msg tea.MouseMsg) (Model, tea.Cmd) {
+	if m.overlay == overlayHelp && msg.Action == tea.MouseActionPress {
+		switch msg.Button {
+		case tea.MouseButtonWheelUp:
+			m.helpPane.ScrollBy(-3)
+		case tea.MouseButtonWheelDown:
+			m.helpPane.ScrollBy(3)
+		}
+		return m, nil
+	}
 	if m.overlay != overlayNone || m.layout.tooSmall || m.list.Len() == 0 {
 		return m, nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tokentop/tokentop/ui/internal/common"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // Smallest usable terminal.
@@ -61,6 +62,8 @@ func (m *Model) setSize(w, h int) {
 	m.exch.SetSize(l.exch.w, l.exch.h)
 	m.form.SetSize(l.body.w, l.body.h)
 	m.help.Width = w - 1
+	m.helpPane.SetContent(m.helpContent())
+	m.helpPane.SetSize(l.body.w, l.body.h)
 }
 
 // View draws the frame: header, body (panes, or an overlay in their place),
@@ -243,59 +246,22 @@ func (m Model) confirmView() string {
 	return lipgloss.Place(m.layout.body.w, m.layout.body.h, lipgloss.Center, lipgloss.Center, box)
 }
 
-// helpView lists every binding, its groups stacked in as few rows as fit
-// the width, then as many of the notes as fit the height.
-func (m Model) helpView() string {
-	sections := m.helpSections()
-	inner := m.layout.body.w - 4
-	cols := stackColumns(sections, inner)
-	height := 0
-	for _, c := range cols {
-		height = max(height, len(c))
-	}
-	rows := make([]string, 0, height+len(helpNotes)+1)
-	for r := 0; r < height; r++ {
-		var b strings.Builder
-		for i, c := range cols {
-			cell := ""
-			if r < len(c) {
-				cell = c[r]
-			}
-			if i == len(cols)-1 {
-				b.WriteString(cell)
-			} else {
-				b.WriteString(common.Fit(cell, colWidth(c)+helpGap))
-			}
-		}
-		rows = append(rows, b.String())
-	}
-	// Notes, most useful first, while they fit under a blank line.
-	room := m.layout.body.h - 2 - len(rows) - 1
-	if room > 0 {
-		rows = append(rows, "")
-		for _, n := range helpNotes[:min(room, len(helpNotes))] {
-			rows = append(rows, m.styles.Muted.Render(n))
-		}
-	}
-	return m.styles.Panel.Panel("Help", rows, m.layout.body.w, m.layout.body.h, true)
-}
+// helpView is the full help, scrolled where the reader left it.
+func (m Model) helpView() string { return m.helpPane.View() }
 
-// helpGap is the space between two columns of the help.
-const helpGap = 4
-
-// helpNotes are said under the keys when there is room, in this order.
+// helpNotes are said under the keys and the legend.
 var helpNotes = []string{
 	"Claims are decoded, not verified. Secrets stay masked until x.",
-	"⟳ a schedule keeps the session fresh (highlighted while it fails).",
 	"Mouse: the wheel scrolls the pane under the pointer; a click selects.",
 }
 
-// helpSections renders each group of FullHelp: its title, then a line per
-// binding with the keys aligned.
-func (m Model) helpSections() [][]string {
+// helpContent is what the help shows: each group of FullHelp (its title,
+// then a line per binding with the keys aligned), the legend of the marks
+// a row may carry, and the notes.
+func (m Model) helpContent() (sections [][]string, notes []string) {
 	groups := m.keys.FullHelp()
 	titles := m.keys.groupTitles()
-	sections := make([][]string, len(groups))
+	sections = make([][]string, 0, len(groups)+1)
 	for i, g := range groups {
 		sec := []string{m.styles.GroupTitle.Render(titles[i])}
 		kw := 0
@@ -305,53 +271,40 @@ func (m Model) helpSections() [][]string {
 		for _, b := range g {
 			sec = append(sec, m.styles.Key.Render(common.Fit(b.Help().Key, kw))+"  "+m.styles.Text.Render(b.Help().Desc))
 		}
-		sections[i] = sec
+		sections = append(sections, sec)
 	}
-	return sections
+	sections = append(sections, m.legendSection())
+	notes = make([]string, len(helpNotes))
+	for i, n := range helpNotes {
+		notes[i] = m.styles.Muted.Render(n)
+	}
+	return sections, notes
 }
 
-// stackColumns splits sections, in order, into side-by-side columns (a
-// blank line between sections of one column) fitting width: the split
-// with the fewest rows, and of those the fewest columns.
-func stackColumns(sections [][]string, width int) [][]string {
-	n := len(sections)
-	var best [][]string
-	bestH := 0
-	// Bit i of cuts set: a new column starts after section i.
-	for cuts := 0; cuts < 1<<(n-1); cuts++ {
-		var cols [][]string
-		var col []string
-		for i, sec := range sections {
-			if len(col) > 0 {
-				col = append(col, "")
-			}
-			col = append(col, sec...)
-			if i == n-1 || cuts&(1<<i) != 0 {
-				cols = append(cols, col)
-				col = nil
-			}
-		}
-		w, h := 0, 0
-		for _, c := range cols {
-			w += colWidth(c) + helpGap
-			h = max(h, len(c))
-		}
-		if w-helpGap > width && len(cols) > 1 {
-			continue
-		}
-		if best == nil || h < bestH || (h == bestH && len(cols) < len(best)) {
-			best, bestH = cols, h
-		}
+// legendSection explains the marks of a row, each drawn as the list draws
+// it: without colour, the symbol is all there is.
+func (m Model) legendSection() []string {
+	t := m.common.Theme
+	look := func(s vault.State, desc string) [2]string {
+		l := t.Look(s)
+		return [2]string{m.styles.List.State[s].Render(l.Symbol), desc}
 	}
-	return best
-}
-
-func colWidth(col []string) int {
-	w := 0
-	for _, c := range col {
-		w = max(w, ansi.StringWidth(c))
+	marks := [][2]string{
+		look(vault.StateValid, "valid"),
+		look(vault.StateExpiring, "expiring soon"),
+		look(vault.StateExpired, "expired"),
+		look(vault.StateNeedsLogin, "needs login"),
+		look(vault.StateUnknown, "expiry unknown"),
+		{m.styles.List.State[vault.StateExpiring].Render("◌"), "not valid yet"},
+		{m.styles.List.Failing.Render("⚠"), "last refresh failed"},
+		{m.styles.List.Recovery.Render("⤺"), "tokens in recovery"},
+		{m.styles.List.Schedule.Render("⟳"), "scheduled"},
 	}
-	return w
+	sec := []string{m.styles.GroupTitle.Render("Marks")}
+	for _, mk := range marks {
+		sec = append(sec, mk[0]+"  "+m.styles.Text.Render(mk[1]))
+	}
+	return sec
 }
 
 // shortHelpView is the help line for what has the keyboard now.
@@ -364,6 +317,10 @@ func (m Model) shortHelpView() string {
 		bindings = []key.Binding{m.keys.Yes, m.keys.No}
 	case m.overlay == overlayHelp:
 		bindings = []key.Binding{key.NewBinding(key.WithKeys("esc", "q", "?"), key.WithHelp("esc/q/?", "close help"))}
+		if m.helpPane.Scrollable() {
+			bindings = append(bindings, pair(m.keys.Up, m.keys.Down, "↑/k ↓/j", "scroll"),
+				pair(m.keys.PageUp, m.keys.PageDown, "pgup pgdn", "page"))
+		}
 	case m.list.Filtering():
 		bindings = m.keys.filterHelp()
 	case m.loaded && m.list.Len() == 0:
@@ -386,7 +343,31 @@ func (m Model) shortHelpView() string {
 		}
 		bindings = kept
 	}
-	return " " + m.help.ShortHelpView(bindings)
+	return " " + m.help.ShortHelpView(m.fitShortHelp(bindings))
+}
+
+// fitShortHelp drops bindings, the last first, until the line fits the
+// width; "? help", "q quit" and "esc" (what stops a refresh, or leaves)
+// stay: the line must never lose the way out.
+func (m Model) fitShortHelp(bindings []key.Binding) []key.Binding {
+	h := m.help
+	h.Width = 0 // measure whole
+	for len(bindings) > 1 && ansi.StringWidth(h.ShortHelpView(bindings)) > m.help.Width {
+		drop := -1
+		for i := len(bindings) - 1; i >= 0; i-- {
+			switch bindings[i].Help().Key {
+			case m.keys.ShowHelp.Help().Key, m.keys.Quit.Help().Key, m.keys.Cancel.Help().Key:
+				continue
+			}
+			drop = i
+			break
+		}
+		if drop < 0 {
+			break
+		}
+		bindings = append(bindings[:drop:drop], bindings[drop+1:]...)
+	}
+	return bindings
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

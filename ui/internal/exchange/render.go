@@ -90,13 +90,15 @@ func (m Model) exchangeLines(sh *Shown, width int) []string {
 		if env.Code != "" && env.Code != fmt.Sprint(env.Status) {
 			head += " · code " + common.Safe(env.Code)
 		}
-		out = append(out, st.Envelope.Render(head))
+		// Wrapped at spaces, never cut mid-word: the message is what the
+		// reader came for.
+		out = append(out, wrap([]string{st.Envelope.Render(head)}, width, "")...)
 		for _, f := range env.Fields {
-			line := "  " + st.FieldLoc.Render(common.Safe(joinLoc(f.Loc))) + "  " + common.Safe(f.Msg)
+			line := st.FieldLoc.Render(common.Safe(joinLoc(f.Loc))) + "  " + common.Safe(f.Msg)
 			if f.Type != "" {
 				line += st.Muted.Render(" (" + common.Safe(f.Type) + ")")
 			}
-			out = append(out, line)
+			out = append(out, wrapIndent([]string{line}, width)...)
 		}
 	} else if !sh.InFlight {
 		switch {
@@ -119,11 +121,13 @@ func (m Model) exchangeLines(sh *Shown, width int) []string {
 		return out
 	}
 	if ex.ClockSkew > skewWarning || ex.ClockSkew < -skewWarning {
-		out = append(out, st.Warn.Render(fmt.Sprintf("⚠ server clock differs from this machine's by %s: countdowns may be off", common.Countdown(ex.ClockSkew))))
+		out = append(out, wrap([]string{st.Warn.Render(fmt.Sprintf("⚠ server clock differs from this machine's by %s: countdowns may be off", common.Countdown(ex.ClockSkew)))}, width, "")...)
 	}
 	if t := ex.Timings; t.Total > 0 {
-		out = append(out, st.Muted.Render(fmt.Sprintf("timings  dns %s · connect %s · tls %s · first byte %s · total %s",
-			common.Millis(t.DNS), common.Millis(t.Connect), common.Millis(t.TLS), common.Millis(t.FirstByte), common.Millis(t.Total))))
+		for _, l := range joinSegments("timings  ", []string{"dns " + common.Millis(t.DNS), "connect " + common.Millis(t.Connect),
+			"tls " + common.Millis(t.TLS), "first byte " + common.Millis(t.FirstByte), "total " + common.Millis(t.Total)}, width) {
+			out = append(out, st.Muted.Render(l))
+		}
 	}
 
 	// Side by side when there is room, so the response is in view at once.
@@ -248,6 +252,26 @@ func wrap(lines []string, width int, indent string) []string {
 		}
 	}
 	return out
+}
+
+// joinSegments joins segments with " · " after prefix, in lines of width
+// cells broken between segments only ("182 ms" is never split), the lines
+// after the first indented under the prefix.
+func joinSegments(prefix string, segs []string, width int) []string {
+	var out []string
+	line := prefix
+	for i, seg := range segs {
+		switch {
+		case i == 0:
+			line += seg
+		case ansi.StringWidth(line)+3+ansi.StringWidth(seg) > width:
+			out = append(out, line)
+			line = strings.Repeat(" ", ansi.StringWidth(prefix)) + seg
+		default:
+			line += " · " + seg
+		}
+	}
+	return append(out, line)
 }
 
 // joinLoc joins a field error's location with "." ("body.sub").

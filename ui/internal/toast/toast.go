@@ -121,7 +121,10 @@ func (m Model) View(width int) string {
 		st = m.styles.Error
 	}
 	// Notes name sessions and quote servers' errors: vault and server text.
-	return common.Fit(" "+st.Render(symbol(n.kind)+" "+common.Safe(n.text)), width)
+	// A long one ends at a word: "· needs login: l logs in again" is read
+	// whole or not at all.
+	text := common.TruncateWords(symbol(n.kind)+" "+common.Safe(n.text), width-1)
+	return common.Fit(" "+st.Render(text), width)
 }
 
 func (m Model) current() *note {
