@@ -18,11 +18,20 @@ import (
 // shutdownGrace is how long Run waits, after the program ended, for the
 // refreshes in flight to finish and save their tokens, including those esc
 // stopped the dashboard waiting for (the Refresher completes their
-// requests in the background). Quitting does not cancel them: a request
-// the server has already answered with a rotated refresh token must reach
-// the vault. Each is bounded by the HTTP timeout (manual) or the
-// Scheduler's RefreshTimeout (scheduled).
+// requests in the background). Ending the program stops the dashboard
+// waiting for each, as esc does, but a request already sent goes on: the
+// server may have rotated the refresh token, and its answer must reach the
+// vault. Each is bounded by the HTTP timeout (manual) or the Scheduler's
+// RefreshTimeout (scheduled).
 const shutdownGrace = providers.DefaultScheduledRefreshTimeout + 5*time.Second
+
+// commandGrace bounds the wait for the dashboard's refresh and login
+// commands to return once their context is cancelled (they return at once:
+// a refresh whose request is out goes on in the Refresher, which Run waits
+// for next). Bubble Tea drops the commands it had not started when the
+// program ended, and their count never comes down: without a bound Run
+// would wait the whole shutdownGrace for them.
+const commandGrace = time.Second
 
 // waitNotice is how long a quiet wait lasts before Run says what it waits for.
 const waitNotice = 300 * time.Millisecond
@@ -64,8 +73,8 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 
 	deps, outputOpts := shareTerminal(deps, os.Stdout)
 	m := New(deps)
-	// Refreshes and logins run on a context that quitting does not cancel
-	// (esc still cancels one on purpose); see shutdownGrace.
+	// Refreshes and logins run on a context of their own, cancelled once the
+	// program ended (see shutdownGrace and commandGrace).
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(parent))
 	defer stopWork()
 	m.ctx = workCtx
@@ -97,16 +106,24 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 
 	_, err = p.Run()
 	cancel() // the Scheduler takes no new work; refreshes in flight go on
+	// As esc on each: a refresh not sent yet never is (nor one whose
+	// command starts now); one whose request is out goes on in the
+	// Refresher. A login in flight is abandoned, as q does.
+	stopWork()
 
-	// Wait for the refreshes and logins the dashboard started, the
-	// Scheduler's, and the requests the Refresher completes in the
-	// background after esc stopped the dashboard waiting for them.
+	// Wait for the dashboard's commands to return, the Scheduler, and the
+	// requests the Refresher completes in the background.
 	graceCtx, stopGrace := context.WithTimeout(context.WithoutCancel(parent), waitNotice+shutdownGrace)
 	defer stopGrace()
 	waited := make(chan struct{})
 	go func() {
 		defer close(waited)
-		wg.Wait()
+		commands := make(chan struct{})
+		go func() { wg.Wait(); close(commands) }()
+		select {
+		case <-commands:
+		case <-time.After(commandGrace):
+		}
 		<-schedulerDone
 		if deps.Refresher != nil {
 			_ = deps.Refresher.Wait(graceCtx) // its error is the grace running out
