@@ -29,6 +29,29 @@ func TestVersionAndCompletion(t *testing.T) {
 		t.Fatal("--version or completion created a vault")
 	}
 
+	// Session labels complete, from an existing vault only.
+	if out := e.mustRun("", "__complete", "show", ""); strings.Contains(out, "prod") {
+		t.Fatalf("completion without a vault: %q", out)
+	}
+	if e.vaultBytes() != nil {
+		t.Fatal("label completion created a vault")
+	}
+	access, refresh := tokenPair(t, e.now, time.Hour, "c")
+	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "prod", "--sub", testSub)
+	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "staging", "--sub", testSub)
+	for args, want := range map[string]string{
+		"show ":              "prod\tpathstack · valid\nstaging\tpathstack · valid\n",
+		"show prod ":         ":4\n",
+		"refresh prod ":      "staging\tpathstack · valid\n",
+		"schedule ":          "prod\tpathstack · valid\nstaging\tpathstack · valid\n",
+		"token --min-valid ": ":0\n", // a flag's value: no labels
+	} {
+		out := e.mustRun("", append([]string{"__complete"}, strings.Split(args, " ")...)...)
+		if !strings.HasPrefix(out, want) {
+			t.Errorf("complete %q: %q, want %q…", args, out, want)
+		}
+	}
+
 	// The binary stamps the VCS revision when it has one; a build without
 	// it still says its version.
 	out, err := e.command("", "--version").Output()
@@ -382,4 +405,17 @@ type countingWriter struct {
 func (w *countingWriter) Write(p []byte) (int, error) {
 	w.writes++
 	return w.Builder.Write(p)
+}
+
+// TestDemoIgnoresVaultEnv: TOKENTOP_VAULT names the user's real vault; the
+// demo's throwaway sessions must never land in it (only --vault does that).
+func TestDemoIgnoresVaultEnv(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("", "demo") // no terminal: it seeds its own vault, then refuses to open the dashboard
+	if r.code != exitUsage || !strings.Contains(r.err, "needs a terminal") {
+		t.Fatalf("demo without a terminal: %+v", r)
+	}
+	if e.vaultBytes() != nil {
+		t.Fatal("demo wrote to the vault TOKENTOP_VAULT names")
+	}
 }

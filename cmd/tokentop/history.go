@@ -32,7 +32,8 @@ func (a *app) historyCommand() *cobra.Command {
 		Short: "List a session's refresh attempts, newest first",
 		Example: `  tokentop history prod
   tokentop history prod --json --limit 5`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			st, s, err := a.sessionByLabel(ctx, "history", args[0])

@@ -49,6 +49,7 @@ func (a *app) refreshCommand() *cobra.Command {
 		Example: `  tokentop refresh prod
   tokentop refresh prod --show-exchange          # the request and response, like curl -v
   tokentop refresh --all --json | jq '.[] | {label, outcome}'`,
+		ValidArgsFunction: a.completeLabels(true),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.labels = args
 			return a.refresh(cmd.Context(), in)

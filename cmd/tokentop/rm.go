@@ -10,11 +10,12 @@ import (
 func (a *app) rmCommand() *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
-		Use:        "rm LABEL",
-		Short:      "Delete a session and its history",
-		Example:    "  tokentop rm old-staging\n  tokentop rm old-staging --yes   # no question (scripts)",
-		Args:       cobra.ExactArgs(1),
-		SuggestFor: []string{"remove", "delete"},
+		Use:               "rm LABEL",
+		Short:             "Delete a session and its history",
+		Example:           "  tokentop rm old-staging\n  tokentop rm old-staging --yes   # no question (scripts)",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeLabels(false),
+		SuggestFor:        []string{"remove", "delete"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			label := args[0]
 			st, s, err := a.sessionByLabel(cmd.Context(), "rm", label)

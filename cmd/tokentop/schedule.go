@@ -68,6 +68,7 @@ after 5s, 10s, 20s... up to 15 minutes; a refresh token the provider rejects
   tokentop schedule staging --off
   tokentop schedule --list
   tokentop watch                                   # run them headless`,
+		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.args = args
 			return a.schedule(cmd.Context(), in)

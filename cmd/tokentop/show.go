@@ -47,7 +47,8 @@ func (a *app) showCommand() *cobra.Command {
 		Example: `  tokentop show prod
   tokentop show prod --json | jq .access_token.claims
   tokentop show prod --reveal   # include the raw tokens`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, s, err := a.sessionByLabel(cmd.Context(), "show", args[0])
 			if err != nil {

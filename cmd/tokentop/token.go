@@ -19,7 +19,8 @@ func (a *app) tokenCommand() *cobra.Command {
 less than --min-valid is left, so that scripts always get a working token.`,
 		Example: `  curl -H "Authorization: Bearer $(tokentop token prod)" https://api.pathstack.io/v1/me
   export TOKEN=$(tokentop token prod --min-valid 10m)`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if minValid < 0 {
