@@ -17,12 +17,9 @@ import (
 // UTF-8 bytes become U+FFFD (a stray 0x9B is CSI to an 8-bit terminal).
 // Everything else is kept as it is. One pass, linear in the input.
 func SafeText(s string) string {
-	i := strings.IndexFunc(s, UnsafeRune)
-	if i < 0 && utf8.ValidString(s) {
+	i := firstUnsafe(s)
+	if i == len(s) {
 		return s
-	}
-	if i < 0 {
-		i = 0
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 16)
@@ -35,6 +32,22 @@ func SafeText(s string) string {
 		b.WriteRune(r) // utf8.RuneError for an invalid byte: written as U+FFFD
 	}
 	return b.String()
+}
+
+// firstUnsafe is the index of the first character SafeText changes (an
+// unsafe one or an invalid byte), len(s) when there is none.
+func firstUnsafe(s string) int {
+	for i, r := range s {
+		if UnsafeRune(r) {
+			return i
+		}
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return i
+			}
+		}
+	}
+	return len(s)
 }
 
 // UnsafeRune reports the characters SafeText escapes: control characters but

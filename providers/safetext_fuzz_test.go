@@ -19,6 +19,7 @@ func TestSafeTextHiddenControls(t *testing.T) {
 		"\x1b]52;c;SGk=\x07": `\x1b]52;c;SGk=\x07`,
 		"\x7f":               `\x7f`,
 		"caf\xe9 \x9b2J":     "caf\ufffd \ufffd2J",
+		"\x9b\x000":          "\ufffd\\x000", // invalid byte before a control
 		"é ✓ 日本 \n\t":        "é ✓ 日本 \n\t",
 		"\u200b\u00a0":       "\u200b\u00a0", // not controls: kept
 	} {
