@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // halfAnswer is a 200 that rotates the refresh token in Set-Cookie and
@@ -106,5 +108,32 @@ func TestOverlongTokensRefused(t *testing.T) {
 			t.Errorf("%s: result refresh %d bytes, access %d bytes", tc.name, len(res.RefreshToken), len(res.AccessToken))
 		}
 		noSecrets(t, ex, err, long[:40])
+	}
+}
+
+// TestRefresherSavesRotationFromBrokenBody: through the Refresher and a real
+// vault, the rotated token learnt from the headers of a broken 200 replaces
+// the spent one, next to the network error.
+func TestRefresherSavesRotationFromBrokenBody(t *testing.T) {
+	dir := t.TempDir()
+	st, err := vault.Open(context.Background(), vault.Options{Path: filepath.Join(dir, "vault.db"), KeyFile: filepath.Join(dir, "key")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	base := rawServer(t, func(c net.Conn) { io.WriteString(c, halfAnswer()) })
+	sess := vault.Session{Provider: vault.ProviderGalileo, Label: "acme", BaseURL: base,
+		AccessToken: opaqueAccess, RefreshToken: refreshToken}
+	if err := st.CreateSession(context.Background(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	r := providers.NewRefresher(st, providers.NewRegistry(client()), providers.RefresherOptions{Now: now})
+	rep, err := r.Refresh(context.Background(), sess.ID, vault.TriggerManual)
+	if err == nil || rep == nil || rep.Outcome != providers.OutcomeNetworkError || !rep.Rotated {
+		t.Fatalf("report %+v, err %v: want a network error with the rotation kept", rep, err)
+	}
+	stored, err := st.GetSession(context.Background(), sess.ID)
+	if err != nil || stored.RefreshToken != newRefresh || stored.AccessToken != opaqueAccess {
+		t.Errorf("stored refresh token %q (access %q, %v), want the rotated one", stored.RefreshToken, stored.AccessToken, err)
 	}
 }
