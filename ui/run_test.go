@@ -5,6 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -19,14 +23,93 @@ import (
 func runOpts(t *testing.T) []tea.ProgramOption {
 	r, w := io.Pipe()
 	t.Cleanup(func() { _ = w.Close() })
-	return []tea.ProgramOption{tea.WithInput(r), tea.WithOutput(io.Discard), tea.WithoutSignalHandler()}
+	return []tea.ProgramOption{tea.WithInput(r), tea.WithOutput(io.Discard)}
+}
+
+// msgLog records every message the program handles (through
+// tea.WithFilter), so that a test waits for what happened, not for a
+// guessed time.
+type msgLog struct {
+	mu      sync.Mutex
+	msgs    []tea.Msg
+	changed chan struct{} // closed and replaced on every message
+}
+
+// logMessages returns the log and the option that fills it.
+func logMessages() (*msgLog, tea.ProgramOption) {
+	l := &msgLog{changed: make(chan struct{})}
+	return l, tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
+		l.mu.Lock()
+		l.msgs = append(l.msgs, msg)
+		close(l.changed)
+		l.changed = make(chan struct{})
+		l.mu.Unlock()
+		return msg
+	})
+}
+
+// waitFor waits until the program has handled a message for which match
+// holds.
+func (l *msgLog) waitFor(t *testing.T, what string, match func(tea.Msg) bool) {
+	t.Helper()
+	l.waitForFrom(t, 0, what, match)
+}
+
+// len is how many messages the program has handled.
+func (l *msgLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.msgs)
+}
+
+// waitForFrom is waitFor, looking only at the messages after the first
+// from.
+func (l *msgLog) waitForFrom(t *testing.T, from int, what string, match func(tea.Msg) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for seen := from; ; {
+		l.mu.Lock()
+		msgs, changed := l.msgs[seen:], l.changed
+		seen = len(l.msgs)
+		l.mu.Unlock()
+		for _, m := range msgs {
+			if match(m) {
+				return
+			}
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("the program never handled %s", what)
+		}
+	}
+}
+
+func isMsg[T tea.Msg](m tea.Msg) bool { _, ok := m.(T); return ok }
+
+// isKey matches the key press k ("r", "esc", ...).
+func isKey(k string) func(tea.Msg) bool {
+	return func(m tea.Msg) bool { km, ok := m.(tea.KeyMsg); return ok && km.String() == k }
+}
+
+// waitUntil polls cond until it holds.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func TestRunEndsWhenItsContextIsCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	log, logOpt := logMessages()
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, testDeps(&bytes.Buffer{}), runOpts(t)...) }()
-	time.Sleep(100 * time.Millisecond)
+	go func() { done <- Run(ctx, testDeps(&bytes.Buffer{}), append(runOpts(t), logOpt)...) }()
+	log.waitFor(t, "the first clock tick", isMsg[TickMsg]) // no vault: nothing else comes
 	cancel()
 	select {
 	case err := <-done:
@@ -70,15 +153,16 @@ func TestQuitLetsARefreshInFlightSaveItsTokens(t *testing.T) {
 	deps.NoScheduler = true
 	in, keys := io.Pipe()
 	t.Cleanup(func() { _ = keys.Close() })
+	log, logOpt := logMessages()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithoutSignalHandler())
+		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), logOpt)
 	}()
-	time.Sleep(300 * time.Millisecond) // the list has loaded
+	log.waitFor(t, "the session list", isMsg[SessionsLoadedMsg])
 	if _, err := keys.Write([]byte("r")); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(150 * time.Millisecond) // the request is with the server
+	waitUntil(t, "the request at the server", func() bool { return e.ps.Stats().Requests == 1 })
 	if _, err := keys.Write([]byte("q")); err != nil {
 		t.Fatal(err)
 	}
@@ -118,19 +202,23 @@ func TestQuitAfterEscWaitsForTheRequestStillOut(t *testing.T) {
 	deps.NoScheduler = true
 	in, keys := io.Pipe()
 	t.Cleanup(func() { _ = keys.Close() })
+	log, logOpt := logMessages()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), tea.WithoutSignalHandler())
+		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), logOpt)
 	}()
-	for _, k := range []struct {
-		after time.Duration
-		key   string
-	}{{300 * time.Millisecond, "r"}, {150 * time.Millisecond, "\x1b"}, {100 * time.Millisecond, "q"}} {
-		time.Sleep(k.after) // the list has loaded; the request is out; esc is read alone
-		if _, err := keys.Write([]byte(k.key)); err != nil {
+	press := func(k string) {
+		t.Helper()
+		if _, err := keys.Write([]byte(k)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	log.waitFor(t, "the session list", isMsg[SessionsLoadedMsg])
+	press("r")
+	waitUntil(t, "the request at the server", func() bool { return e.ps.Stats().Requests == 1 })
+	press("\x1b")
+	log.waitFor(t, "esc", isKey("esc")) // read alone, not as alt+q
+	press("q")
 	select {
 	case err := <-done:
 		if err != nil {
@@ -148,5 +236,78 @@ func TestQuitAfterEscWaitsForTheRequestStillOut(t *testing.T) {
 	}
 	if attempts, err := e.store.ListAttempts(context.Background(), s.ID, 0); err != nil || len(attempts) != 1 || attempts[0].Outcome != "ok" {
 		t.Fatalf("attempts = %+v, %v", attempts, err)
+	}
+}
+
+// A signal cancels Run's context (cmd/tokentop): a refresh whose request
+// is with the server is still saved, and Run returns soon after.
+func TestCancelLetsARefreshInFlightSaveItsTokens(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.addSession(t, "slow", e.ps.URL)
+	e.ps.QueueFault(fake.Fault{DelayMS: 700}) // then served normally: rotates
+	deps := e.deps
+	deps.NoScheduler = true
+	in, keys := io.Pipe()
+	t.Cleanup(func() { _ = keys.Close() })
+	log, logOpt := logMessages()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, deps, tea.WithInput(in), tea.WithOutput(io.Discard), logOpt) }()
+	log.waitFor(t, "the session list", isMsg[SessionsLoadedMsg])
+	if _, err := keys.Write([]byte("r")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the request at the server", func() bool { return e.ps.Stats().Requests == 1 })
+	cancelled := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v", err)
+		}
+	case <-time.After(shutdownGrace + 5*time.Second):
+		t.Fatal("Run did not return")
+	}
+	if d := time.Since(cancelled); d > 3*time.Second {
+		t.Fatalf("Run took %s after the cancel: more than the request needed", d)
+	}
+	got, err := e.store.GetSession(context.Background(), s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != s.Version+1 || got.RefreshToken == s.RefreshToken {
+		t.Fatalf("the refresh in flight at the cancel was not saved: version %d → %d", s.Version, got.Version)
+	}
+	if rep, err := deps.Refresher.Refresh(context.Background(), s.ID, vault.TriggerCLI); err != nil || rep.Outcome != providers.OutcomeOK {
+		t.Fatalf("refresh after the cancel: %v %v", rep, err)
+	}
+}
+
+// Run installs no signal handler of its own, whatever its options say:
+// Bubble Tea's, next to a cancelled context, could block forever (issue 9).
+// A SIGINT while it runs is the caller's to handle: here, none cancels
+// ctx, so the dashboard keeps running.
+func TestRunLeavesSignalsToItsCaller(t *testing.T) {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT) // the caller's handler; without one, SIGINT would end the test
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	log, logOpt := logMessages()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, testDeps(&bytes.Buffer{}), append(runOpts(t), logOpt)...) }()
+	log.waitFor(t, "the first clock tick", isMsg[TickMsg]) // no vault: nothing else comes
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-sigs
+	log.waitForFrom(t, log.len(), "a clock tick after the signal", isMsg[TickMsg])
+	select {
+	case err := <-done:
+		t.Fatalf("Run ended on a signal it should leave to its caller: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run after cancel = %v", err)
 	}
 }
