@@ -1,0 +1,57 @@
+package main
+
+import (
+	"encoding/base64"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoRevokedLogsInAgain: the demo is no dead end after a 401. On
+// demo-revoked, r gets the 401; l offers PathStack's login with the fake
+// server's account filled in (its password is random per run); ctrl+s logs
+// in and replaces the tokens, and the next r works. u copies an API call
+// with the access token, never the refresh call.
+func TestDemoRevokedLogsInAgain(t *testing.T) {
+	e := newEnv(t)
+	s := startScreen(t, e.command("", "demo", "--vault", e.vault), 100, 30)
+	s.waitFor("the session list", 15*time.Second, "demo-revoked")
+
+	s.press("/")
+	s.press(strings.Split("demo-revoked", "")...)
+	s.press("\r")
+	s.waitFor("the revoked session", 5*time.Second, "─ demo-revoked · PathStack")
+	s.press("r")
+	s.waitFor("the 401", 10*time.Second, "Invalid Refresh Token", "l logs in again")
+
+	s.press("l")
+	form := s.waitFor("the login form", 5*time.Second, "Log in again: demo-revoked (PathStack)", "dev@tokentop.test")
+	if !regexp.MustCompile(`password\s+•{8,}`).MatchString(form) {
+		t.Fatalf("the demo's password is not filled in (masked):\n%s", form)
+	}
+	s.press("\x13") // ctrl+s
+	s.waitFor("the login", 10*time.Second, "Logged in again as demo-revoked · tokens replaced")
+	s.press("r")
+	s.waitFor("a refresh that works", 10*time.Second, "demo-revoked refreshed", "200 OK")
+
+	s.press("u")
+	s.waitFor("the copy toast", 5*time.Second, "Copied curl command (API call)")
+	s.press("q")
+	if err := s.wait(15 * time.Second); err != nil {
+		t.Fatalf("tokentop demo exited with %v", err)
+	}
+
+	var curl string
+	for _, m := range regexp.MustCompile(`\x1b\]52;c;([A-Za-z0-9+/=]+)`).FindAllSubmatch(s.rawOutput(), -1) {
+		if b, err := base64.StdEncoding.DecodeString(string(m[1])); err == nil && strings.HasPrefix(string(b), "curl ") {
+			curl = string(b)
+		}
+	}
+	if !strings.Contains(curl, "Authorization: Bearer ") || strings.Contains(curl, "refresh") {
+		t.Fatalf("u copied %q, want an API call with the access token", curl)
+	}
+	if out := e.mustRun("", "ls"); strings.Contains(out, "needs_login") {
+		t.Fatalf("demo-revoked still needs login after logging in again:\n%s", out)
+	}
+}
