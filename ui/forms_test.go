@@ -204,6 +204,7 @@ func TestLoginFormFillsInTheUsername(t *testing.T) {
 		t.Fatalf("hinted credentials = %q, %q", u, p)
 	}
 	requireScreenLacks(t, m, "demo-password") // masked
+	requireScreenContains(t, m, "ctrl+s logs in.")
 	m, _ = update(t, m, form.CancelMsg{FormID: formLogin})
 	m, _ = press(t, m, "j", "l") // staging: another host, no hint
 	if u, p := m.form.Value(fUsername), m.form.Value(fPassword); u != "" || p != "" {

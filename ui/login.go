@@ -196,6 +196,9 @@ func (m *Model) adaptLoginForm() {
 	case exists && s.Provider == provider:
 		note = append(note, "Logging in replaces the tokens of "+s.Label+"; its history and schedule stay.")
 	}
+	if !pasting && m.form.Value(fUsername) != "" && m.form.Value(fPassword) != "" {
+		note = append(note, "ctrl+s logs in.")
+	}
 	m.form.SetNote(strings.Join(note, " "))
 }
 
