@@ -10,7 +10,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
 
 	"github.com/tokentop/tokentop/providers"
 )
@@ -59,14 +58,9 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 
-	// Ask the terminal for its background before Bubble Tea reads the
-	// keyboard, so the answer is not taken for key presses. Without colours
-	// (NO_COLOR, a dumb terminal) the answer is moot: do not ask.
-	if lipgloss.ColorProfile() == termenv.Ascii {
-		lipgloss.SetHasDarkBackground(true)
-	} else {
-		lipgloss.HasDarkBackground()
-	}
+	// Colours or not (NO_COLOR), and the background (TOKENTOP_THEME, or
+	// the terminal's answer), set before Bubble Tea reads the keyboard.
+	deps.NoColor = setUpLook(lipgloss.DefaultRenderer(), os.Getenv).noColor || deps.NoColor
 	if parent.Err() != nil {
 		return nil // a signal came before the program started
 	}

@@ -51,6 +51,10 @@ func defaultStyles(c common.Common) styles {
 	// characters itself, not the bidi ones).
 	fs.Input = fs.Input.Transform(common.Safe)
 	fs.Placeholder = fs.Placeholder.Transform(common.Safe)
+	if t.Mono {
+		// Without colours a placeholder would read as a typed value.
+		fs.Placeholder = fs.Placeholder.Faint(true)
+	}
 	return styles{
 		List:     sessionlist.DefaultStyles(c),
 		Detail:   detail.DefaultStyles(c),

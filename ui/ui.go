@@ -49,6 +49,9 @@ type Deps struct {
 	// NoScheduler: Run does not run the vault's schedules while the
 	// dashboard is open (tests; a `tokentop watch` elsewhere runs them).
 	NoScheduler bool
+	// NoColor draws without colours, with attributes only (Run sets it
+	// when NO_COLOR is set or the terminal has no colours).
+	NoColor bool
 }
 
 // maxParallelRefresh bounds how many refreshes R runs at once.
@@ -150,6 +153,9 @@ func New(deps Deps) Model {
 		deps.Title = "tokentop"
 	}
 	c := common.New(deps.Location)
+	if deps.NoColor {
+		c.Theme = common.MonoTheme()
+	}
 	keys := DefaultKeyMap()
 	st := defaultStyles(c)
 	h := help.New()

@@ -48,7 +48,15 @@ type Theme struct {
 	JSONString  lipgloss.AdaptiveColor
 	JSONNumber  lipgloss.AdaptiveColor
 	JSONLiteral lipgloss.AdaptiveColor
+
+	// Mono: no colours at all (NO_COLOR). Styles then say with attributes
+	// what colours would: a faint placeholder, a reversed cursor.
+	Mono bool
 }
+
+// MonoTheme is the palette without colours: every colour is empty, which
+// lipgloss draws as none.
+func MonoTheme() Theme { return Theme{Mono: true} }
 
 // DefaultTheme is tokentop's palette.
 func DefaultTheme() Theme {

@@ -81,6 +81,7 @@ func New(c common.Common, styles Styles, keys KeyMap) Model {
 	fi.Placeholder = "label or provider"
 	fi.CharLimit = 64
 	fi.PromptStyle = styles.Filter
+	fi.PlaceholderStyle = styles.Placeholder
 	// What is pasted is drawn like vault text (the input drops control
 	// characters itself, not the bidi ones).
 	fi.TextStyle = fi.TextStyle.Transform(common.Safe)

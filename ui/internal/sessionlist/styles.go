@@ -25,6 +25,9 @@ type Styles struct {
 	// wait in recovery.
 	Recovery lipgloss.Style
 	Filter   lipgloss.Style
+	// Placeholder is the empty filter's hint (faint without colours, so
+	// that it does not read as typed).
+	Placeholder lipgloss.Style
 	// State colours the symbol and countdown of a row by the session's state.
 	State map[vault.State]lipgloss.Style
 }
@@ -49,6 +52,7 @@ func DefaultStyles(c common.Common) Styles {
 		Failing:         lipgloss.NewStyle().Foreground(t.Warn).Bold(true),
 		Recovery:        lipgloss.NewStyle().Foreground(t.Error).Bold(true),
 		Filter:          lipgloss.NewStyle().Foreground(t.Accent),
+		Placeholder:     lipgloss.NewStyle().Foreground(t.Subtle).Faint(t.Mono),
 		State:           st,
 	}
 }
