@@ -86,8 +86,8 @@ func TestScheduledRefreshRunsWhileTheDashboardIsOpen(t *testing.T) {
 }
 
 // TestRunRunsTheSchedules: Run starts a Scheduler on the vault (a due
-// session gets a scheduled refresh while the dashboard runs) and stops it
-// on exit; with NoScheduler it starts none.
+// session gets a scheduled refresh while the dashboard runs, which the
+// program receives) and stops it on exit; with NoScheduler it starts none.
 func TestRunRunsTheSchedules(t *testing.T) {
 	for _, off := range []bool{false, true} {
 		name := "scheduler"
@@ -106,21 +106,30 @@ func TestRunRunsTheSchedules(t *testing.T) {
 			}
 			deps := e.deps
 			deps.NoScheduler = off
-			ran := make(chan error, 1)
-			go func() { ran <- Run(ctx, deps, runOpts(t)...) }()
-
-			wait := 8 * time.Second
 			if off {
-				wait = 2500 * time.Millisecond // the refresh would have come by now
-			}
-			deadline := time.Now().Add(wait)
-			var attempts []vault.Attempt
-			for time.Now().Before(deadline) && len(attempts) == 0 {
-				time.Sleep(50 * time.Millisecond)
-				var err error
-				if attempts, err = e.store.ListAttempts(ctx, s.ID, 0); err != nil {
-					t.Fatal(err)
+				// No Scheduler: no wake for the editor, nothing sent, done at once.
+				sent := false
+				wake, done := startScheduler(ctx, deps, func(tea.Msg) { sent = true })
+				select {
+				case <-done:
+				default:
+					t.Fatal("startScheduler with NoScheduler: not done")
 				}
+				if wake != nil || sent {
+					t.Fatalf("startScheduler with NoScheduler: wake %v, sent %v", wake != nil, sent)
+				}
+			}
+			log, logOpt := logMessages()
+			ran := make(chan error, 1)
+			go func() { ran <- Run(ctx, deps, append(runOpts(t), logOpt)...) }()
+
+			if off {
+				log.waitFor(t, "the sessions listed", isMsg[SessionsLoadedMsg])
+			} else {
+				log.waitFor(t, "a scheduled refresh", func(m tea.Msg) bool {
+					r, ok := m.(ScheduledResultMsg)
+					return ok && r.Result.SessionID == s.ID && r.Result.Report != nil
+				})
 			}
 			cancel()
 			select {
@@ -130,6 +139,10 @@ func TestRunRunsTheSchedules(t *testing.T) {
 				}
 			case <-time.After(shutdownGrace + 5*time.Second):
 				t.Fatal("Run did not return")
+			}
+			attempts, err := e.store.ListAttempts(context.Background(), s.ID, 0)
+			if err != nil {
+				t.Fatal(err)
 			}
 			switch {
 			case off && len(attempts) != 0:
