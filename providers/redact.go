@@ -78,8 +78,18 @@ func (e *Exchange) Redacted() *Exchange {
 	c.RequestBody = r.body(c.RequestBody, c.RequestHeader.Get("Content-Type"))
 	c.ResponseBody = r.body(c.ResponseBody, c.ResponseHeader.Get("Content-Type"))
 
-	// Second pass: every secret found above, or registered, wherever it appears.
-	rep := r.replacer()
+	// Second pass: every secret found above, or registered, wherever it
+	// appears. A secret longer than every text cannot appear: leaving it out
+	// spares building the automaton for a huge cookie already masked above.
+	longest := max(len(c.URL), len(c.RequestBody), len(c.ResponseBody), len(c.Error))
+	for _, h := range []http.Header{c.RequestHeader, c.ResponseHeader} {
+		for _, vs := range h {
+			for _, v := range vs {
+				longest = max(longest, len(v))
+			}
+		}
+	}
+	rep := r.replacer(longest)
 	c.URL = rep.Replace(c.URL)
 	c.RequestBody = rep.Replace(c.RequestBody)
 	c.ResponseBody = rep.Replace(c.ResponseBody)
@@ -105,7 +115,7 @@ func (e *Exchange) MarshalRedacted() (json.RawMessage, error) {
 
 // scrub replaces the registered secrets in text (error messages).
 func (e *Exchange) scrub(text string) string {
-	return (&redactor{secrets: e.secrets, allLengthOnly: true}).replacer().Replace(text)
+	return (&redactor{secrets: e.secrets, allLengthOnly: true}).replacer(len(text)).Replace(text)
 }
 
 // redactor masks values where they stand and collects them as secrets.
@@ -146,9 +156,16 @@ func (r *redactor) maskOf(v string) string {
 // passwordKeys are fields whose values are masked by length alone.
 var passwordKeys = map[string]bool{"password": true, "client_secret": true, "api_key": true, "clientsecret": true, "apikey": true}
 
-// replacer masks every collected secret wherever it appears (see masker).
-func (r *redactor) replacer() *masker {
-	return newMasker(r.secrets, r.maskOf)
+// replacer masks every collected secret no longer than limit bytes wherever
+// it appears (see masker).
+func (r *redactor) replacer(limit int) *masker {
+	secrets := make([]string, 0, len(r.secrets))
+	for _, s := range r.secrets {
+		if len(s) <= limit {
+			secrets = append(secrets, s)
+		}
+	}
+	return newMasker(secrets, r.maskOf)
 }
 
 // header masks credentials in place.
