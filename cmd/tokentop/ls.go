@@ -28,6 +28,7 @@ type sessionJSON struct {
 	UpdatedAt        *string     `json:"updated_at"`
 	Access           *tokenJSON  `json:"access_token,omitempty"`
 	Refresh          *tokenJSON  `json:"refresh_token,omitempty"`
+	Recovery         int         `json:"recovery"` // token sets kept in recovery for it (see `tokentop recover`)
 }
 
 func newSessionJSON(s vault.Session, now time.Time) sessionJSON {
@@ -35,7 +36,7 @@ func newSessionJSON(s vault.Session, now time.Time) sessionJSON {
 		Label: s.Label, Provider: s.Provider, BaseURL: s.BaseURL, APIVersion: s.APIVersion, Sub: s.Sub,
 		State: s.State(now), ExpiresAt: rfc3339(s.ExpiresAt), RefreshExpiresAt: rfc3339(s.RefreshExpiresAt),
 		LastRefreshAt: rfc3339(s.LastRefreshAt), LastStatus: s.LastStatus,
-		CreatedAt: rfc3339(s.CreatedAt), UpdatedAt: rfc3339(s.UpdatedAt),
+		CreatedAt: rfc3339(s.CreatedAt), UpdatedAt: rfc3339(s.UpdatedAt), Recovery: s.Recovery,
 	}
 }
 
@@ -78,7 +79,11 @@ func (a *app) lsCommand() *cobra.Command {
 				if s.LastStatus != "" && s.LastStatus != "ok" {
 					last = s.LastStatus
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Label, s.Provider, s.State(now), timeLeft(s, now), last)
+				state := string(s.State(now))
+				if s.Recovery > 0 { // tokens kept in recovery: `tokentop recover`
+					state += " ⤺ recovery"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Label, s.Provider, state, timeLeft(s, now), last)
 			}
 			return tw.Flush()
 		},

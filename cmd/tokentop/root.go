@@ -239,7 +239,7 @@ func (a *app) commands() []*cobra.Command {
 		a.addCommand(), buffered(a.lsCommand()), buffered(a.showCommand()), buffered(a.decodeCommand()), a.rmCommand(),
 		buffered(a.exportCommand()), a.importCommand(), a.loginCommand(), a.refreshCommand(), a.tokenCommand(),
 		buffered(a.historyCommand()), a.fakeServerCommand(), a.demoCommand(), a.versionCommand(),
-		buffered(a.scheduleCommand()), a.watchCommand(),
+		buffered(a.scheduleCommand()), a.watchCommand(), buffered(a.recoverCommand()),
 	}
 }
 

@@ -50,7 +50,7 @@ func (a *app) showCommand() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, s, err := a.sessionByLabel(cmd.Context(), "show", args[0])
+			st, s, err := a.sessionByLabel(cmd.Context(), "show", args[0])
 			if err != nil {
 				return err
 			}
@@ -77,6 +77,7 @@ func (a *app) showCommand() *cobra.Command {
 			row(w, "token type", s.TokenType)
 			row(w, "created", stamp(s.CreatedAt, now))
 			row(w, "last refresh", stamp(s.LastRefreshAt, now)+statusSuffix(s.LastStatus))
+			printRecoveryHint(cmd.Context(), w, st, s)
 			fmt.Fprintln(w)
 			printToken(w, "access token", at, aerr, now, reveal)
 			fmt.Fprintln(w)
