@@ -52,6 +52,9 @@ func (e *Exchange) Format(w io.Writer, reveal bool) {
 	if ex.ResponseTruncated {
 		fmt.Fprintf(&b, "* response body truncated at %d bytes\n", MaxResponseBody)
 	}
+	if ex.BodyBroken {
+		fmt.Fprintf(&b, "* response body broken off after %d bytes (see the error)\n", len(e.ResponseBody))
+	}
 	if ex.Error != "" {
 		fmt.Fprintf(&b, "* error: %s\n", ex.Error)
 	}

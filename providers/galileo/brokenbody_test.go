@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,11 @@ func TestBrokenBodyKeepsRotatedCookie(t *testing.T) {
 	}
 	if !ex.BodyBroken || ex.Status != 200 || !strings.HasPrefix(ex.ResponseBody, `{"access_token"`) {
 		t.Errorf("exchange: broken %v, status %d, body %q", ex.BodyBroken, ex.Status, ex.ResponseBody)
+	}
+	var shown strings.Builder
+	ex.Format(&shown, false)
+	if want := "* response body broken off after " + strconv.Itoa(len(ex.ResponseBody)) + " bytes"; !strings.Contains(shown.String(), want) {
+		t.Errorf("formatted exchange does not say %q:\n%s", want, shown.String())
 	}
 	noSecrets(t, ex, err)
 }
