@@ -94,7 +94,8 @@ none does; --all restores every session's. --drop removes a stale entry.`,
   tokentop recover --all
   tokentop recover --drop 3 --yes
   tokentop recover --json | jq '.[] | select(.status=="applies") | .label'`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				in.label = args[0]
