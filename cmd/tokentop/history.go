@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ type attemptJSON struct {
 	Error      string          `json:"error,omitempty"`
 	SentFP     string          `json:"refresh_token_sent,omitempty"`
 	ReceivedFP string          `json:"refresh_token_received,omitempty"`
+	Owner      string          `json:"owner,omitempty"` // the lease owner that made it: host-pid-random
 }
 
 func (a *app) historyCommand() *cobra.Command {
@@ -53,7 +55,7 @@ func (a *app) historyCommand() *cobra.Command {
 					}
 					out = append(out, attemptJSON{StartedAt: rfc3339(at.StartedAt), Trigger: at.Trigger, Outcome: at.Outcome,
 						Status: at.Status, DurationMS: at.Duration.Milliseconds(), Rotated: at.Rotated, Envelope: env,
-						Error: at.Error, SentFP: at.SentFP, ReceivedFP: at.ReceivedFP})
+						Error: at.Error, SentFP: at.SentFP, ReceivedFP: at.ReceivedFP, Owner: at.Owner})
 				}
 				return writeJSON(a.io.out, out)
 			}
@@ -66,11 +68,18 @@ func (a *app) historyCommand() *cobra.Command {
 			fmt.Fprintln(tw, "WHEN\tTRIGGER\tOUTCOME\tSTATUS\tTIME\tREFRESH TOKEN\tDETAIL")
 			for _, at := range attempts {
 				chain := at.SentFP
+				if chain == "" {
+					chain = "-" // a recovery restored with no refresh recorded as sent
+				}
 				if at.Rotated {
 					chain += " → " + at.ReceivedFP
 				}
+				detail := envelopeMessage(at.Envelope, at.Error)
+				if at.Owner != "" && ownerMatters(at.Outcome) {
+					detail += " (by " + at.Owner + ")"
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d ms\t%s\t%s\n", stamp(at.StartedAt, now), at.Trigger, at.Outcome,
-					statusText(at.Status), at.Duration.Milliseconds(), chain, providers.SafeText(envelopeMessage(at.Envelope, at.Error)))
+					statusText(at.Status), at.Duration.Milliseconds(), chain, providers.SafeText(detail))
 			}
 			return tw.Flush()
 		},
@@ -79,6 +88,17 @@ func (a *app) historyCommand() *cobra.Command {
 	cmd.Flags().IntVar(&limit, "limit", 20, "show at most `N` attempts (0: all kept)")
 	bindEnv(cmd.Flags(), "limit", "TOKENTOP_HISTORY_LIMIT")
 	return cmd
+}
+
+// ownerMatters: outcomes whose line names the process that made the attempt
+// (a refresh whose answer was lost, tokens restored or not saved), since
+// another process may have to be looked at.
+func ownerMatters(outcome string) bool {
+	switch providers.Outcome(outcome) {
+	case providers.OutcomeInterrupted, providers.OutcomeRecovered, providers.OutcomeNotSaved:
+		return true
+	}
+	return false
 }
 
 func statusText(code int) string {
@@ -94,6 +114,10 @@ func envelopeMessage(raw json.RawMessage, fallback string) string {
 		Message string `json:"message"`
 	}
 	if len(raw) > 0 && json.Unmarshal(raw, &env) == nil && env.Message != "" {
+		if i := strings.Index(fallback, providers.ErrAnswerLost.Error()); i >= 0 {
+			// A 401 after a lost answer: the explanation matters more than the message.
+			return env.Message + ": " + fallback[i:]
+		}
 		return env.Message
 	}
 	return fallback

@@ -197,6 +197,9 @@ func printRefresh(w io.Writer, j refreshJSON, s vault.Session, now time.Time) {
 		}
 	} else if j.Envelope != nil && j.Envelope.Message != "" {
 		parts = append(parts, providers.SafeText(j.Envelope.Message))
+		if i := strings.Index(j.Error, providers.ErrAnswerLost.Error()); i >= 0 {
+			parts = append(parts, providers.SafeText(j.Error[i:])) // why the provider said no
+		}
 	} else if j.Error != "" {
 		parts = append(parts, providers.SafeText(j.Error))
 	}
