@@ -350,9 +350,19 @@ func (m Model) shortHelpView() string {
 // width; "? help", "q quit" and "esc" (what stops a refresh, or leaves)
 // stay: the line must never lose the way out.
 func (m Model) fitShortHelp(bindings []key.Binding) []key.Binding {
-	h := m.help
-	h.Width = 0 // measure whole
-	for len(bindings) > 1 && ansi.StringWidth(h.ShortHelpView(bindings)) > m.help.Width {
+	// Measured as help.ShortHelpView draws it ("key desc", separated),
+	// without drawing it: this runs every frame.
+	width := func(bs []key.Binding) int {
+		w := 0
+		for i, b := range bs {
+			if i > 0 {
+				w += ansi.StringWidth(m.help.ShortSeparator)
+			}
+			w += ansi.StringWidth(b.Help().Key) + 1 + ansi.StringWidth(b.Help().Desc)
+		}
+		return w
+	}
+	for len(bindings) > 1 && width(bindings) > m.help.Width {
 		drop := -1
 		for i := len(bindings) - 1; i >= 0; i-- {
 			switch bindings[i].Help().Key {
