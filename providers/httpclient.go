@@ -39,15 +39,18 @@ func NewHTTPClient(opts ClientOptions) *http.Client {
 	}
 	stage := min(timeout, 10*time.Second) // dial and TLS each get at most this
 	transport := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: stage, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:   stage,
-		ResponseHeaderTimeout: timeout,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          16,
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
+		Proxy: http.ProxyFromEnvironment,
+		// Auth answers have small headers; a hostile server must not make
+		// us buffer (and redact) megabytes of them.
+		MaxResponseHeaderBytes: 256 << 10,
+		DialContext:            (&net.Dialer{Timeout: stage, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:    stage,
+		ResponseHeaderTimeout:  timeout,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           16,
+		IdleConnTimeout:        90 * time.Second,
+		DisableCompression:     true,
 	}
 	return &http.Client{
 		Timeout: timeout,

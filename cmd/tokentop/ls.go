@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -98,9 +100,17 @@ func jsonFlag(cmd *cobra.Command, v *bool, usage string) {
 	bindEnv(cmd.Flags(), "json", envJSON)
 }
 
+// writeJSON writes v as indented JSON. Control and bidi characters that
+// encoding/json leaves raw (DEL, C1, U+202E…) are escaped (providers.SafeJSON):
+// a hostile claim or server text cannot reach a terminal through --json.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(providers.SafeJSON(buf.Bytes()))
+	return err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -68,7 +69,7 @@ func (a *app) showCommand() *cobra.Command {
 				return writeJSON(a.io.out, out)
 			}
 			w := a.io.out
-			fmt.Fprintf(w, "%s · %s · %s · %s\n", s.Label, s.Provider, s.State(now), describeExpiry(s, now))
+			fmt.Fprintf(w, "%s · %s · %s · %s\n", providers.SafeText(s.Label), s.Provider, s.State(now), describeExpiry(s, now))
 			row(w, "base url", s.BaseURL)
 			if s.Provider == vault.ProviderPathStack {
 				row(w, "sub", s.Sub)
@@ -101,7 +102,7 @@ func row(w io.Writer, k, v string) {
 	if v == "" {
 		v = "-"
 	}
-	fmt.Fprintf(w, "  %-13s %s\n", k, v)
+	fmt.Fprintf(w, "  %-13s %s\n", k, providers.SafeText(v))
 }
 
 func stamp(t, now time.Time) string {
@@ -139,7 +140,7 @@ func printToken(w io.Writer, name string, t *vault.Token, err error, now time.Ti
 			row(w, "left", fmt.Sprintf("%.0f%% of %s", f*100, humanDuration(t.Lifetime())))
 		}
 		b, _ := json.MarshalIndent(t.Claims, "  ", "  ")
-		fmt.Fprintf(w, "  claims        %s\n", b)
+		fmt.Fprintf(w, "  claims        %s\n", providers.SafeJSON(b))
 	}
 	if reveal {
 		row(w, "raw", t.Raw)
@@ -151,7 +152,7 @@ func compactJSON(v any) string {
 	if err != nil {
 		return "?"
 	}
-	return string(b)
+	return string(providers.SafeJSON(b))
 }
 
 func (a *app) decodeCommand() *cobra.Command {

@@ -200,6 +200,6 @@ func writeJSONLine(w io.Writer, v any) {
 	if err != nil {
 		return // plain data: cannot fail
 	}
-	b = append(b, '\n')
+	b = append(providers.SafeJSON(b), '\n')
 	_, _ = w.Write(b)
 }
