@@ -93,6 +93,14 @@ func (s PanelStyles) panel(title string, body []string, width, height int, focus
 	return b.String()
 }
 
+// WithIndicator ends a panel title with a scroll indicator ("12-20/48"),
+// shortening the title rather than the indicator to fit a panel width
+// cells wide.
+func WithIndicator(title, indicator string, width int) string {
+	room := width - 5 - 3 - ansi.StringWidth(indicator) // Panel sets the title in width-5 cells; " · " is 3
+	return TruncateWords(Safe(title), max(1, room)) + " · " + indicator
+}
+
 // Fit truncates s (which may hold ANSI styling) to width cells, or pads it
 // with spaces to exactly width.
 func Fit(s string, width int) string {

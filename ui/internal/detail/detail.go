@@ -151,7 +151,7 @@ func (m Model) View() string {
 		title = m.session.Label + " · " + common.ProviderName(m.session.Provider)
 	}
 	if ind := m.scroll.Indicator(); ind != "" {
-		title += " · " + ind
+		title = common.WithIndicator(title, ind, m.width)
 	}
 	return m.styles.Panel.Panel(title, m.scroll.Visible(), m.width, m.height, m.focused)
 }

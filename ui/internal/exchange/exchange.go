@@ -311,9 +311,14 @@ func FromAttempt(a vault.Attempt, caption string) *Shown {
 
 // View draws the panel.
 func (m Model) View() string {
-	title := m.title()
-	if ind := m.scroll.Indicator(); ind != "" {
-		title += " · " + ind
+	room := m.width - 5 // what Panel gives a title
+	ind := m.scroll.Indicator()
+	if ind != "" {
+		room -= 3 + len(ind)
+	}
+	title := m.title(room)
+	if ind != "" {
+		title = common.WithIndicator(title, ind, m.width)
 	}
 	return m.styles.Panel.Panel(title, m.scroll.Visible(), m.width, m.height, m.focused)
 }

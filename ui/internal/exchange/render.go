@@ -3,6 +3,7 @@ package exchange
 import (
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"sort"
 	"strings"
 	"time"
@@ -16,7 +17,10 @@ import (
 // skewWarning is the server/local clock difference worth a warning.
 const skewWarning = 30 * time.Second
 
-func (m Model) title() string {
+// title is the pane's title in at most room cells where it can be: an
+// exchange's URL gives way first (the request line shows it), then
+// "masked"; Panel cuts what is still too long at a word.
+func (m Model) title(room int) string {
 	switch m.mode {
 	case ModeHistory:
 		n := fmt.Sprintf("%d attempts", len(m.attempts))
@@ -25,20 +29,22 @@ func (m Model) title() string {
 		}
 		return "History · " + n + " · enter shows one · esc back"
 	case ModeAttempt:
-		return m.exchangeTitle(m.opened) + " · esc back"
+		return m.exchangeTitle(m.opened, " · esc back", room)
 	}
-	return m.exchangeTitle(m.current)
+	return m.exchangeTitle(m.current, "", room)
 }
 
-func (m Model) exchangeTitle(sh *Shown) string {
+func (m Model) exchangeTitle(sh *Shown, suffix string, room int) string {
 	if sh == nil {
-		return "Exchange"
+		return "Exchange" + suffix
 	}
 	parts := []string{sh.Caption}
 	if sh.InFlight {
 		parts[0] = sh.Caption + " " + m.spinner + " " + common.Elapsed(m.now.Sub(sh.Started))
 	}
+	url, masked := -1, -1
 	if ex := sh.Exchange; ex != nil {
+		url = len(parts)
 		parts = append(parts, ex.Method+" "+ex.URL)
 		if ex.Status != 0 {
 			parts = append(parts, statusText(ex))
@@ -49,16 +55,31 @@ func (m Model) exchangeTitle(sh *Shown) string {
 	}
 	if sh.Exchange != nil && !sh.InFlight {
 		if m.reveal && !sh.Exchange.Masked {
-			parts = append(parts, "REVEALED")
+			parts = append(parts, "REVEALED") // a warning: it stays
 		} else {
+			masked = len(parts)
 			parts = append(parts, "masked")
 		}
 	}
-	return strings.Join(parts, " · ")
+	title := strings.Join(parts, " · ") + suffix
+	if url >= 0 && ansi.StringWidth(common.Safe(title)) > room {
+		// The path, then nothing: the request line has the whole URL.
+		parts[url] = sh.Exchange.Method
+		if u, err := neturl.Parse(sh.Exchange.URL); err == nil && u.Path != "" {
+			parts[url] += " " + u.Path
+		}
+		title = strings.Join(parts, " · ") + suffix
+		if ansi.StringWidth(common.Safe(title)) > room {
+			parts[url] = sh.Exchange.Method
+			title = strings.Join(parts, " · ") + suffix
+		}
+	}
+	if masked >= 0 && ansi.StringWidth(common.Safe(title)) > room {
+		title = strings.Join(append(parts[:masked:masked], parts[masked+1:]...), " · ") + suffix
+	}
+	return title
 }
 
-// statusText is the status line as the server sent it (its reason phrase
-// is the server's text) or as Go names the code.
 func statusText(ex *providers.Exchange) string {
 	if ex.StatusText != "" {
 		return common.Safe(ex.StatusText)
