@@ -175,11 +175,20 @@ func runDemoAndSignal(bin, dir string, r signalRun) error {
 	}
 	kill := func() { _ = cmd.Process.Kill(); <-exited }
 
-	if r.moment != "startup" {
-		if err := waitScreen("demo-revoked"); err != nil {
-			kill()
-			return err
+	if r.moment == "startup" {
+		// Bubble Tea's package init asks the terminal for its background
+		// (tea_init.go) before main runs: a signal then takes its default
+		// action, with the terminal in the query's no-echo mode, and no
+		// code of tokentop's can run. Startup here begins once the
+		// emulator has answered that query.
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(output(), "\x1b]11;?") && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
 		}
+		time.Sleep(10 * time.Millisecond)
+	} else if err := waitScreen("demo-revoked"); err != nil {
+		kill()
+		return err
 	}
 	if r.moment == "refresh" {
 		if _, err := ptmx.Write([]byte("R")); err != nil { // every session: 6 refreshes
