@@ -106,8 +106,9 @@ CREATE TABLE recovery (
 `,
 	// 2: who holds a lease (host, pid, process start: a dead holder's lease
 	// is taken over at once), the refresh sent under it (written before the
-	// request goes out), who made each attempt, and which refresh token a
-	// recovery's tokens were bought with. Times are unix milliseconds.
+	// request goes out), who made each attempt, which refresh token a
+	// recovery's tokens were bought with, and a session's remembered login
+	// (for automatic re-login; see login.go). Times are unix milliseconds.
 	`
 ALTER TABLE sessions ADD COLUMN lease_host  TEXT;
 ALTER TABLE sessions ADD COLUMN lease_pid   INTEGER;
@@ -118,6 +119,9 @@ ALTER TABLE sessions ADD COLUMN sent_by     TEXT;    -- lease owner that sent it
 ALTER TABLE attempts ADD COLUMN owner       TEXT NOT NULL DEFAULT '';
 ALTER TABLE recovery ADD COLUMN spent_hash  TEXT NOT NULL DEFAULT ''; -- hex SHA-256 of the refresh token spent
 CREATE INDEX recovery_by_session ON recovery(session_id, created_at);
+ALTER TABLE sessions ADD COLUMN login_method TEXT NOT NULL DEFAULT ''; -- "password", "api_key"; '' when none kept
+ALTER TABLE sessions ADD COLUMN login_user   TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN login_secret BLOB;                     -- sealed, AD sessions/<id>/login_secret
 `,
 }
 

@@ -193,15 +193,17 @@ type queryer interface {
 // getSession reads the one session matching where and unseals its tokens.
 func (s *Store) getSession(ctx context.Context, q queryer, where string, arg any) (Session, error) {
 	row := q.QueryRowContext(ctx, "SELECT "+sessionPlainColumns+`, access_token, refresh_token,
-		sent_fp, sent_at, sent_by, (SELECT count(*) FROM recovery WHERE session_id = sessions.id)
+		sent_fp, sent_at, sent_by, (SELECT count(*) FROM recovery WHERE session_id = sessions.id),
+		login_method, login_user
 		FROM sessions WHERE `+where, arg)
 	var (
 		sealedAccess, sealedRefresh []byte
 		sentFP, sentBy              sql.NullString
 		sentAt                      sql.NullInt64
 		recoveryRows                int
+		loginMethod, loginUser      string
 	)
-	sess, err := scanSession(row, &sealedAccess, &sealedRefresh, &sentFP, &sentAt, &sentBy, &recoveryRows)
+	sess, err := scanSession(row, &sealedAccess, &sealedRefresh, &sentFP, &sentAt, &sentBy, &recoveryRows, &loginMethod, &loginUser)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -219,6 +221,7 @@ func (s *Store) getSession(ctx context.Context, q queryer, where string, arg any
 	sess.AccessToken, sess.RefreshToken = string(access), string(refresh)
 	sess.SentFP, sess.SentAt, sess.SentBy = sentFP.String, timeOf(sentAt), sentBy.String
 	sess.Recovery = recoveryRows + s.recoveryFileCount(sess.ID)
+	sess.LoginRemembered, sess.LoginUser = loginMethod, loginUser
 	return sess, nil
 }
 

@@ -97,6 +97,13 @@ type Session struct {
 	// Recovery is how many recovery entries (rows and files) are kept for
 	// this session: tokens received but never written to it.
 	Recovery int
+
+	// LoginRemembered is the method of the login kept for automatic
+	// re-login ("password" or "api_key"; "" when none is kept) and LoginUser
+	// its username (password logins). The secret itself is read only by
+	// Store.RememberedLogin. ListSessions leaves both empty.
+	LoginRemembered string
+	LoginUser       string
 }
 
 // TokenUpdate is the result of a successful refresh or login, written with

@@ -62,7 +62,8 @@ func (a *app) logins() map[string]ui.LoginFunc {
 	ps := pathstack.New(a.httpClient(), a.io.now)
 	return map[string]ui.LoginFunc{
 		vault.ProviderPathStack: func(ctx context.Context, r ui.LoginRequest) (providers.Result, *providers.Exchange, error) {
-			return ps.Login(ctx, r.BaseURL, r.APIVersion, r.Username, r.Password)
+			return ps.Login(ctx, providers.LoginTarget{BaseURL: r.BaseURL, APIVersion: r.APIVersion},
+				providers.Credentials{Method: providers.LoginPassword, Username: r.Username, Password: r.Password})
 		},
 	}
 }

@@ -109,7 +109,8 @@ func (a *app) seedDemo(ctx context.Context, ps, gl *fake.Server) error {
 	psURL, glURL := ps.URL, gl.URL
 
 	// demo-pathstack: a real /token login.
-	res, _, err := pathstack.New(a.httpClient(), now).Login(ctx, psURL, "", ps.Username(), ps.Password())
+	res, _, err := pathstack.New(a.httpClient(), now).Login(ctx, providers.LoginTarget{BaseURL: psURL},
+		providers.Credentials{Method: providers.LoginPassword, Username: ps.Username(), Password: ps.Password()})
 	if err != nil {
 		return fmt.Errorf("log in to the fake PathStack: %w", err)
 	}

@@ -77,7 +77,8 @@ func (a *app) login(cmd *cobra.Command, in loginInput) error {
 	if err != nil {
 		return err
 	}
-	res, ex, err := pathstack.New(a.httpClient(), a.io.now).Login(cmd.Context(), in.baseURL, in.apiVersion, in.username, pw[0])
+	res, ex, err := pathstack.New(a.httpClient(), a.io.now).Login(cmd.Context(), providers.LoginTarget{BaseURL: in.baseURL, APIVersion: in.apiVersion},
+		providers.Credentials{Method: providers.LoginPassword, Username: in.username, Password: pw[0]})
 	if err != nil {
 		if ex != nil { // what went over the wire, masked, on stdout; the error alone on stderr
 			hidePasswordLength(ex.Redacted(), pw[0]).Format(a.io.out, false)

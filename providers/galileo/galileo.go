@@ -1,6 +1,8 @@
 // Package galileo is the Galileo auth client: POST /v1/refresh_token, a
-// Provider, as documented in specs/galileo-refresh-token.openapi.md. The
-// refresh token travels as a cookie; a rotated one comes back in Set-Cookie.
+// Provider, as documented in specs/galileo-refresh-token.openapi.md, and the
+// logins POST /login (username and password) and POST /login/api_key, a
+// providers.Loginer. The refresh token travels as a cookie; a new or rotated
+// one comes back in Set-Cookie.
 package galileo
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -70,6 +73,89 @@ func (c *Client) Refresh(ctx context.Context, s vault.Session) (providers.Result
 		return perr
 	})
 	return res, ex, err
+}
+
+// Login starts a new token family: POST {base}/login, form-encoded
+// grant_type=password with c.Username and c.Password (c.Method
+// providers.LoginPassword, or empty), or POST {base}/login/api_key with JSON
+// {"api_key": c.APIKey} (providers.LoginAPIKey). The access token comes in
+// the body and the refresh token in Set-Cookie: a 200 without a
+// refresh_token cookie is a schema error (the session could not refresh).
+// A 401 {"detail": "..."} or 422 FastAPI list comes back as a rejected
+// *providers.Error with its envelope. The password or API key is masked in
+// the exchange without its length. No cookie jar is involved: the cookie is
+// read from the response's headers.
+func (c *Client) Login(ctx context.Context, target providers.LoginTarget, cred providers.Credentials) (providers.Result, *providers.Exchange, error) {
+	if target.BaseURL == "" {
+		return providers.Result{}, nil, &providers.Error{Outcome: providers.OutcomeNetworkError, Kind: providers.KindNetwork, Err: ErrNoBaseURL}
+	}
+	base := strings.TrimRight(target.BaseURL, "/")
+	h := http.Header{}
+	h.Set("Accept", "application/json")
+	var req providers.Request
+	switch cred.Method {
+	case providers.LoginPassword, "":
+		form := url.Values{}
+		form.Set("grant_type", "password")
+		form.Set("username", cred.Username)
+		form.Set("password", cred.Password)
+		h.Set("Content-Type", "application/x-www-form-urlencoded")
+		req = providers.Request{
+			Method:  http.MethodPost,
+			URL:     base + "/login",
+			Header:  h,
+			Body:    []byte(encodeForm(form, "grant_type", "username", "password")),
+			Secrets: []string{cred.Password},
+		}
+	case providers.LoginAPIKey:
+		body, _ := json.Marshal(struct { // a plain string: cannot fail
+			APIKey string `json:"api_key"`
+		}{cred.APIKey})
+		h.Set("Content-Type", "application/json")
+		req = providers.Request{
+			Method:  http.MethodPost,
+			URL:     base + "/login/api_key",
+			Header:  h,
+			Body:    body,
+			Secrets: []string{cred.APIKey},
+		}
+	default:
+		return providers.Result{}, nil, fmt.Errorf("%w: Galileo logs in with %q or %q, not %q",
+			providers.ErrLoginMethod, providers.LoginPassword, providers.LoginAPIKey, cred.Method)
+	}
+	var res providers.Result
+	ex, err := providers.Capture(ctx, c.hc, c.now, req, func(ex *providers.Exchange) error {
+		var perr error
+		res, perr = parseLogin(ex)
+		return perr
+	})
+	return res, ex, err
+}
+
+// encodeForm encodes the named fields of v in that order (url.Values.Encode
+// sorts them; the documented order reads better in the captured request).
+func encodeForm(v url.Values, names ...string) string {
+	var b strings.Builder
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(n) + "=" + url.QueryEscape(v.Get(n)))
+	}
+	return b.String()
+}
+
+// parseLogin reads a login answer: the refresh token travels as a cookie
+// (required here) and the body is the same Token schema as a refresh's.
+func parseLogin(ex *providers.Exchange) (providers.Result, error) {
+	res, err := parseToken(ex, "")
+	if err != nil || ex.BodyBroken {
+		return res, err
+	}
+	if res.RefreshToken == "" {
+		return providers.Result{}, ex.SchemaError("no refresh_token cookie set")
+	}
+	return res, nil
 }
 
 // parseToken reads a /v1/refresh_token answer: 200 with the Token schema

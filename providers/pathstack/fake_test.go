@@ -23,7 +23,7 @@ func TestAgainstFake(t *testing.T) {
 	c := client()
 	ctx := context.Background()
 
-	login, _, err := c.Login(ctx, srv.URL, "", srv.Username(), srv.Password())
+	login, _, err := c.Login(ctx, providers.LoginTarget{BaseURL: srv.URL}, providers.Credentials{Method: providers.LoginPassword, Username: srv.Username(), Password: srv.Password()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestAgainstFake(t *testing.T) {
 	}
 
 	// Wrong password: rejected by the login endpoint.
-	if _, _, err := c.Login(ctx, srv.URL, "", srv.Username(), "wrong"); !errors.As(err, &pe) || pe.Outcome != providers.OutcomeRejected {
+	if _, _, err := c.Login(ctx, providers.LoginTarget{BaseURL: srv.URL}, providers.Credentials{Method: providers.LoginPassword, Username: srv.Username(), Password: "wrong"}); !errors.As(err, &pe) || pe.Outcome != providers.OutcomeRejected {
 		t.Errorf("bad login: %v", err)
 	}
 

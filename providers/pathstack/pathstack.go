@@ -5,6 +5,7 @@ package pathstack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -61,22 +62,29 @@ func (c *Client) Refresh(ctx context.Context, s vault.Session) (providers.Result
 }
 
 // Login exchanges a username (or email) and password for a session's first
-// tokens: POST {base}/token. apiVersion "" sends DefaultLoginAPIVersion. The
-// password is masked in the returned exchange like every token.
-func (c *Client) Login(ctx context.Context, baseURL, apiVersion, username, password string) (providers.Result, *providers.Exchange, error) {
+// tokens: POST {base}/token. target.APIVersion "" sends DefaultLoginAPIVersion.
+// PathStack has no API-key login: c.Method must be providers.LoginPassword
+// (or empty), else the error matches providers.ErrLoginMethod and nothing is
+// sent. The password is masked in the returned exchange, by a mask that does
+// not show its length.
+func (c *Client) Login(ctx context.Context, target providers.LoginTarget, cred providers.Credentials) (providers.Result, *providers.Exchange, error) {
+	if cred.Method != "" && cred.Method != providers.LoginPassword {
+		return providers.Result{}, nil, fmt.Errorf("%w: PathStack logs in with a username and password only, not %q", providers.ErrLoginMethod, cred.Method)
+	}
 	body, _ := json.Marshal(struct { // plain strings: cannot fail
 		Username string `json:"username"`
 		Password string `json:"password"`
-	}{username, password})
+	}{cred.Username, cred.Password})
+	apiVersion := target.APIVersion
 	if apiVersion == "" {
 		apiVersion = DefaultLoginAPIVersion
 	}
 	req := providers.Request{
 		Method:  http.MethodPost,
-		URL:     endpoint(baseURL, "/token"),
+		URL:     endpoint(target.BaseURL, "/token"),
 		Header:  jsonHeader(apiVersion),
 		Body:    body,
-		Secrets: []string{password},
+		Secrets: []string{cred.Password},
 	}
 	return c.send(ctx, req, true)
 }

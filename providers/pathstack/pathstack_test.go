@@ -205,7 +205,7 @@ func TestRefreshFailures(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	srv, got := contractServer(t, 200, `{"data": {"token_type": "Bearer", "expires_in": 3600, "access_token": "`+accessToken+`", "refresh_token": "`+newRefresh+`", "sub": "`+sub+`"}}`)
-	res, ex, err := client().Login(context.Background(), srv.URL, "", "dev@tokentop.test", password)
+	res, ex, err := client().Login(context.Background(), providers.LoginTarget{BaseURL: srv.URL}, providers.Credentials{Method: providers.LoginPassword, Username: "dev@tokentop.test", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestLogin(t *testing.T) {
 
 	// A login answer must carry the refresh token and sub.
 	srv2, _ := contractServer(t, 200, `{"data": {"token_type": "Bearer", "expires_in": 3600, "access_token": "`+accessToken+`", "refresh_token": "`+newRefresh+`"}}`)
-	_, ex, err = client().Login(context.Background(), srv2.URL, "2024-03-27", "u", password)
+	_, ex, err = client().Login(context.Background(), providers.LoginTarget{BaseURL: srv2.URL, APIVersion: "2024-03-27"}, providers.Credentials{Method: providers.LoginPassword, Username: "u", Password: password})
 	if err == nil || !strings.Contains(err.Error(), "missing data.sub") {
 		t.Errorf("login without sub: %v", err)
 	}
@@ -232,7 +232,7 @@ func TestLogin(t *testing.T) {
 
 	for _, status := range []int{400, 422} {
 		srv3, _ := contractServer(t, status, `{"error": {"code": 400, "message": "Incorrect username or password"}}`)
-		_, ex, err = client().Login(context.Background(), srv3.URL, "", "u", password)
+		_, ex, err = client().Login(context.Background(), providers.LoginTarget{BaseURL: srv3.URL}, providers.Credentials{Method: providers.LoginPassword, Username: "u", Password: password})
 		var pe *providers.Error
 		if !errors.As(err, &pe) || pe.Outcome != providers.OutcomeRejected || pe.Status != status {
 			t.Errorf("login %d: %v", status, err)
