@@ -51,6 +51,7 @@ type Report struct {
 	Exchange *Exchange // unredacted, in memory only; nil when no request was made
 	Rotated  bool      // the provider sent a new refresh token (saved unless ErrNotSaved)
 	Shared   bool      // another caller or process did the refresh; this one reused its result
+	Relogin  bool      // the refresh token was rejected and tokentop logged in again with a remembered login
 	Err      error     // the provider's error or a persistence error, nil when ok
 
 	bg *flight // the refresh a cancelled caller left running (ErrInBackground)
@@ -519,6 +520,11 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	}
 	rep.Status = a.Status
 	rep.Attempt = a // so far: what was sent and how long it took, even if recording fails
+
+	if upd == nil && needsLogin && r.relogin(ctx, c, rep, a) {
+		released = true // or left to lapse: relogin says why in rep.Err
+		return rep, rep.Err
+	}
 
 	pctx, cancel := context.WithTimeout(ctx, persistTimeout)
 	defer cancel()

@@ -25,6 +25,9 @@ const (
 	TriggerManual    = "manual"
 	TriggerScheduled = "scheduled"
 	TriggerCLI       = "cli"
+	// TriggerRelogin: tokentop logged in again by itself with a remembered
+	// login after the provider rejected the refresh token.
+	TriggerRelogin = "relogin"
 )
 
 // Schedule modes.

@@ -32,6 +32,7 @@ type refreshJSON struct {
 	ExpiresAt  *string             `json:"expires_at"`
 	Rotated    bool                `json:"rotated"`
 	Shared     bool                `json:"shared,omitempty"`
+	Relogin    bool                `json:"relogin,omitempty"` // rejected, then logged in again with the remembered login
 	Envelope   *providers.Envelope `json:"envelope"`
 	NeedsLogin bool                `json:"needs_login,omitempty"` // the refresh token was rejected for good
 	Error      string              `json:"error,omitempty"`
@@ -160,7 +161,7 @@ func (a *app) selectSessions(ctx context.Context, labels []string) ([]vault.Sess
 func toRefreshJSON(label string, rep *providers.Report, reveal bool) refreshJSON {
 	j := refreshJSON{
 		Label: label, Outcome: rep.Outcome, Status: rep.Status, DurationMS: rep.Attempt.Duration.Milliseconds(),
-		Rotated: rep.Rotated, Shared: rep.Shared, Envelope: rep.Envelope, ExpiresAt: rfc3339(rep.Session.ExpiresAt),
+		Rotated: rep.Rotated, Shared: rep.Shared, Relogin: rep.Relogin, Envelope: rep.Envelope, ExpiresAt: rfc3339(rep.Session.ExpiresAt),
 		NeedsLogin: rep.Outcome != providers.OutcomeOK && rep.Session.NeedsLogin,
 	}
 	if rep.Err != nil {
@@ -185,6 +186,8 @@ func printRefresh(w io.Writer, j refreshJSON, s vault.Session, now time.Time) {
 	if j.Outcome == providers.OutcomeOK {
 		parts = append(parts, describeExpiry(s, now))
 		switch {
+		case j.Relogin:
+			parts = append(parts, "the refresh token was rejected: logged in again with the remembered login")
 		case j.Shared:
 			parts = append(parts, "refreshed by another tokentop")
 		case j.Rotated:

@@ -30,8 +30,9 @@ type watchLineJSON struct {
 	DurationMS int64   `json:"duration_ms"`
 	ExpiresAt  *string `json:"expires_at"`
 	Rotated    bool    `json:"rotated"`
-	Shared     bool    `json:"shared,omitempty"` // another tokentop refreshed it; no request from here
-	NextDue    *string `json:"next_due"`         // null: the schedule is off
+	Shared     bool    `json:"shared,omitempty"`  // another tokentop refreshed it; no request from here
+	Relogin    bool    `json:"relogin,omitempty"` // the refresh token was rejected; logged in again with the remembered login
+	NextDue    *string `json:"next_due"`          // null: the schedule is off
 	Failures   int     `json:"failures"`
 	Disabled   bool    `json:"disabled,omitempty"` // this refresh turned the schedule off
 	Error      string  `json:"error,omitempty"`
@@ -137,7 +138,7 @@ func newWatchLine(res providers.ScheduledResult, now time.Time) watchLineJSON {
 	}
 	if rep := res.Report; rep != nil {
 		l.Outcome, l.Status, l.DurationMS = string(rep.Outcome), rep.Status, rep.Attempt.Duration.Milliseconds()
-		l.Rotated, l.Shared = rep.Rotated, rep.Shared
+		l.Rotated, l.Shared, l.Relogin = rep.Rotated, rep.Shared, rep.Relogin
 		if rep.Outcome == providers.OutcomeOK && rep.Err == nil {
 			l.ExpiresAt = rfc3339(rep.Session.ExpiresAt)
 		}
@@ -165,6 +166,9 @@ func printWatchLine(w io.Writer, l watchLineJSON, now time.Time) {
 		parts = append(parts, "refreshed by another tokentop")
 	} else if l.Outcome != "error" || l.Status != 0 {
 		parts = append(parts, fmt.Sprintf("%d ms", l.DurationMS))
+	}
+	if l.Relogin {
+		parts = append(parts, "refresh token rejected: logged in again with the remembered login")
 	}
 	if l.ExpiresAt != nil {
 		parts = append(parts, "expires "+clockTime(*l.ExpiresAt, now))
