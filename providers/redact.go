@@ -11,6 +11,10 @@ import (
 	"unicode/utf8"
 )
 
+// hiddenLength replaces a request's Content-Length when the body holds a
+// password or key: the length would tell the secret's.
+const hiddenLength = "(hidden: it tells a secret's length)"
+
 // shortSecret is the length below which Mask shows neither head nor tail.
 const shortSecret = 12
 
@@ -76,6 +80,10 @@ func (e *Exchange) Redacted() *Exchange {
 	r.header(c.RequestHeader)
 	r.header(c.ResponseHeader)
 	c.RequestBody = r.body(c.RequestBody, c.RequestHeader.Get("Content-Type"))
+	if len(r.lengthOnly) > 0 && c.RequestHeader.Get("Content-Length") != "" {
+		// The body's length less the other fields is the password's.
+		c.RequestHeader.Set("Content-Length", hiddenLength)
+	}
 	c.ResponseBody = r.body(c.ResponseBody, c.ResponseHeader.Get("Content-Type"))
 
 	// Second pass: every secret found above, or registered, wherever it
@@ -121,8 +129,8 @@ func (e *Exchange) scrub(text string) string {
 // redactor masks values where they stand and collects them as secrets.
 type redactor struct {
 	secrets []string
-	// lengthOnly are secrets shown by their length alone: passwords and keys,
-	// where even a head and tail give too much away.
+	// lengthOnly are secrets shown as "…" alone: passwords and keys, where
+	// even a head and tail, or the length, give too much away.
 	lengthOnly map[string]bool
 	// allLengthOnly masks every secret by its length (error messages).
 	allLengthOnly bool
@@ -135,7 +143,7 @@ func (r *redactor) mask(v string) string {
 	return r.maskOf(v)
 }
 
-// maskPassword masks v by its length alone, wherever it appears.
+// maskPassword masks v as "…", wherever it appears.
 func (r *redactor) maskPassword(v string) string {
 	if v != "" {
 		if r.lengthOnly == nil {
@@ -147,13 +155,16 @@ func (r *redactor) maskPassword(v string) string {
 }
 
 func (r *redactor) maskOf(v string) string {
-	if v != "" && (r.allLengthOnly || r.lengthOnly[v]) {
+	if v != "" && r.lengthOnly[v] {
+		return "…"
+	}
+	if v != "" && r.allLengthOnly {
 		return "…(" + strconv.Itoa(utf8.RuneCountInString(v)) + ")…"
 	}
 	return Mask(v)
 }
 
-// passwordKeys are fields whose values are masked by length alone.
+// passwordKeys are fields whose values are masked as "…", length and all.
 var passwordKeys = map[string]bool{"password": true, "client_secret": true, "api_key": true, "clientsecret": true, "apikey": true}
 
 // replacer masks every collected secret no longer than limit bytes wherever
@@ -190,7 +201,7 @@ func (r *redactor) header(h http.Header) {
 					vs[i] += ";" + attrs
 				}
 			case "Galileo-Api-Key", "X-Api-Key", "Api-Key":
-				vs[i] = r.mask(v)
+				vs[i] = r.maskPassword(v)
 			}
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -105,7 +104,7 @@ func TestRedactedMasksEverySecret(t *testing.T) {
 	want := map[string]string{
 		"Authorization": "Bearer " + Mask(mkBearer),
 		"Cookie":        "theme=…(4)…; refresh_token=" + Mask(mkRefreshSent),
-		"Api key":       Mask(mkAPIKey),
+		"Api key":       "…",
 		"Set-Cookie":    "refresh_token=" + Mask(mkRefreshNew) + "; Path=/; HttpOnly; Secure",
 		"version":       "2024-03-27",
 		"url":           "https://api.example.test/refresh/" + Mask(mkRefreshSent) + "?token=" + Mask(mkQuery) + "&page=2",
@@ -116,7 +115,7 @@ func TestRedactedMasksEverySecret(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", k, checks[k], w)
 		}
 	}
-	wantReq := `{"outer": {"password": "` + "…(" + strconv.Itoa(len(mkPassword)) + ")…" + `", "keep": "visible"}, "list": [{"id_token":"` + Mask(mkIDToken) + `"}], "token": "` + Mask(mkEscaped) + `"}`
+	wantReq := `{"outer": {"password": "…", "keep": "visible"}, "list": [{"id_token":"` + Mask(mkIDToken) + `"}], "token": "` + Mask(mkEscaped) + `"}`
 	if red.RequestBody != wantReq {
 		t.Errorf("request body:\n got %s\nwant %s", red.RequestBody, wantReq)
 	}
@@ -151,7 +150,7 @@ func TestRedactedFormBodies(t *testing.T) {
 		ResponseHeader: http.Header{},
 	}
 	red := ex.Redacted()
-	want := "grant_type=refresh_token&client_secret=…(" + strconv.Itoa(len(mkSecret)) + ")…&refresh_token=" + Mask(mkRefreshSent) + "&password=…(3)…"
+	want := "grant_type=refresh_token&client_secret=…&refresh_token=" + Mask(mkRefreshSent) + "&password=…"
 	if red.RequestBody != want {
 		t.Errorf("form body:\n got %s\nwant %s", red.RequestBody, want)
 	}
@@ -193,24 +192,28 @@ func TestFormat(t *testing.T) {
 	}
 }
 
-// TestPasswordsMaskedByLengthOnly: a password shows neither head nor tail,
-// in the body or anywhere else it appears.
+// TestPasswordsMaskedByLengthOnly: a password shows neither head nor tail
+// nor its length, in the body or anywhere else it appears, and the request's
+// Content-Length (which would tell the length) is hidden.
 func TestPasswordsMaskedByLengthOnly(t *testing.T) {
 	const pw = "correct-horse-battery-staple"
 	ex := &Exchange{
 		URL:           "https://api.example/token",
-		RequestHeader: http.Header{"Content-Type": {"application/json"}},
+		RequestHeader: http.Header{"Content-Type": {"application/json"}, "Content-Length": {"49"}},
 		RequestBody:   `{"username":"dev","password":"` + pw + `"}`,
 		ResponseBody:  `{"echo":"` + pw + `"}`,
 	}
 	ex.AddSecrets(pw)
 	r := ex.Redacted()
-	want := `"password":"…(28)…"`
+	want := `"password":"…"`
 	if !strings.Contains(r.RequestBody, want) {
 		t.Fatalf("request body %q lacks %q", r.RequestBody, want)
 	}
+	if got := r.RequestHeader.Get("Content-Length"); got != hiddenLength {
+		t.Fatalf("Content-Length %q", got)
+	}
 	for _, s := range []string{r.RequestBody, r.ResponseBody} {
-		if strings.Contains(s, "corr") || strings.Contains(s, "ple\"") {
+		if strings.Contains(s, "corr") || strings.Contains(s, "ple\"") || strings.Contains(s, "28") {
 			t.Fatalf("password head or tail shown: %q", s)
 		}
 	}

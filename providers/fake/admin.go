@@ -20,6 +20,9 @@ var adminRoutes = map[string]map[string]func(*Server, http.ResponseWriter, *http
 	adminPrefix + "faults":   {http.MethodPost: (*Server).adminQueueFault, http.MethodDelete: (*Server).adminClearFaults},
 	adminPrefix + "revoke":   {http.MethodPost: (*Server).adminRevoke},
 	adminPrefix + "stats":    {http.MethodGet: (*Server).adminStats},
+	// Galileo's API keys (any flavor answers; only Galileo logs in with them).
+	adminPrefix + "api-keys":        {http.MethodPost: (*Server).adminIssueAPIKey},
+	adminPrefix + "api-keys/revoke": {http.MethodPost: (*Server).adminRevokeAPIKey},
 }
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
@@ -81,13 +84,27 @@ func (s *Server) adminClearFaults(w http.ResponseWriter, _ *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// adminRevoke serves POST /_fake/revoke: {"refresh_token": "..."}.
+// adminRevoke serves POST /_fake/revoke: {"refresh_token": "..."} revokes
+// that token's family; {"all": true} every family of the account (answering
+// {"revoked": true, "families": N}).
 func (s *Server) adminRevoke(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		RefreshToken string `json:"refresh_token"`
+		All          bool   `json:"all"`
 	}
 	if err := decodeAdmin(r, &req); err != nil {
 		adminError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.All == (req.RefreshToken != "") {
+		adminError(w, http.StatusBadRequest, `give either "refresh_token" or "all": true`)
+		return
+	}
+	if req.All {
+		writeJSON(w, http.StatusOK, struct {
+			Revoked  bool `json:"revoked"`
+			Families int  `json:"families"`
+		}{true, s.RevokeAll()})
 		return
 	}
 	if !s.revoke(req.RefreshToken) {

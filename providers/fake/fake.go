@@ -50,9 +50,10 @@ type Options struct {
 	// RotateRefresh makes every refresh issue a new refresh token and retire
 	// the old one. nil means true.
 	RotateRefresh *bool
-	// Username and Password are the PathStack account accepted by POST
-	// /token; defaults "dev@tokentop.test" and a random password. Galileo has
-	// no login endpoint and ignores them.
+	// Username and Password are the account accepted by PathStack's POST
+	// /token and Galileo's POST /login; defaults "dev@tokentop.test" and a
+	// random password. (Galileo's POST /login/api_key takes keys from
+	// IssueAPIKey instead.)
 	Username, Password string
 	// Now is the server's clock (token times, expiry checks, the Date
 	// header), default time.Now. A skewed clock lets tests show clock skew.
@@ -74,6 +75,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	refresh map[tokenHash]*refreshRecord
+	apiKeys map[tokenHash]bool // Galileo API keys issued: true until revoked
 	faults  []Fault
 	stats   Stats
 
@@ -91,7 +93,7 @@ type Tokens struct {
 // Stats counts auth requests (admin requests under /_fake/ are not counted).
 type Stats struct {
 	Requests        int `json:"requests"`         // every request outside /_fake/
-	Logins          int `json:"logins"`           // successful PathStack logins
+	Logins          int `json:"logins"`           // successful logins (PathStack /token, Galileo /login and /login/api_key)
 	Refreshes       int `json:"refreshes"`        // successful refreshes
 	Rotations       int `json:"rotations"`        // refreshes that issued a new refresh token
 	ReuseDetections int `json:"reuse_detections"` // rotated refresh tokens presented again
@@ -108,7 +110,8 @@ func StartPathStack(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// StartGalileo starts a fake Galileo API (POST /v1/refresh_token).
+// StartGalileo starts a fake Galileo API (POST /v1/refresh_token, POST
+// /login, POST /login/api_key).
 func StartGalileo(opts Options) (*Server, error) {
 	s, err := start(galileoFlavor, opts)
 	if err != nil {
@@ -159,10 +162,11 @@ func start(f *flavor, opts Options) (*Server, error) {
 // Provider returns "pathstack" or "galileo".
 func (s *Server) Provider() string { return s.flavor.name }
 
-// Username returns the account name POST /token accepts.
+// Username returns the account name the login (PathStack POST /token,
+// Galileo POST /login) accepts.
 func (s *Server) Username() string { return s.opts.Username }
 
-// Password returns the account password POST /token accepts.
+// Password returns the account password the login accepts.
 func (s *Server) Password() string { return s.opts.Password }
 
 // Handler returns the server's handler, so tests can wrap it (the tokens'

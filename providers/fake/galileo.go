@@ -15,6 +15,8 @@ var galileoFlavor = &flavor{
 	audience: "galileo-api",
 	routes: map[string]func(*Server, http.ResponseWriter, *http.Request){
 		"/v1/refresh_token": (*Server).galileoRefresh,
+		"/login":            (*Server).galileoLogin,
+		"/login/api_key":    (*Server).galileoLoginAPIKey,
 	},
 	errorBody: func(status int, message string) []byte {
 		return mustJSON(galileoDetail{Detail: message})
