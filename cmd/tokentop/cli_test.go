@@ -207,6 +207,7 @@ var noEnvFallback = map[string]bool{
 	"all": true, "reveal": true, "yes": true, "with-secrets": true, "output": true,
 	"before-expiry": true, "every": true, "off": true, "list": true, // schedule
 	"drop recover": true, // deletes kept tokens: an act, never from the environment
+	"format token": true, // a variable left set would change what every `$(tokentop token …)` gets
 }
 
 // TestEveryFlagHasAnEnvFallbackOrAReason walks every command: each flag is

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokentop/tokentop/providers/fake"
+)
+
+// exitCode is a finished command's exit code (0 when err is nil).
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	var ee *exec.ExitError
+	if err == nil {
+		return 0
+	}
+	if !errors.As(err, &ee) {
+		t.Fatalf("run: %v", err)
+	}
+	return ee.ExitCode()
+}
+
+func TestExecGivesTheChildAFreshTokenAndItsStatus(t *testing.T) {
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	e.addMinted(srv, "local")
+	want := strings.TrimSpace(e.mustRun("", "token", "local"))
+
+	var stdout, stderr bytes.Buffer
+	c := e.command("", "exec", "local", "--", "sh", "-c", "printenv TOKENTOP_ACCESS_TOKEN; printenv TOKENTOP_AUTHORIZATION; printenv PATHSTACK_API_VERSION; printenv TOKENTOP_EXPIRES_AT")
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Run(); err != nil {
+		t.Fatalf("exec: %v: %s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 4 || lines[0] != want || lines[1] != "Bearer "+want || lines[2] != "2024-03-27" {
+		t.Fatalf("the child's environment does not carry the token of `tokentop token` (%d lines)", len(lines))
+	}
+	if _, err := time.Parse(time.RFC3339, lines[3]); err != nil {
+		t.Errorf("TOKENTOP_EXPIRES_AT %q: %v", lines[3], err)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+
+	// --env renames the token's variable, and drops an inherited one.
+	c = e.command("", "exec", "local", "--env", "GH_TOKEN", "--", "sh", "-c", `test "$GH_TOKEN" = "$1" && echo "${TOKENTOP_ACCESS_TOKEN:-unset}"`, "sh", want)
+	c.Env = append(c.Env, "TOKENTOP_ACCESS_TOKEN=stale")
+	if out, err := c.Output(); err != nil || string(out) != "unset\n" {
+		t.Fatalf("exec --env GH_TOKEN: %v %q", err, out)
+	}
+
+	// The child's exit status is tokentop's; a signal N gives 128+N.
+	for args, code := range map[string]int{"exit 7": 7, "exit 0": 0, "kill -KILL $$": 128 + 9, "kill -TERM $$": 128 + 15} {
+		if got := exitCode(t, e.command("", "exec", "local", "--", "sh", "-c", args).Run()); got != code {
+			t.Errorf("exec -- sh -c %q: exit %d, want %d", args, got, code)
+		}
+	}
+	// Like a shell: 127 when the command is not found, 126 when it cannot run.
+	noexec := filepath.Join(e.dir, "noexec")
+	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for cmd, code := range map[string]int{"tokentop-no-such-command": 127, noexec: 126} {
+		stderr.Reset()
+		c = e.command("", "exec", "local", "--", cmd)
+		c.Stderr = &stderr
+		if got := exitCode(t, c.Run()); got != code || strings.Count(stderr.String(), "\n") != 1 {
+			t.Errorf("exec %s: exit %d (want %d), stderr %q", cmd, got, code, stderr.String())
+		}
+	}
+}
+
+func TestExecRefusesWithoutAFreshToken(t *testing.T) {
+	e := newEnv(t)
+	access, refresh := tokenPair(t, e.now.Add(-2*time.Hour), time.Hour, "execdown")
+	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "down", "--sub", testSub, "--base-url", "http://127.0.0.1:1")
+	marker := filepath.Join(e.dir, "ran")
+	r := e.run("", "exec", "down", "--", "touch", marker)
+	if r.code != exitFailed || strings.Count(r.err, "\n") != 1 || !strings.Contains(r.err, "refresh failed") {
+		t.Fatalf("exec on a session that cannot refresh: %+v", r)
+	}
+	if strings.Contains(r.err+r.out, "execdown") {
+		t.Fatal("a token leaked into the output")
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("the command ran without a fresh token")
+	}
+
+	for _, args := range [][]string{
+		{"exec"}, {"exec", "down"}, {"exec", "down", "x", "--", "true"}, {"exec", "down", "--min-valid", "5m", "env"},
+		{"exec", "down", "curl", "-s", "x"}, {"exec", "down", "--env", "1X", "--", "true"}, {"exec", "--", "true"},
+	} {
+		if r := e.run("", args...); r.code != exitUsage || strings.Count(r.err, "\n") != 1 {
+			t.Errorf("tokentop %s: %+v, want a usage error", strings.Join(args, " "), r)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a refused command ran")
+	}
+}
+
+func TestExecPassesSignalsOnAndWaits(t *testing.T) {
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	e.addMinted(srv, "local")
+	ready, marker := filepath.Join(e.dir, "ready"), filepath.Join(e.dir, "marker")
+	script := fmt.Sprintf(`trap 'echo "$1" > %s; exit 42' %%s; echo > %s; while :; do sleep 0.05; done`, marker, ready)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1} {
+		name := sig.String()
+		os.Remove(ready)
+		os.Remove(marker)
+		trap := map[syscall.Signal]string{syscall.SIGTERM: "TERM", syscall.SIGINT: "INT", syscall.SIGHUP: "HUP", syscall.SIGUSR1: "USR1"}[sig]
+		c := e.command("", "exec", "local", "--", "sh", "-c", fmt.Sprintf(script, trap), "sh", trap)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for _, err := os.Stat(ready); err != nil; _, err = os.Stat(ready) {
+			if time.Now().After(deadline) {
+				c.Process.Kill()
+				t.Fatalf("%s: the child never started", name)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if err := c.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(10 * time.Second):
+			c.Process.Kill()
+			t.Fatalf("%s: tokentop did not end after the child's trap", name)
+		}
+		if got := exitCode(t, err); got != 42 {
+			t.Errorf("%s: exit %d, want the child's 42", name, got)
+		}
+		if b, err := os.ReadFile(marker); err != nil || strings.TrimSpace(string(b)) != trap {
+			t.Errorf("%s: the child's trap did not run: %v %q", name, err, b)
+		}
+	}
+}
+
+// TestParallelExecRefreshesOnce runs 100 `tokentop exec` at once on a session
+// whose token expires within --min-valid: the refresh token is spent once,
+// and every child gets the one new token.
+func TestParallelExecRefreshesOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 100 processes")
+	}
+	e := newEnv(t)
+	var skew atomic.Int64 // the fake's clock runs behind while minting
+	srv := startFake(t, fake.Options{Now: func() time.Time { return time.Now().Add(-time.Duration(skew.Load())) }})
+	skew.Store(int64(time.Hour - 30*time.Second)) // the minted token has 30 s left
+	tok, err := srv.Mint(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skew.Store(0)
+	e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", "local", "--sub", tok.Sub, "--base-url", srv.URL)
+	tokentopBinary(t) // built before the clock starts
+
+	const n = 100
+	outs := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := e.command("", "exec", "local", "--min-valid", "2m", "--", "printenv", "TOKENTOP_ACCESS_TOKEN")
+			var stderr bytes.Buffer
+			c.Stderr = &stderr
+			out, err := c.Output()
+			if err != nil {
+				err = fmt.Errorf("%w: %s", err, stderr.String())
+			}
+			outs[i], errs[i] = strings.TrimSpace(string(out)), err
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d parallel exec: %s", n, time.Since(start).Round(time.Millisecond))
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("exec %d: %v", i, err)
+		}
+	}
+	st := srv.Stats()
+	if st.Refreshes != 1 || st.ReuseDetections != 0 {
+		t.Fatalf("fake stats %+v: want exactly one refresh and no reuse", st)
+	}
+	for i, out := range outs {
+		if out != outs[0] || out == tok.AccessToken || out == "" {
+			t.Fatalf("exec %d got another token than exec 0 (or the old one)", i)
+		}
+	}
+	if got := strings.TrimSpace(e.mustRun("", "token", "local")); got != outs[0] {
+		t.Fatal("the children's token is not the stored one")
+	}
+}
+
+func TestTokenFormats(t *testing.T) {
+	e := newEnv(t)
+	access, refresh := tokenPair(t, e.now, time.Hour, "fmt")
+	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "ps", "--sub", testSub, "--api-version", "2024-03-26")
+	e.mustRun(access+"\n"+refresh+"\n", "add", "galileo", "--label", "gl", "--base-url", "https://api.acme.rungalileo.io")
+	exp := e.now.Add(time.Hour).UTC().Format(time.RFC3339)
+
+	if out := e.mustRun("", "token", "ps"); out != access+"\n" {
+		t.Errorf("token (raw by default): %q", out)
+	}
+	if out := e.mustRun("", "token", "ps", "--format", "raw"); out != access+"\n" {
+		t.Errorf("--format raw: %q", out)
+	}
+	if out := e.mustRun("", "token", "ps", "--format", "header"); out != "Authorization: Bearer "+access+"\n" {
+		t.Errorf("--format header: %q", out)
+	}
+	for label, wantHeaders := range map[string]map[string]string{
+		"ps": {"Authorization": "Bearer " + access, "x-api-version": "2024-03-26"},
+		"gl": {"Authorization": "Bearer " + access},
+	} {
+		var got tokenJSONOut
+		if err := json.Unmarshal([]byte(e.mustRun("", "token", label, "--format", "json")), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.AccessToken != access || got.TokenType == "" || got.ExpiresAt == nil || *got.ExpiresAt != exp || fmt.Sprint(got.Headers) != fmt.Sprint(wantHeaders) {
+			t.Errorf("%s --format json: %+v", label, got)
+		}
+	}
+	// --format env is eval-able by a POSIX shell.
+	env := e.mustRun("", "token", "ps", "--format", "env")
+	out, err := exec.Command("sh", "-c", env+`printf '%s|%s|%s|%s' "$TOKENTOP_ACCESS_TOKEN" "$TOKENTOP_AUTHORIZATION" "$PATHSTACK_API_VERSION" "$TOKENTOP_EXPIRES_AT"`).Output()
+	if err != nil || string(out) != access+"|Bearer "+access+"|2024-03-26|"+exp {
+		t.Errorf("eval of --format env: %v %q", err, out)
+	}
+	if env := e.mustRun("", "token", "gl", "--format", "env"); strings.Contains(env, "PATHSTACK") || !strings.HasPrefix(env, "export TOKENTOP_ACCESS_TOKEN='") {
+		t.Errorf("galileo --format env: %q", env)
+	}
+	if q := shellQuote(`it's "$HOME"`); q != `'it'\''s "$HOME"'` {
+		t.Errorf("shellQuote: %s", q)
+	}
+	if r := e.run("", "token", "ps", "--format", "xml"); r.code != exitUsage || strings.Contains(r.out, access) {
+		t.Errorf("--format xml: %+v", r)
+	}
+}
+
+func TestCredentialHelper(t *testing.T) {
+	e := newEnv(t)
+	add := func(provider, label, baseURL, marker string) string {
+		access, refresh := tokenPair(t, e.now, time.Hour, marker)
+		args := []string{"add", provider, "--label", label, "--base-url", baseURL}
+		if provider == "pathstack" {
+			args = append(args, "--sub", testSub)
+		}
+		e.mustRun(access+"\n"+refresh+"\n", args...)
+		return access
+	}
+	root := add("pathstack", "root", "https://api.example.com", "root")
+	v1 := add("pathstack", "v1", "https://api.example.com/v1/", "v1")
+	twin := add("pathstack", "twin", "https://API.example.com:443/v1", "twin")
+	v1b := add("pathstack", "v1b", "https://api.example.com/v1/b", "v1b")
+	gl := add("galileo", "acme", "http://127.0.0.1:8088", "acme")
+
+	get := func(stdin string, args ...string) result {
+		return e.run(stdin, append([]string{"credential-helper"}, append(args, "get")...)...)
+	}
+	for uri, want := range map[string]string{
+		"https://api.example.com/v2/x":        root,
+		"https://api.example.com":             root,
+		"https://api.example.com/v10":         root, // /v1 is not a prefix of /v10
+		"https://api.example.com/v1/b/c?d=e":  v1b,
+		"https://api.example.com:443/v1/b":    v1b,
+		"http://127.0.0.1:8088/v2/projects/x": gl,
+	} {
+		r := get(fmt.Sprintf(`{"uri": %q}`, uri))
+		var resp helperResponse
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &resp) != nil {
+			t.Errorf("%s: %+v", uri, r)
+			continue
+		}
+		if got := resp.Headers["Authorization"]; len(got) != 1 || got[0] != "Bearer "+want {
+			t.Errorf("%s: the wrong session's token (or none)", uri)
+		}
+		if v := resp.Headers["X-Api-Version"]; (want == gl) != (v == nil) || (v != nil && v[0] != "2024-03-27") {
+			t.Errorf("%s: X-Api-Version %v", uri, v)
+		}
+		if resp.Expires == nil || *resp.Expires != e.now.Add(time.Hour).UTC().Format(time.RFC3339) {
+			t.Errorf("%s: expires %v", uri, resp.Expires)
+		}
+	}
+
+	// Two sessions equally good: an error naming both; --label settles it.
+	r := get(`{"uri": "https://api.example.com/v1/me"}`)
+	if r.code != exitFailed || !strings.Contains(r.err, `"v1"`) || !strings.Contains(r.err, `"twin"`) || strings.Count(r.err, "\n") != 1 || r.out != "" {
+		t.Errorf("ambiguous: %+v", r)
+	}
+	if r := get(`{"uri": "https://api.example.com/v1/me"}`, "--label", "twin"); r.code != 0 || !strings.Contains(r.out, twin) {
+		t.Errorf("--label twin: %+v", r)
+	}
+	if r := get(`{"uri": "https://elsewhere.example.com/v1"}`, "--label", "v1"); r.code != 0 || !strings.Contains(r.out, v1) {
+		t.Errorf("--label v1 for another host: %+v", r)
+	}
+	for _, uri := range []string{"http://api.example.com/v2", "https://api.example.com:8443/", "https://other.example.com/"} {
+		if r := get(fmt.Sprintf(`{"uri": %q}`, uri)); r.code != exitFailed || !strings.Contains(r.err, "no session") || r.out != "" {
+			t.Errorf("%s: %+v", uri, r)
+		}
+	}
+	if r := get(`{"uri": "https://x"}`, "--label", "nope"); r.code != exitFailed {
+		t.Errorf("--label nope: %+v", r)
+	}
+	for name, r := range map[string]result{
+		"not json":      get(`uri=https://api.example.com`),
+		"no uri":        get(`{}`),
+		"relative uri":  get(`{"uri": "/v1"}`),
+		"verb store":    e.run(`{"uri": "https://api.example.com"}`, "credential-helper", "store"),
+		"verb erase":    e.run("", "credential-helper", "erase"),
+		"no verb":       e.run("", "credential-helper"),
+		"two verbs":     e.run("", "credential-helper", "get", "get"),
+		"negative min":  get(`{"uri": "https://api.example.com"}`, "--min-valid", "-1s"),
+		"oversized min": get(`{"uri": "https://api.example.com"}`, "--min-valid", "2h"),
+	} {
+		if r.code != exitUsage || strings.Count(r.err, "\n") != 1 || r.out != "" {
+			t.Errorf("%s: %+v, want exit 2 and one line", name, r)
+		}
+	}
+}
+
+// TestExecAndHelperTimings logs how long `tokentop exec LABEL -- true` and
+// `tokentop credential-helper get` take against a bare process start: no
+// assertion, numbers for the record (go test -run Timings -v).
+func TestExecAndHelperTimings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timings only")
+	}
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	e.addMinted(srv, "local")
+	bin := tokentopBinary(t)
+	truePath, err := exec.LookPath("true")
+	if err != nil {
+		t.Skip("no true")
+	}
+	const runs = 40
+	median := func(name, stdin string, mk func() *exec.Cmd) time.Duration {
+		var ds []time.Duration
+		for range runs {
+			c := mk()
+			c.Stdin = strings.NewReader(stdin)
+			start := time.Now()
+			if out, err := c.CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v %s", name, err, out)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		slices.Sort(ds)
+		t.Logf("%-40s median %6.2f ms  min %6.2f ms", name, ms(ds[len(ds)/2]), ms(ds[0]))
+		return ds[len(ds)/2]
+	}
+	bare := median("true", "", func() *exec.Cmd { return exec.Command(truePath) })
+	version := median("tokentop --version", "", func() *exec.Cmd { return e.command("", "--version") })
+	ex := median("tokentop exec local -- true", "", func() *exec.Cmd { return e.command("", "exec", "local", "--", "true") })
+	helper := median("tokentop credential-helper get", `{"uri": "`+srv.URL+`/v1/me"}`, func() *exec.Cmd {
+		return e.command("", "credential-helper", "get")
+	})
+	tok := median("tokentop token local", "", func() *exec.Cmd { return e.command("", "token", "local") })
+	t.Logf("over a bare `true`: exec +%.2f ms, credential-helper +%.2f ms, token +%.2f ms (tokentop --version alone +%.2f ms); binary %s",
+		ms(ex-bare), ms(helper-bare), ms(tok-bare), ms(version-bare), bin)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
