@@ -14,17 +14,24 @@ import (
 // dashboard drawn. Target: under 1 s.
 func BenchmarkDemoFirstFrame(b *testing.B) {
 	bin := tokentopBinary(b)
+	var total time.Duration
+	n := 0
 	for b.Loop() {
+		b.StopTimer() // the folder and command are the benchmark's, not the demo's
 		dir := b.TempDir()
 		cmd := exec.Command(bin, "demo")
 		cmd.Env = []string{"HOME=" + dir, "PATH=" + os.Getenv("PATH"), envKeyFile + "=" + filepath.Join(dir, "key")}
+		b.StartTimer()
 		start := time.Now()
 		s := startScreen(b, cmd, 100, 30)
 		s.waitFor("the first frame", 20*time.Second, "demo-pathstack", "demo-expiring", "demo-galileo", "demo-revoked", "demo-invalid", "demo-down")
-		b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/first-frame")
+		total += time.Since(start)
+		n++
 		b.StopTimer()
 		s.press("q")
 		s.wait(10 * time.Second)
 		b.StartTimer()
 	}
+	// The mean over every iteration, not the last one's.
+	b.ReportMetric(float64(total.Milliseconds())/float64(n), "ms/first-frame")
 }
