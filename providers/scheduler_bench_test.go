@@ -149,4 +149,3 @@ func BenchmarkSchedulerIdleLook(b *testing.B) {
 		}
 	}
 }
-
