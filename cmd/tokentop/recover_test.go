@@ -156,16 +156,17 @@ func TestRecoverListRestoreRefresh(t *testing.T) {
 		Outcome    string `json:"outcome"`
 		SentFP     string `json:"refresh_token_sent"`
 		ReceivedFP string `json:"refresh_token_received"`
+		Owner      string `json:"owner"`
 	}
 	if err := json.Unmarshal([]byte(keep(e.run("", "history", "prod", "--json")).out), &hist); err != nil || len(hist) < 2 {
 		t.Fatalf("history: %v %+v", err, hist)
 	}
 	if hist[0].Outcome != "ok" || hist[0].SentFP != vault.Fingerprint(live.RefreshToken) ||
-		hist[1].Outcome != "recovered" || hist[1].ReceivedFP != vault.Fingerprint(live.RefreshToken) {
+		hist[1].Outcome != "recovered" || hist[1].Owner == "" || hist[1].ReceivedFP != vault.Fingerprint(live.RefreshToken) {
 		t.Fatalf("history: %+v", hist[:2])
 	}
-	if out := keep(e.run("", "history", "prod")).out; !strings.Contains(out, "recovered") {
-		t.Errorf("history does not show the restore:\n%s", out)
+	if out := keep(e.run("", "history", "prod")).out; !strings.Contains(out, "recovered") || !strings.Contains(out, "(by "+hist[1].Owner+")") {
+		t.Errorf("history does not show the restore and who made it:\n%s", out)
 	}
 
 	// Nothing applies any more: exit 1, one line, the stale count.
