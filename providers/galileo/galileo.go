@@ -29,6 +29,12 @@ const DefaultTokenType = "bearer"
 // ErrNoBaseURL: Galileo is per tenant, so a session must name its server.
 var ErrNoBaseURL = errors.New("galileo session has no base URL (e.g. https://api.acme.rungalileo.io)")
 
+// The client refreshes and logs in.
+var (
+	_ providers.Provider = (*Client)(nil)
+	_ providers.Loginer  = (*Client)(nil)
+)
+
 // Client calls Galileo's auth endpoints.
 type Client struct {
 	hc  *http.Client

@@ -18,6 +18,12 @@ import (
 // its default (the /refresh page documents vault.DefaultPathStackAPIVersion).
 const DefaultLoginAPIVersion = "2024-03-26"
 
+// The client refreshes and logs in.
+var (
+	_ providers.Provider = (*Client)(nil)
+	_ providers.Loginer  = (*Client)(nil)
+)
+
 // Client calls PathStack's auth endpoints.
 type Client struct {
 	hc  *http.Client
