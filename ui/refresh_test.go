@@ -146,8 +146,8 @@ func TestStoppedRefreshUpdatesWhenItsAttemptIsStored(t *testing.T) {
 	stored := vault.Attempt{ID: 9, SessionID: 1, Trigger: vault.TriggerManual, StartedAt: fixedNow, Outcome: "ok", Status: 200,
 		Exchange: redacted(t, exchange200(t))}
 	m, _ = update(t, m, SessionLoadedMsg{ID: 1, Session: after, Latest: &stored})
-	requireScreenContains(t, m, "Last refresh 14:00:00 · manual · POST https://api.pathstack.io/refresh · 200 OK",
-		"expires 15:00:00 (in 1h 00m)")
+	requireScreenContains(t, m, "Last refresh 14:00:00 · manual · POST /refresh · 200 OK",
+		"→ POST https://api.pathstack.io/refresh", "expires 15:00:00 (in 1h 00m)")
 }
 
 // An attempt recorded without a new version (a failure elsewhere, or of a

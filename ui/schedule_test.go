@@ -331,7 +331,7 @@ func TestScheduledResultByAnotherProcessReloadsTheSession(t *testing.T) {
 	a := vault.Attempt{ID: 6, SessionID: 1, Trigger: vault.TriggerScheduled, StartedAt: fixedNow.Add(-2 * time.Second),
 		Outcome: "ok", Status: 200, Exchange: redacted(t, exchange200(t))}
 	m, _ = update(t, m, SessionLoadedMsg{ID: 1, Session: rep.Session, Latest: &a})
-	requireScreenContains(t, m, "Last refresh 13:59:58 · scheduled · POST https://api.pathstack.io/refresh · 200 OK")
+	requireScreenContains(t, m, "Last refresh 13:59:58 · scheduled · POST /refresh · 200 OK")
 }
 
 func TestScheduledSkipAfterOwnRefreshIsNotNews(t *testing.T) {
