@@ -569,7 +569,7 @@ func explainFailure(pe *Error, answerLost bool) *Error {
 		return &e
 	case answerLost && pe.Outcome == OutcomeRejected && pe.Status == 401:
 		e := *pe
-		e.Err = fmt.Errorf("%w: the provider rotated it then and now sees the old one reused; log in again", ErrAnswerLost)
+		e.Err = fmt.Errorf("%w; most likely it was rotated then, and the old one is now seen reused: log in again", ErrAnswerLost)
 		return &e
 	}
 	return pe
