@@ -138,7 +138,7 @@ func TestCleanToken(t *testing.T) {
 }
 
 // failingLogin stands for a provider's login in tests that never submit.
-func failingLogin(context.Context, LoginRequest) (providers.Result, *providers.Exchange, error) {
+func failingLogin(context.Context, providers.LoginTarget, providers.Credentials) (providers.Result, *providers.Exchange, error) {
 	return providers.Result{}, nil, errors.New("no login in this test")
 }
 
@@ -232,11 +232,10 @@ func TestLoginOnAGalileoSession(t *testing.T) {
 	// With a Galileo login: its fields, Galileo's (no API version).
 	m.deps.Logins[vault.ProviderGalileo] = failingLogin
 	m, _ = press(t, m, "l")
-	requireScreenContains(t, m, "(•) log in", "( ) paste new tokens", "username", "password", "https://api.acme.rungalileo.io")
+	requireScreenContains(t, m, "(•) log in", "( ) API key", "( ) paste new tokens", "username", "password", "https://api.acme.rungalileo.io")
 	requireScreenLacks(t, m, "api version", "not built in")
-	m, _ = press(t, m, "home") // back to the first field: "how"
 	m.form.Focus(fMethod)
-	m, _ = press(t, m, "right")
+	m, _ = press(t, m, "right", "right")
 	requireScreenContains(t, m, "(•) paste new tokens", "access token")
 	requireScreenLacks(t, m, "username")
 }
@@ -308,11 +307,12 @@ func TestLoginUsesTheSessionsProviderLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	access := makeJWT(t, jwt.MapClaims{"sub": "u1", "exp": time.Now().Add(time.Hour).Unix()})
-	var got LoginRequest
+	var gotTarget providers.LoginTarget
+	var got providers.Credentials
 	deps := e.deps
-	deps.Logins = map[string]LoginFunc{vault.ProviderGalileo: func(_ context.Context, r LoginRequest) (providers.Result, *providers.Exchange, error) {
-		got = r
-		return providers.Result{AccessToken: access, RefreshToken: "new-refresh", TokenType: "bearer"}, &providers.Exchange{Method: "POST", URL: r.BaseURL + "/login"}, nil
+	deps.Logins = map[string]LoginFunc{vault.ProviderGalileo: func(_ context.Context, target providers.LoginTarget, c providers.Credentials) (providers.Result, *providers.Exchange, error) {
+		gotTarget, got = target, c
+		return providers.Result{AccessToken: access, RefreshToken: "new-refresh", TokenType: "bearer"}, &providers.Exchange{Method: "POST", URL: target.BaseURL + "/login"}, nil
 	}}
 	m := New(deps)
 	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
@@ -329,12 +329,64 @@ func TestLoginUsesTheSessionsProviderLogin(t *testing.T) {
 			m, _ = update(t, m, msg)
 		}
 	}
-	if got != (LoginRequest{BaseURL: "https://api.acme.rungalileo.io", Username: "ada", Password: "secret"}) {
-		t.Fatalf("login request = %+v", got)
+	if gotTarget != (providers.LoginTarget{BaseURL: "https://api.acme.rungalileo.io"}) ||
+		got != (providers.Credentials{Method: providers.LoginPassword, Username: "ada", Password: "secret"}) {
+		t.Fatalf("login = %+v, %+v", gotTarget, got)
 	}
 	requireScreenContains(t, m, "Logged in again as acme · tokens replaced")
 	after, err := e.store.GetSession(ctx, s.ID)
 	if err != nil || after.Provider != vault.ProviderGalileo || after.AccessToken != access || after.RefreshToken != "new-refresh" {
 		t.Fatalf("after login: %+v, %v", after, err)
+	}
+
+	// Galileo's other login: an API key, masked.
+	m, _ = press(t, m, "l")
+	m.form.SetValue(fMethod, methodAPIKey) // as → on "how" does
+	m.adaptLoginForm()
+	requireScreenContains(t, m, "(•) API key", "API key")
+	requireScreenLacks(t, m, "username", "password")
+	m.form.Focus(fAPIKey)
+	m = typeText(t, m, "gal-key-123")
+	requireScreenLacks(t, m, "gal-key-123")
+	m, cmd = press(t, m, "ctrl+s")
+	m, cmd = update(t, m, collect(cmd)[0])
+	for _, msg := range collect(cmd) {
+		if _, ok := msg.(LoginDoneMsg); ok {
+			m, _ = update(t, m, msg)
+		}
+	}
+	if got != (providers.Credentials{Method: providers.LoginAPIKey, APIKey: "gal-key-123"}) {
+		t.Fatalf("API key login = %+v", got)
+	}
+	requireScreenContains(t, m, "Logged in again as acme")
+}
+
+// Without a selection, l logs in to a new session; with several logins the
+// provider is a field, and Galileo's needs its tenant's URL (no default).
+func TestNewLoginChoosesTheProvider(t *testing.T) {
+	m := New(testDeps(&bytes.Buffer{}))
+	m.deps.Logins = map[string]LoginFunc{vault.ProviderPathStack: failingLogin, vault.ProviderGalileo: failingLogin}
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m, _ = update(t, m, SessionsLoadedMsg{})
+	m, _ = press(t, m, "l")
+	requireScreenContains(t, m, "Log in", "(•) PathStack", "( ) Galileo", "api version", defaultPathStackURL)
+	requireScreenLacks(t, m, "paste new tokens") // nothing to replace
+	m, _ = press(t, m, "right")
+	if got := m.form.Value(fProvider); got != vault.ProviderGalileo {
+		t.Fatalf("provider = %q", got)
+	}
+	requireScreenContains(t, m, "(•) Galileo", galileoURLExample)
+	requireScreenLacks(t, m, "api version")
+	if got := m.form.Value(fBaseURL); got != "" {
+		t.Fatalf("Galileo base URL = %q, want it empty", got)
+	}
+	m, cmd := press(t, m, "ctrl+s")
+	m, _ = update(t, m, collect(cmd)[0])
+	requireScreenContains(t, m, "a base URL is required")
+	// Clearing the URL does not bring the default back; switching provider does.
+	m.form.Focus(fProvider)
+	m, _ = update(t, m, tea.KeyMsg{Type: tea.KeyLeft})
+	if got := m.form.Value(fBaseURL); got != defaultPathStackURL {
+		t.Fatalf("PathStack base URL = %q", got)
 	}
 }

@@ -18,37 +18,32 @@ import (
 	"github.com/tokentop/tokentop/vault"
 )
 
-// LoginRequest is what the login form collects for a provider's login.
-type LoginRequest struct {
-	BaseURL    string
-	APIVersion string // PathStack's x-api-version; "" for other providers
-	Username   string
-	Password   string
-}
-
-// LoginFunc logs in to one provider: the new tokens (Result.RefreshToken
-// must be set) and the exchange, shown after the login.
-type LoginFunc func(ctx context.Context, r LoginRequest) (providers.Result, *providers.Exchange, error)
+// LoginFunc is one provider's login (a providers.Loginer's Login, such as
+// pathstack.Client.Login or galileo.Client.Login): new tokens from
+// credentials (Result.RefreshToken must be set) and the exchange, shown
+// after the login.
+type LoginFunc func(ctx context.Context, target providers.LoginTarget, c providers.Credentials) (providers.Result, *providers.Exchange, error)
 
 // The login form's ways of getting new tokens (its fMethod field).
 const (
-	methodLogin  = "login"  // the provider's login with username and password
-	methodTokens = "tokens" // paste an access and a refresh token from elsewhere
+	methodLogin  = "login"   // the provider's login with username and password
+	methodAPIKey = "api_key" // Galileo's login with an API key
+	methodTokens = "tokens"  // paste an access and a refresh token from elsewhere
 )
 
-// fMethod is the login form's first field: log in, or paste new tokens.
-const fMethod = "method"
+// Login form fields of their own.
+const (
+	fMethod = "method" // the first: log in, with an API key, or paste new tokens
+	fAPIKey = "api_key"
+)
 
 // loginFunc is provider's login, nil when the dashboard has none.
 func (d Deps) loginFunc(provider string) LoginFunc {
 	if f := d.Logins[provider]; f != nil {
 		return f
 	}
-	if provider == vault.ProviderPathStack && d.Login != nil {
-		login := d.Login
-		return func(ctx context.Context, r LoginRequest) (providers.Result, *providers.Exchange, error) {
-			return login(ctx, r.BaseURL, r.APIVersion, r.Username, r.Password)
-		}
+	if provider == vault.ProviderPathStack {
+		return d.Login
 	}
 	return nil
 }
@@ -88,13 +83,19 @@ func (m *Model) openLoginForm() {
 	var methods, methodLabels []string
 	if !again || m.deps.loginFunc(provider) != nil {
 		methods, methodLabels = append(methods, methodLogin), append(methodLabels, "log in")
+		if again && provider == vault.ProviderGalileo {
+			methods, methodLabels = append(methods, methodAPIKey), append(methodLabels, "API key")
+		}
 	}
 	if again {
 		methods, methodLabels = append(methods, methodTokens), append(methodLabels, "paste new tokens")
 	}
 	username, password := "", ""
 	if again {
-		username = tokenUsername(m.full[sel.ID].AccessToken)
+		username = sel.LoginUser // the remembered login's
+		if username == "" {
+			username = tokenUsername(m.full[sel.ID].AccessToken)
+		}
 	}
 	if m.deps.LoginHint != nil {
 		if u, p := m.deps.LoginHint(provider, baseURL); u != "" {
@@ -106,6 +107,9 @@ func (m *Model) openLoginForm() {
 		provLabels[i] = common.ProviderName(p)
 	}
 	title := "Log in to " + common.ProviderName(provider)
+	if len(provs) > 1 {
+		title = "Log in" // the provider is a field
+	}
 	if again {
 		title = "Log in again: " + sel.Label + " (" + common.ProviderName(provider) + ")"
 	}
@@ -119,6 +123,7 @@ func (m *Model) openLoginForm() {
 		{Key: fAPIVersion, Label: "api version", Value: version, Placeholder: versionHint},
 		{Key: fUsername, Label: "username", Value: username, Placeholder: "username or e-mail"},
 		{Key: fPassword, Label: "password", Kind: form.Secret, Value: password},
+		{Key: fAPIKey, Label: "API key", Kind: form.Secret},
 		{Key: fSub, Label: "sub", Value: sub, Placeholder: "uuid of the user (PathStack /refresh needs it)"},
 		{Key: fAccess, Label: "access token", Kind: form.Secret, Placeholder: "paste here"},
 		{Key: fRefresh, Label: "refresh token", Kind: form.Secret, Placeholder: "paste here"},
@@ -160,12 +165,14 @@ func (m *Model) adaptLoginForm() {
 	if m.form.ID() != formLogin {
 		return
 	}
-	provider, pasting := m.form.Value(fProvider), m.form.Value(fMethod) == methodTokens
+	provider, method := m.form.Value(fProvider), m.form.Value(fMethod)
+	pasting, password := method == methodTokens, method == methodLogin
 	pathstack := provider == vault.ProviderPathStack
 	m.form.SetHidden(fBaseURL, pasting)
 	m.form.SetHidden(fAPIVersion, pasting || !pathstack)
-	m.form.SetHidden(fUsername, pasting)
-	m.form.SetHidden(fPassword, pasting)
+	m.form.SetHidden(fUsername, !password)
+	m.form.SetHidden(fPassword, !password)
+	m.form.SetHidden(fAPIKey, method != methodAPIKey)
 	m.form.SetHidden(fSub, !pasting || !pathstack)
 	m.form.SetHidden(fAccess, !pasting)
 	m.form.SetHidden(fRefresh, !pasting)
@@ -196,7 +203,7 @@ func (m *Model) adaptLoginForm() {
 	case exists && s.Provider == provider:
 		note = append(note, "Logging in replaces the tokens of "+s.Label+"; its history and schedule stay.")
 	}
-	if !pasting && m.form.Value(fUsername) != "" && m.form.Value(fPassword) != "" {
+	if password && m.form.Value(fUsername) != "" && m.form.Value(fPassword) != "" {
 		note = append(note, "ctrl+s logs in.")
 	}
 	m.form.SetNote(strings.Join(note, " "))
@@ -232,11 +239,17 @@ func (m Model) validateLogin(v map[string]string) (errs map[string]string, gener
 	if msg := checkBaseURL(v[fBaseURL]); msg != "" {
 		errs[fBaseURL] = msg
 	}
-	if v[fUsername] == "" {
-		errs[fUsername] = "a username is required"
-	}
-	if v[fPassword] == "" {
-		errs[fPassword] = "a password is required"
+	if v[fMethod] == methodAPIKey {
+		if v[fAPIKey] == "" {
+			errs[fAPIKey] = "an API key is required"
+		}
+	} else {
+		if v[fUsername] == "" {
+			errs[fUsername] = "a username is required"
+		}
+		if v[fPassword] == "" {
+			errs[fPassword] = "a password is required"
+		}
 	}
 	if m.deps.loginFunc(provider) == nil {
 		general = common.ProviderName(provider) + " login is not available here"
@@ -295,11 +308,15 @@ func loginCmd(ctx context.Context, login LoginFunc, store *vault.Store, v map[st
 		if err != nil {
 			return LoginDoneMsg{Err: err}
 		}
-		req := LoginRequest{BaseURL: v[fBaseURL], Username: v[fUsername], Password: v[fPassword]}
+		target := providers.LoginTarget{BaseURL: v[fBaseURL]}
 		if provider == vault.ProviderPathStack {
-			req.APIVersion = v[fAPIVersion]
+			target.APIVersion = v[fAPIVersion]
 		}
-		res, ex, err := login(ctx, req)
+		cred := providers.Credentials{Method: providers.LoginPassword, Username: v[fUsername], Password: v[fPassword]}
+		if v[fMethod] == methodAPIKey {
+			cred = providers.Credentials{Method: providers.LoginAPIKey, APIKey: v[fAPIKey]}
+		}
+		res, ex, err := login(ctx, target, cred)
 		if err != nil {
 			return LoginDoneMsg{Exchange: ex, Err: err}
 		}
@@ -310,7 +327,7 @@ func loginCmd(ctx context.Context, login LoginFunc, store *vault.Store, v map[st
 			Provider:     provider,
 			Label:        v[fLabel],
 			BaseURL:      v[fBaseURL],
-			APIVersion:   req.APIVersion,
+			APIVersion:   target.APIVersion,
 			Sub:          res.Sub,
 			AccessToken:  res.AccessToken,
 			RefreshToken: res.RefreshToken,

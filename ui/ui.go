@@ -32,9 +32,10 @@ import (
 type Deps struct {
 	Store     *vault.Store
 	Refresher *providers.Refresher
-	// Login logs in to PathStack (pathstack.New(hc, now).Login). Nil: the
-	// login form says login is not available.
-	Login func(ctx context.Context, baseURL, apiVersion, username, password string) (providers.Result, *providers.Exchange, error)
+	// Login logs in to PathStack (pathstack.New(hc, now).Login), when
+	// Logins has no PathStack login. Nil: the login form says login is not
+	// available.
+	Login LoginFunc
 	// Logins are the providers' logins by provider (vault.ProviderPathStack,
 	// vault.ProviderGalileo); they win over Login. l offers a session's
 	// provider login when it is here, and pasting new tokens always.

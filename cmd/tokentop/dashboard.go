@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/galileo"
 	"github.com/tokentop/tokentop/providers/pathstack"
 	"github.com/tokentop/tokentop/ui"
 	"github.com/tokentop/tokentop/vault"
@@ -46,25 +46,14 @@ func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseUR
 	return err
 }
 
-// logins are the providers' logins the dashboard offers (l). A provider
-// without one here gets "paste new tokens" only.
-//
-// Galileo: once providers/galileo has a login (POST /login, form-encoded
-// username and password), add it here as
-//
-//	vault.ProviderGalileo: func(ctx context.Context, r ui.LoginRequest) (providers.Result, *providers.Exchange, error) {
-//		return gl.Login(ctx, r.BaseURL, r.Username, r.Password)
-//	},
-//
-// returning the access token and the refresh_token cookie in
-// Result.RefreshToken; the form then offers it on Galileo sessions.
+// logins are the providers' logins the dashboard offers (l): each
+// provider's Login (providers.Loginer) by provider name. A provider
+// missing here gets "paste new tokens" only.
 func (a *app) logins() map[string]ui.LoginFunc {
-	ps := pathstack.New(a.httpClient(), a.io.now)
+	hc := a.httpClient()
 	return map[string]ui.LoginFunc{
-		vault.ProviderPathStack: func(ctx context.Context, r ui.LoginRequest) (providers.Result, *providers.Exchange, error) {
-			return ps.Login(ctx, providers.LoginTarget{BaseURL: r.BaseURL, APIVersion: r.APIVersion},
-				providers.Credentials{Method: providers.LoginPassword, Username: r.Username, Password: r.Password})
-		},
+		vault.ProviderPathStack: pathstack.New(hc, a.io.now).Login,
+		vault.ProviderGalileo:   galileo.New(hc, a.io.now).Login,
 	}
 }
 
