@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -43,7 +42,7 @@ func (s *Store) Import(ctx context.Context, entries []ImportEntry, replace bool)
 		}
 	}
 	now := s.nowMs()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		for i := range batch {
 			sess := &batch[i].Session
 			if err := s.putSession(ctx, tx, sess, replace, now); err != nil {
@@ -52,9 +51,7 @@ func (s *Store) Import(ctx context.Context, entries []ImportEntry, replace bool)
 			var err error
 			switch sch := batch[i].Schedule; {
 			case sch != nil:
-				_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO schedules (session_id, mode, margin_ms, interval_ms,
-					enabled, next_due, failures, backoff_until, last_error, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				_, err = tx.ExecContext(ctx, putScheduleSQL,
 					sess.ID, sch.Mode, sch.Margin.Milliseconds(), sch.Interval.Milliseconds(), sch.Enabled,
 					msOf(sch.NextDue), sch.Failures, msOf(sch.BackoffUntil), sch.LastError, now.UnixMilli())
 			case batch[i].DropSchedule:

@@ -19,23 +19,30 @@ func (s *Store) TakeLease(ctx context.Context, id int64, owner string, ttl time.
 	if owner == "" || ttl <= 0 {
 		return false, fmt.Errorf("take lease on session %d: owner and a positive ttl are required", id)
 	}
-	now := s.now()
-	until := now.Add(ttl).UnixMilli()
-	const set = `UPDATE sessions SET lease_owner = ?, lease_until = ?, lease_host = ?, lease_pid = ?, lease_start = ?
+	// "now" is the Store's clock on SQLite and the database's on PostgreSQL,
+	// where the holders run on machines whose clocks need not agree.
+	nowSQL, nowArgs := s.d.leaseNow(s.now)
+	set := `UPDATE sessions SET lease_owner = ?, lease_until = ` + nowSQL + ` + ?, lease_host = ?, lease_pid = ?, lease_start = ?
 		WHERE id = ? AND `
 	args := func(extra ...any) []any {
-		return append([]any{owner, until, s.proc.Host, s.proc.PID, s.proc.Start, id}, extra...)
+		a := append([]any{owner}, nowArgs...)
+		a = append(a, ttl.Milliseconds(), s.proc.Host, s.proc.PID, s.proc.Start, id)
+		return append(a, extra...)
 	}
 	var taken bool
-	// One UPDATE decides: SQLite serialises writers across processes, so two
-	// contenders cannot both see the lease free.
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
-			args(owner, now.UnixMilli())...)
-		if err != nil {
-			return err
+	// One UPDATE decides: SQLite serialises writers across processes, and
+	// PostgreSQL re-checks the WHERE on the row's newest version after
+	// waiting for its row lock, so two contenders cannot both see the
+	// lease free.
+	err := s.tx(ctx, func(tx *rtx) error {
+		var until int64
+		err := tx.QueryRowContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < "+nowSQL+") RETURNING lease_until",
+			append(args(owner), nowArgs...)...).Scan(&until)
+		if err == nil {
+			taken = true
+			return nil
 		}
-		if taken, err = oneRow(res); err != nil || taken {
+		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		holder, _, hp, err := leaseHolder(ctx, tx, id)
@@ -45,9 +52,10 @@ func (s *Store) TakeLease(ctx context.Context, id int64, owner string, ttl time.
 		if !holderGone(s.proc, hp) {
 			return nil
 		}
-		// The holder is dead. Compare-and-swap on the stale holder: of two
+		// The holder is dead (same host only: a PID says nothing about
+		// another machine). Compare-and-swap on the stale holder: of two
 		// takers judging the same corpse, only the first write matches.
-		res, err = tx.ExecContext(ctx, set+"lease_owner = ? AND lease_pid = ? AND lease_host = ?",
+		res, err := tx.ExecContext(ctx, set+"lease_owner = ? AND lease_pid = ? AND lease_host = ?",
 			args(holder, hp.PID, hp.Host)...)
 		if err != nil {
 			return err
@@ -93,14 +101,14 @@ func leaseHolder(ctx context.Context, q queryer, id int64) (string, time.Time, P
 
 // ReleaseLease drops owner's lease (no-op if not held by owner).
 func (s *Store) ReleaseLease(ctx context.Context, id int64, owner string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error { return releaseLease(ctx, tx, id, owner) })
+	err := s.tx(ctx, func(tx *rtx) error { return releaseLease(ctx, tx, id, owner) })
 	if err != nil {
 		return fmt.Errorf("release lease on session %d: %w", id, err)
 	}
 	return nil
 }
 
-func releaseLease(ctx context.Context, tx *sql.Tx, id int64, owner string) error {
+func releaseLease(ctx context.Context, tx *rtx, id int64, owner string) error {
 	_, err := tx.ExecContext(ctx, `UPDATE sessions SET lease_owner = NULL, lease_until = NULL,
 		lease_host = NULL, lease_pid = NULL, lease_start = NULL WHERE id = ? AND lease_owner = ?`, id, owner)
 	return err
@@ -116,9 +124,9 @@ func releaseLease(ctx context.Context, tx *sql.Tx, id int64, owner string) error
 func (s *Store) MarkSent(ctx context.Context, id int64, owner, fp string, lost *Attempt) error {
 	now := s.nowMs()
 	var attempt Attempt
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		var holder sql.NullString
-		err := tx.QueryRowContext(ctx, "SELECT lease_owner FROM sessions WHERE id = ?", id).Scan(&holder)
+		err := tx.QueryRowContext(ctx, "SELECT lease_owner FROM sessions WHERE id = ?"+s.d.forUpdate, id).Scan(&holder)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}

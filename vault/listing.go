@@ -22,19 +22,31 @@ func (s *Store) ListSessions(ctx context.Context) ([]Session, error) {
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sessions").Scan(&count); err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	// INDEXED BY: fail loudly rather than fall back to a slow plan.
-	rows, err := s.db.QueryContext(ctx, "SELECT listing FROM sessions INDEXED BY sessions_by_label ORDER BY label")
+	query := "SELECT " + sessionPlainColumns + " FROM sessions ORDER BY " + s.d.labelOrder
+	if s.d.listingColumn {
+		// INDEXED BY: fail loudly rather than fall back to a slow plan.
+		query = "SELECT listing FROM sessions INDEXED BY sessions_by_label ORDER BY label"
+	}
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
 	defer rows.Close()
 	out := make([]Session, 0, count)
 	for rows.Next() {
-		var listing string
-		if err := rows.Scan(&listing); err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
+		var (
+			sess Session
+			err  error
+		)
+		if s.d.listingColumn {
+			var listing string
+			if err := rows.Scan(&listing); err != nil {
+				return nil, fmt.Errorf("list sessions: %w", err)
+			}
+			sess, err = decodeListing(listing)
+		} else {
+			sess, err = scanSession(rows)
 		}
-		sess, err := decodeListing(listing)
 		if err != nil {
 			return nil, fmt.Errorf("list sessions: %w", err)
 		}

@@ -67,7 +67,7 @@ func (s *Store) RememberLogin(ctx context.Context, id int64, l RememberedLogin) 
 	if err != nil {
 		return fmt.Errorf("remember login for session %d: %w", id, err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *rtx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE sessions SET login_method = ?, login_user = ?, login_secret = ? WHERE id = ?",
 			l.Method, l.Username, sealed, id)
 		if err != nil {
@@ -111,7 +111,7 @@ func (s *Store) RememberedLogin(ctx context.Context, id int64) (*RememberedLogin
 // ForgetLogin drops the login kept for session id. ErrNotFound when the
 // session does not exist; a no-op when none is kept.
 func (s *Store) ForgetLogin(ctx context.Context, id int64) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE sessions SET login_method = '', login_user = '', login_secret = NULL WHERE id = ?", id)
 		if err != nil {
 			return err

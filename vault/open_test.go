@@ -91,11 +91,11 @@ func TestOpenRunsPendingMigration(t *testing.T) {
 	}
 	s.Close()
 
-	saved := migrations
-	migrations = append(append([]string(nil), saved...), "CREATE TABLE extra (x INTEGER);")
+	saved := sqliteMigrations
+	sqliteMigrations = append(append([]string(nil), saved...), "CREATE TABLE extra (x INTEGER);")
 	s2, err := Open(ctxb(), env.options())
 	if err != nil {
-		migrations = saved
+		sqliteMigrations = saved
 		t.Fatal(err)
 	}
 	var uv int64
@@ -109,7 +109,7 @@ func TestOpenRunsPendingMigration(t *testing.T) {
 		t.Errorf("data lost by migration: %v", err)
 	}
 	s2.Close()
-	migrations = saved
+	sqliteMigrations = saved
 
 	// This build (back to the old list) now meets a newer vault.
 	before := readFile(t, env.path)

@@ -45,15 +45,12 @@ func (s *Store) SaveRecovery(ctx context.Context, sessionID int64, spent string,
 	now := s.nowMs()
 	hash := spentHash(spent)
 	var id int64
-	dbErr := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO recovery (session_id, created_at, token_type, sub,
-			issued_at, expires_at, refresh_expires_at, reason, spent_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	dbErr := s.tx(ctx, func(tx *rtx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO recovery (session_id, created_at, token_type, sub,
+			issued_at, expires_at, refresh_expires_at, reason, spent_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			sessionID, now.UnixMilli(), upd.TokenType, upd.Sub,
-			msOf(upd.IssuedAt), msOf(upd.ExpiresAt), msOf(upd.RefreshExpiresAt), reason, hash)
+			msOf(upd.IssuedAt), msOf(upd.ExpiresAt), msOf(upd.RefreshExpiresAt), reason, hash).Scan(&id)
 		if err != nil {
-			return err
-		}
-		if id, err = res.LastInsertId(); err != nil {
 			return err
 		}
 		access, err := s.sealOptional(upd.AccessToken, recoveryAD(id, colAccessToken))
@@ -83,7 +80,7 @@ func (s *Store) SaveRecovery(ctx context.Context, sessionID int64, spent string,
 // its modification time, no tokens, and Reason "unreadable recovery file: …",
 // so that it can be shown and deleted (DeleteRecovery).
 func (s *Store) ListRecovery(ctx context.Context) ([]Recovery, error) {
-	out, err := s.recoveryRows(ctx, "1")
+	out, err := s.recoveryRows(ctx, "TRUE")
 	if err != nil {
 		return nil, fmt.Errorf("list recovery: %w", err)
 	}
@@ -157,10 +154,10 @@ func (s *Store) ApplyRecovery(ctx context.Context, rec Recovery, expectVersion i
 		attempt = &copied
 	}
 	var after Session
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *rtx) error {
 		if rec.SpentHash != "" {
 			var sealed []byte
-			err := tx.QueryRowContext(ctx, "SELECT refresh_token FROM sessions WHERE id = ?", id).Scan(&sealed)
+			err := tx.QueryRowContext(ctx, "SELECT refresh_token FROM sessions WHERE id = ?"+s.d.forUpdate, id).Scan(&sealed)
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
@@ -208,7 +205,7 @@ func (s *Store) DeleteRecovery(ctx context.Context, rec Recovery) error {
 		}
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM recovery WHERE id = ?", rec.ID)
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -75,7 +76,7 @@ func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expect
 	}
 
 	var after Session
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		var err error
 		after, err = s.recordRefreshTx(ctx, tx, leaseOwner, id, expectVersion, tokens, attempt, needsLogin, now)
 		return err
@@ -106,11 +107,11 @@ func prepareTokens(upd TokenUpdate, now time.Time) (TokenUpdate, error) {
 // prepareTokens) and a may be nil; a gets its ID. It also clears the sent
 // mark (MarkSent) whenever it records an attempt or tokens: the refresh the
 // mark stood for now has its outcome, or its tokens, on record.
-func (s *Store) recordRefreshTx(ctx context.Context, tx *sql.Tx, leaseOwner string, id, expectVersion int64,
+func (s *Store) recordRefreshTx(ctx context.Context, tx *rtx, leaseOwner string, id, expectVersion int64,
 	upd *TokenUpdate, a *Attempt, needsLogin bool, now time.Time) (Session, error) {
 	var version int64
 	var sealedRefresh []byte
-	err := tx.QueryRowContext(ctx, "SELECT version, refresh_token FROM sessions WHERE id = ?", id).Scan(&version, &sealedRefresh)
+	err := tx.QueryRowContext(ctx, "SELECT version, refresh_token FROM sessions WHERE id = ?"+s.d.forUpdate, id).Scan(&version, &sealedRefresh)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, ErrNotFound
 	}
@@ -141,9 +142,9 @@ func (s *Store) recordRefreshTx(ctx context.Context, tx *sql.Tx, leaseOwner stri
 	current := expectVersion == 0 || version == expectVersion
 	switch {
 	case needsLogin && current:
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 1 WHERE id = ?", id)
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = ? WHERE id = ?", true, id)
 	case upd != nil || (a != nil && a.Outcome == OutcomeOK && current):
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = 0 WHERE id = ?", id)
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = ? WHERE id = ?", false, id)
 	}
 	if err != nil {
 		return Session{}, err
@@ -158,7 +159,7 @@ func (s *Store) recordRefreshTx(ctx context.Context, tx *sql.Tx, leaseOwner stri
 
 // recordAttempt inserts attempt a for session id (StartedAt defaults to now)
 // and makes its outcome the session's last status.
-func (s *Store) recordAttempt(ctx context.Context, tx *sql.Tx, id int64, a *Attempt, now time.Time) error {
+func (s *Store) recordAttempt(ctx context.Context, tx *rtx, id int64, a *Attempt, now time.Time) error {
 	a.SessionID = id
 	if a.StartedAt.IsZero() {
 		a.StartedAt = now
@@ -178,7 +179,7 @@ func (s *Store) recordAttempt(ctx context.Context, tx *sql.Tx, id int64, a *Atte
 
 // updateTokens writes new tokens and bumps the version. An empty refresh
 // token, sub or token type keeps the stored one (and the refresh token's expiry).
-func (s *Store) updateTokens(ctx context.Context, tx *sql.Tx, id int64, upd TokenUpdate, sealedRefresh []byte, now time.Time) error {
+func (s *Store) updateTokens(ctx context.Context, tx *rtx, id int64, upd TokenUpdate, sealedRefresh []byte, now time.Time) error {
 	sealedAccess, err := seal(s.aead, []byte(upd.AccessToken), sessionAD(id, colAccessToken))
 	if err != nil {
 		return err
@@ -205,16 +206,13 @@ func (s *Store) updateTokens(ctx context.Context, tx *sql.Tx, id int64, upd Toke
 }
 
 // insertAttempt records a and prunes the session's history to the newest maxAttempts.
-func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, a *Attempt) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO attempts (session_id, triggered_by, started_at, duration_ns,
+func (s *Store) insertAttempt(ctx context.Context, tx *rtx, a *Attempt) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO attempts (session_id, triggered_by, started_at, duration_ns,
 		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp, owner)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		a.SessionID, a.Trigger, a.StartedAt.UnixMilli(), int64(a.Duration), a.Outcome, a.Status, a.Rotated,
-		nullBytes(a.Envelope), nullBytes(a.Exchange), a.Error, a.SentFP, a.ReceivedFP, a.Owner)
+		nullBytes(a.Envelope), nullBytes(a.Exchange), a.Error, a.SentFP, a.ReceivedFP, a.Owner).Scan(&a.ID)
 	if err != nil {
-		return err
-	}
-	if a.ID, err = res.LastInsertId(); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `DELETE FROM attempts WHERE session_id = ? AND id NOT IN (
@@ -226,7 +224,7 @@ func (s *Store) insertAttempt(ctx context.Context, tx *sql.Tx, a *Attempt) error
 // ListAttempts returns a session's attempts, newest first (limit <= 0: all kept).
 func (s *Store) ListAttempts(ctx context.Context, sessionID int64, limit int) ([]Attempt, error) {
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = math.MaxInt64 // no limit, said in a way both backends take
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, triggered_by, started_at, duration_ns,
 		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp, owner

@@ -15,16 +15,14 @@ func (s *Store) PutSchedule(ctx context.Context, sch Schedule) error {
 	if err := validateSchedule(sch); err != nil {
 		return fmt.Errorf("put schedule of session %d: %w", sch.SessionID, err)
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO schedules (session_id, mode, margin_ms, interval_ms,
-			enabled, next_due, failures, backoff_until, last_error, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := s.tx(ctx, func(tx *rtx) error {
+		_, err := tx.ExecContext(ctx, putScheduleSQL,
 			sch.SessionID, sch.Mode, sch.Margin.Milliseconds(), sch.Interval.Milliseconds(), sch.Enabled,
 			msOf(sch.NextDue), sch.Failures, msOf(sch.BackoffUntil), sch.LastError, s.nowMs().UnixMilli())
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("put schedule of session %d: %w", sch.SessionID, mapConstraint(err))
+		return fmt.Errorf("put schedule of session %d: %w", sch.SessionID, s.d.mapError(err))
 	}
 	return nil
 }
@@ -44,6 +42,15 @@ func validateSchedule(sch Schedule) error {
 	}
 	return nil
 }
+
+// putScheduleSQL creates or replaces a schedule (an upsert both backends take).
+const putScheduleSQL = `INSERT INTO schedules (session_id, mode, margin_ms, interval_ms,
+	enabled, next_due, failures, backoff_until, last_error, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (session_id) DO UPDATE SET mode = excluded.mode, margin_ms = excluded.margin_ms,
+	interval_ms = excluded.interval_ms, enabled = excluded.enabled, next_due = excluded.next_due,
+	failures = excluded.failures, backoff_until = excluded.backoff_until,
+	last_error = excluded.last_error, updated_at = excluded.updated_at`
 
 const scheduleColumns = `session_id, mode, margin_ms, interval_ms, enabled, next_due,
 	failures, backoff_until, last_error, updated_at`
@@ -84,7 +91,7 @@ func (s *Store) ListSchedules(ctx context.Context) ([]Schedule, error) {
 
 // DeleteSchedule removes a session's schedule (no-op when none).
 func (s *Store) DeleteSchedule(ctx context.Context, sessionID int64) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		_, err := tx.ExecContext(ctx, "DELETE FROM schedules WHERE session_id = ?", sessionID)
 		return err
 	})

@@ -86,11 +86,11 @@ func TestMarkSent(t *testing.T) {
 // sessions survive and the new columns work.
 func TestMigrateFromSchema1(t *testing.T) {
 	env := newTestEnv(t)
-	saved := migrations
-	migrations = saved[:1]
+	saved := sqliteMigrations
+	sqliteMigrations = saved[:1]
 	old, err := Open(ctxb(), env.options())
 	if err != nil {
-		migrations = saved
+		sqliteMigrations = saved
 		t.Fatal(err)
 	}
 	sess := pathstackSession("prod")
@@ -100,7 +100,7 @@ func TestMigrateFromSchema1(t *testing.T) {
 			env.clock.Now().Add(time.Hour).UnixMilli(), sess.ID)
 	}
 	old.Close()
-	migrations = saved
+	sqliteMigrations = saved
 	if err != nil {
 		t.Fatal(err)
 	}

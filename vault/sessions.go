@@ -30,7 +30,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session) error {
 	now := s.nowMs()
 	stored := *sess
 	stored.CreatedAt = now
-	err := s.tx(ctx, func(tx *sql.Tx) error { return s.insertSession(ctx, tx, &stored, now) })
+	err := s.tx(ctx, func(tx *rtx) error { return s.insertSession(ctx, tx, &stored, now) })
 	if err != nil {
 		return fmt.Errorf("create session %q: %w", sess.Label, err)
 	}
@@ -47,7 +47,7 @@ func (s *Store) PutSession(ctx context.Context, sess *Session, replace bool) err
 	}
 	now := s.nowMs()
 	stored := *sess
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		if err := s.putSession(ctx, tx, &stored, replace, now); err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []Session, replace 
 		seen[batch[i].Label] = i
 	}
 	now := s.nowMs()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		for i := range batch {
 			if batch[i].CreatedAt.IsZero() {
 				batch[i].CreatedAt = now
@@ -98,7 +98,7 @@ func (s *Store) ImportSessions(ctx context.Context, sessions []Session, replace 
 }
 
 // putSession inserts sess, or overwrites the row with its label when replace.
-func (s *Store) putSession(ctx context.Context, tx *sql.Tx, sess *Session, replace bool, now time.Time) error {
+func (s *Store) putSession(ctx context.Context, tx *rtx, sess *Session, replace bool, now time.Time) error {
 	var id int64
 	err := tx.QueryRowContext(ctx, "SELECT id FROM sessions WHERE label = ?", sess.Label).Scan(&id)
 	switch {
@@ -119,7 +119,7 @@ func (s *Store) putSession(ctx context.Context, tx *sql.Tx, sess *Session, repla
 		sess.TokenType, msOf(sess.IssuedAt), msOf(sess.ExpiresAt), msOf(sess.RefreshExpiresAt), now.UnixMilli(),
 		sess.NeedsLogin, id)
 	if err != nil {
-		return mapConstraint(err)
+		return s.d.mapError(err)
 	}
 	sess.ID = id
 	return s.writeTokens(ctx, tx, id, sess.AccessToken, sess.RefreshToken)
@@ -127,20 +127,17 @@ func (s *Store) putSession(ctx context.Context, tx *sql.Tx, sess *Session, repla
 
 // insertSession inserts a validated session with sess.CreatedAt set, then
 // seals its tokens under the new row id (the associated data needs the id).
-func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, sess *Session, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO sessions (provider, label, base_url, api_version, sub,
+func (s *Store) insertSession(ctx context.Context, tx *rtx, sess *Session, now time.Time) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO sessions (provider, label, base_url, api_version, sub,
 		token_type, issued_at, expires_at, refresh_expires_at, created_at, updated_at,
 		last_refresh_at, last_status, needs_login, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
 		sess.Provider, sess.Label, sess.BaseURL, sess.APIVersion, sess.Sub,
 		sess.TokenType, msOf(sess.IssuedAt), msOf(sess.ExpiresAt), msOf(sess.RefreshExpiresAt),
-		sess.CreatedAt.UnixMilli(), now.UnixMilli(), msOf(sess.LastRefreshAt), sess.LastStatus, sess.NeedsLogin)
+		sess.CreatedAt.UnixMilli(), now.UnixMilli(), msOf(sess.LastRefreshAt), sess.LastStatus, sess.NeedsLogin).Scan(&id)
 	if err != nil {
-		return mapConstraint(err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return err
+		return s.d.mapError(err)
 	}
 	if err := s.writeTokens(ctx, tx, id, sess.AccessToken, sess.RefreshToken); err != nil {
 		return err
@@ -152,7 +149,7 @@ func (s *Store) insertSession(ctx context.Context, tx *sql.Tx, sess *Session, no
 }
 
 // writeTokens seals and stores both tokens of row id.
-func (s *Store) writeTokens(ctx context.Context, tx *sql.Tx, id int64, access, refresh string) error {
+func (s *Store) writeTokens(ctx context.Context, tx *rtx, id int64, access, refresh string) error {
 	sealedAccess, err := seal(s.aead, []byte(access), sessionAD(id, colAccessToken))
 	if err != nil {
 		return err
@@ -185,7 +182,7 @@ func (s *Store) GetSessionByLabel(ctx context.Context, label string) (Session, e
 	return sess, nil
 }
 
-// queryer is what both *sql.DB and *sql.Tx offer for one-row reads.
+// queryer is what both *sql.DB and *rtx offer for one-row reads.
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
@@ -248,7 +245,7 @@ func scanSession(row interface{ Scan(...any) error }, extra ...any) (Session, er
 // UpdateSessionInfo changes label, base URL and API version (not tokens).
 // An empty base URL means the provider's default (PathStack only).
 func (s *Store) UpdateSessionInfo(ctx context.Context, id int64, label, baseURL, apiVersion string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		var provider string
 		err := tx.QueryRowContext(ctx, "SELECT provider FROM sessions WHERE id = ?", id).Scan(&provider)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -271,7 +268,7 @@ func (s *Store) UpdateSessionInfo(ctx context.Context, id int64, label, baseURL,
 		}
 		_, err = tx.ExecContext(ctx, "UPDATE sessions SET label = ?, base_url = ?, api_version = ?, updated_at = ? WHERE id = ?",
 			label, baseURL, apiVersion, s.nowMs().UnixMilli(), id)
-		return mapConstraint(err)
+		return s.d.mapError(err)
 	})
 	if err != nil {
 		return fmt.Errorf("update session %d: %w", id, err)
@@ -281,7 +278,7 @@ func (s *Store) UpdateSessionInfo(ctx context.Context, id int64, label, baseURL,
 
 // DeleteSession removes a session with its attempts and schedule. ErrNotFound.
 func (s *Store) DeleteSession(ctx context.Context, id int64) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *rtx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", id)
 		if err != nil {
 			return err

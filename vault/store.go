@@ -9,11 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DefaultMaxAttempts is how many refresh attempts are kept per session when
@@ -48,8 +44,9 @@ type Options struct {
 
 // Store is an open vault. Safe for concurrent use.
 type Store struct {
-	db          *sql.DB
-	path        string
+	db          *rdb
+	d           *dialect
+	path        string // the vault file, or the PostgreSQL URL without its password
 	aead        cipher.AEAD
 	now         func() time.Time
 	maxAttempts int
@@ -126,7 +123,8 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, aead: aead, now: opts.Now, maxAttempts: opts.MaxAttempts, proc: currentProcess()}
+	s := &Store{db: &rdb{DB: db, d: sqliteDialect}, d: sqliteDialect, path: path, aead: aead, now: opts.Now,
+		maxAttempts: opts.MaxAttempts, proc: currentProcess()}
 	if opts.Process != nil {
 		s.proc = *opts.Process
 	}
@@ -155,52 +153,26 @@ func (s *Store) Close() error {
 // Path is the vault file's path.
 func (s *Store) Path() string { return s.path }
 
-// dsn builds the modernc DSN. Pragmas must live here: PRAGMA through db.Exec
-// reaches only one pooled connection. The probe DSN is for the read-only
-// inspection of an existing file: no journal_mode change, no writes.
-func dsn(path string, probe bool) string {
-	// SQLite URI filenames end the path at '?' or '#' and decode %HH.
-	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
-	if probe {
-		return "file:" + escaped + "?_pragma=busy_timeout(5000)&_pragma=query_only(1)"
-	}
-	return "file:" + escaped + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
-}
-
 // tx runs fn in a write transaction (BEGIN IMMEDIATE through _txlock, so a
 // read-then-write never fails with SQLITE_BUSY halfway) and commits it when fn
 // returns nil.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) tx(ctx context.Context, fn func(*rtx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	tx := &rtx{Tx: sqlTx, d: s.d}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
+	if s.d.beforeCommit != nil {
+		if err := s.d.beforeCommit(ctx, s, tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
 	return tx.Commit()
-}
-
-// sqliteCode is the extended result code of a SQLite error, 0 for others.
-func sqliteCode(err error) int {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		return se.Code()
-	}
-	return 0
-}
-
-// mapConstraint turns constraint violations into the package's sentinels.
-func mapConstraint(err error) error {
-	switch sqliteCode(err) {
-	case sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return ErrDuplicateLabel
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-		return ErrNotFound
-	}
-	return err
 }
 
 // ensureDir creates dir 0700 when it is missing (an existing folder keeps
@@ -246,7 +218,7 @@ func createVault(ctx context.Context, path string, opts Options) (cipher.AEAD, e
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: tmpPath, aead: aead}
+	s := &Store{db: &rdb{DB: db, d: sqliteDialect}, d: sqliteDialect, path: tmpPath, aead: aead}
 	err = s.migrate(ctx, newMeta)
 	// Closing the last connection checkpoints the WAL into the file.
 	if cerr := db.Close(); err == nil {
