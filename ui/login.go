@@ -61,9 +61,10 @@ func (d Deps) loginProviders() []string {
 
 // openLoginForm opens the login. On a selected session it is that
 // session's login again, with its provider's login (label, base URL, API
-// version and the username when its token names one filled in) or, for
-// any provider, new tokens pasted in; saving replaces its tokens and keeps
-// its history and schedule. Without a selection it logs in to a new
+// version filled in, and the username of its remembered login or its
+// token's claims; Deps.LoginHint may fill in username and password) or,
+// for any provider, new tokens pasted in; saving replaces its tokens and
+// keeps its history and schedule. Without a selection it logs in to a new
 // session.
 func (m *Model) openLoginForm() {
 	sel, again := m.list.Selected()
@@ -80,16 +81,7 @@ func (m *Model) openLoginForm() {
 	} else if len(provs) == 0 {
 		provs = []string{vault.ProviderPathStack} // submitting says it is not available
 	}
-	var methods, methodLabels []string
-	if !again || m.deps.loginFunc(provider) != nil {
-		methods, methodLabels = append(methods, methodLogin), append(methodLabels, "log in")
-		if again && provider == vault.ProviderGalileo {
-			methods, methodLabels = append(methods, methodAPIKey), append(methodLabels, "API key")
-		}
-	}
-	if again {
-		methods, methodLabels = append(methods, methodTokens), append(methodLabels, "paste new tokens")
-	}
+	methods, methodLabels := m.loginMethods(provider, again)
 	username, password := "", ""
 	if again {
 		username = sel.LoginUser // the remembered login's
@@ -143,6 +135,23 @@ func (m *Model) openLoginForm() {
 			m.form.Focus(fMethod) // all filled in: ctrl+s logs in, → pastes tokens instead
 		}
 	}
+}
+
+// loginMethods are the ways the login form offers: the provider's login
+// (without one, a new session's form still offers it and says it is not
+// available), Galileo's API key, and, for an existing session, pasting
+// new tokens.
+func (m Model) loginMethods(provider string, again bool) (methods, labels []string) {
+	if !again || m.deps.loginFunc(provider) != nil {
+		methods, labels = append(methods, methodLogin), append(labels, "log in")
+		if again && provider == vault.ProviderGalileo {
+			methods, labels = append(methods, methodAPIKey), append(labels, "API key")
+		}
+	}
+	if again {
+		methods, labels = append(methods, methodTokens), append(labels, "paste new tokens")
+	}
+	return methods, labels
 }
 
 // tokenUsername is the account a JWT names (unverified), "" when none.
