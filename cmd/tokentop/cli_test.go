@@ -208,6 +208,8 @@ var noEnvFallback = map[string]bool{
 	"before-expiry": true, "every": true, "off": true, "list": true, // schedule
 	"drop recover": true, // deletes kept tokens: an act, never from the environment
 	"format token": true, // a variable left set would change what every `$(tokentop token …)` gets
+	// login: keeping a secret at rest, and which secret is read, are asked for on the command line
+	"remember": true, "api-key-stdin": true,
 }
 
 // TestEveryFlagHasAnEnvFallbackOrAReason walks every command: each flag is

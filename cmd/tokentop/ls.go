@@ -30,7 +30,9 @@ type sessionJSON struct {
 	UpdatedAt        *string     `json:"updated_at"`
 	Access           *tokenJSON  `json:"access_token,omitempty"`
 	Refresh          *tokenJSON  `json:"refresh_token,omitempty"`
-	Recovery         int         `json:"recovery"` // token sets kept in recovery for it (see `tokentop recover`)
+	Recovery         int         `json:"recovery"`                   // token sets kept in recovery for it (see `tokentop recover`)
+	LoginRemembered  string      `json:"login_remembered,omitempty"` // "password" or "api_key": kept for automatic re-login
+	LoginUser        string      `json:"login_user,omitempty"`       // the remembered password login's username
 }
 
 func newSessionJSON(s vault.Session, now time.Time) sessionJSON {
@@ -39,6 +41,7 @@ func newSessionJSON(s vault.Session, now time.Time) sessionJSON {
 		State: s.State(now), ExpiresAt: rfc3339(s.ExpiresAt), RefreshExpiresAt: rfc3339(s.RefreshExpiresAt),
 		LastRefreshAt: rfc3339(s.LastRefreshAt), LastStatus: s.LastStatus,
 		CreatedAt: rfc3339(s.CreatedAt), UpdatedAt: rfc3339(s.UpdatedAt), Recovery: s.Recovery,
+		LoginRemembered: s.LoginRemembered, LoginUser: s.LoginUser,
 	}
 }
 

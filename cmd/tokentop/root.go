@@ -240,7 +240,7 @@ func (a *app) commands() []*cobra.Command {
 		buffered(a.exportCommand()), a.importCommand(), a.loginCommand(), a.refreshCommand(), a.tokenCommand(),
 		buffered(a.historyCommand()), a.fakeServerCommand(), a.demoCommand(), a.versionCommand(),
 		buffered(a.scheduleCommand()), a.watchCommand(), buffered(a.recoverCommand()),
-		a.execCommand(), a.credentialHelperCommand(),
+		a.execCommand(), a.credentialHelperCommand(), a.forgetCommand(),
 	}
 }
 

@@ -78,6 +78,9 @@ func (a *app) showCommand() *cobra.Command {
 			row(w, "token type", s.TokenType)
 			row(w, "created", stamp(s.CreatedAt, now))
 			row(w, "last refresh", stamp(s.LastRefreshAt, now)+statusSuffix(s.LastStatus))
+			if s.LoginRemembered != "" {
+				row(w, "login", "remembered ("+describeLogin(s.LoginRemembered, s.LoginUser)+")")
+			}
 			printRecoveryHint(cmd.Context(), w, st, s)
 			fmt.Fprintln(w)
 			printToken(w, "access token", at, aerr, now, reveal)

@@ -81,7 +81,8 @@ func (a *app) ensureFresh(cmd *cobra.Command, verb string, s vault.Session, minV
 	if fresh {
 		return s, nil
 	}
-	if s.NeedsLogin {
+	// A remembered login lets the Refresher log in again by itself.
+	if s.NeedsLogin && s.LoginRemembered == "" {
 		return vault.Session{}, fmt.Errorf("%s %q: session needs login (its refresh token was rejected): %s", verb, s.Label, loginHint(s))
 	}
 	r, err := a.refresher(ctx)
@@ -101,5 +102,6 @@ func loginHint(s vault.Session) string {
 	if s.Provider == vault.ProviderPathStack {
 		return fmt.Sprintf("log in again: `tokentop login pathstack --label %s --username …` (or `tokentop add pathstack --label %s --replace` with new tokens)", s.Label, s.Label)
 	}
-	return fmt.Sprintf("log in again and give the new tokens: `tokentop add %s --label %s --base-url %s --replace`", s.Provider, s.Label, s.BaseURL)
+	return fmt.Sprintf("log in again: `tokentop login %s --label %s --base-url %s --username …` or `--api-key-stdin` (or `tokentop add %s --label %s --base-url %s --replace` with new tokens)",
+		s.Provider, s.Label, s.BaseURL, s.Provider, s.Label, s.BaseURL)
 }
