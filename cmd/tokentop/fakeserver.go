@@ -17,8 +17,8 @@ func (a *app) fakeServerCommand() *cobra.Command {
 		Use:   "fake-server",
 		Short: "Run local fake PathStack and Galileo servers (for trying tokentop and for tests)",
 		Long: `Start fake PathStack and Galileo auth servers on loopback. When they are ready,
-one JSON line on stdout gives their URLs and the one PathStack account they
-accept. They serve until interrupted (SIGINT or SIGTERM).`,
+one JSON line on stdout gives their URLs, the one account both accept (PathStack
+POST /token, Galileo POST /login) and a Galileo API key (POST /login/api_key). They serve until interrupted (SIGINT or SIGTERM).`,
 		Example: `  tokentop fake-server --access-ttl 2m
   tokentop fake-server > fake.json &    # then: jq -r .pathstack_url fake.json`,
 		Args: cobra.NoArgs,
@@ -31,7 +31,7 @@ accept. They serve until interrupted (SIGINT or SIGTERM).`,
 			defer gl.Close()
 			line, err := json.Marshal(map[string]string{
 				"pathstack_url": ps.URL, "galileo_url": gl.URL,
-				"username": ps.Username(), "password": ps.Password(),
+				"username": ps.Username(), "password": ps.Password(), "galileo_api_key": gl.IssueAPIKey(),
 			})
 			if err != nil {
 				return err
@@ -48,14 +48,14 @@ accept. They serve until interrupted (SIGINT or SIGTERM).`,
 	return cmd
 }
 
-// startFakes starts both fake servers on loopback.
+// startFakes starts both fake servers on loopback, with the same account.
 func startFakes(addr string, accessTTL time.Duration) (*fake.Server, *fake.Server, error) {
 	ps, err := fake.StartPathStack(fake.Options{Addr: addr, AccessTTL: accessTTL})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start fake PathStack: %w", err)
 	}
 	glAddr := "127.0.0.1:0"
-	gl, err := fake.StartGalileo(fake.Options{Addr: glAddr, AccessTTL: accessTTL})
+	gl, err := fake.StartGalileo(fake.Options{Addr: glAddr, AccessTTL: accessTTL, Username: ps.Username(), Password: ps.Password()})
 	if err != nil {
 		ps.Close()
 		return nil, nil, fmt.Errorf("start fake Galileo: %w", err)

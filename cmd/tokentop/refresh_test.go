@@ -252,12 +252,16 @@ func TestFakeServerCommand(t *testing.T) {
 		Galileo   string `json:"galileo_url"`
 		Username  string `json:"username"`
 		Password  string `json:"password"`
+		APIKey    string `json:"galileo_api_key"`
 	}
 	if err := json.NewDecoder(stdout).Decode(&info); err != nil {
 		t.Fatal(err)
 	}
 	e.mustRun(info.Password+"\n", "login", "pathstack", "--label", "via-cmd", "--username", info.Username, "--base-url", info.PathStack)
 	e.mustRun("", "refresh", "via-cmd")
+	// The same account logs in to Galileo; the API key works too.
+	e.mustRun(info.Password+"\n", "login", "galileo", "--label", "gl-pw", "--username", info.Username, "--base-url", info.Galileo)
+	e.mustRun(info.APIKey+"\n", "login", "galileo", "--label", "gl-key", "--api-key-stdin", "--base-url", info.Galileo)
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
