@@ -60,7 +60,8 @@ func hostileSessions(t testing.TB) []vault.Session {
 			IssuedAt: iat, ExpiresAt: exp, RefreshExpiresAt: fixedNow.Add(48 * time.Hour), Version: 1,
 			LastStatus: "rejected", LastRefreshAt: iat},
 		{ID: 2, Provider: "other" + hostile, Label: "other" + hostile, BaseURL: hostile,
-			AccessToken: "opaque" + hostile, RefreshToken: "eyJ" + hostile + ".x", Version: 1, LastStatus: "network_error"},
+			AccessToken: "opaque" + hostile, RefreshToken: "eyJ" + hostile + ".x", Version: 1, LastStatus: "failed" + hostile,
+			IssuedAt: fixedNow.Add(-time.Hour), ExpiresAt: fixedNow.Add(time.Hour)},
 	}
 }
 
@@ -186,7 +187,8 @@ func hostileFrames(t *testing.T, w, h int) []frame {
 	m := New(testDeps(&bytes.Buffer{}))
 	m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	schedules := []vault.Schedule{{SessionID: 1, Mode: vault.ScheduleEvery, Interval: 15 * time.Minute, Enabled: true,
-		Failures: 2, BackoffUntil: fixedNow.Add(time.Minute), LastError: "e" + hostile}}
+		Failures: 2, BackoffUntil: fixedNow.Add(time.Minute), LastError: "e" + hostile},
+		{SessionID: 2, Mode: "mode" + hostile, Enabled: true, LastError: hostile}}
 	m, _ = update(t, m, SessionsLoadedMsg{Sessions: listed(ss), Schedules: schedules, VaultPath: "/tmp/" + hostile})
 	shot("list, tokens loading", m)
 	latest := hostileAttempts(t)[0]
@@ -269,6 +271,12 @@ func hostileFrames(t *testing.T, w, h int) []frame {
 		shot("form "+k+" pasted", m)
 		formKey("ctrl+s")
 		shot("form "+k+" submitted", m)
+		// What the vault says back, in the form.
+		if m.overlay == overlayForm {
+			m, _ = update(t, m, SessionSavedMsg{FormID: m.form.ID(), Err: errors.New("save: " + hostile)})
+			m, _ = update(t, m, ScheduleSavedMsg{SessionID: 1, Label: hostile, Err: errors.New("save: " + hostile)})
+			shot("form "+k+" error", m)
+		}
 		for m.overlay == overlayForm {
 			formKey("esc")
 		}

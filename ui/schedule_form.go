@@ -87,7 +87,7 @@ func (m *Model) adaptScheduleForm() {
 func (m Model) schedulePreview(kind string, s vault.Session) string {
 	if kind == kindOff {
 		if _, ok := m.list.Schedule(s.ID); !ok {
-			return s.Label + " has no schedule."
+			return common.Safe(s.Label) + " has no schedule."
 		}
 		return "Saving stops the scheduled refreshes; the settings are kept."
 	}
@@ -98,7 +98,7 @@ func (m Model) schedulePreview(kind string, s vault.Session) string {
 	due := providers.NextDue(sch, s, m.now)
 	switch {
 	case due.IsZero() && s.NeedsLogin:
-		return s.Label + " needs a login: the schedule waits until it has fresh tokens."
+		return common.Safe(s.Label) + " needs a login: the schedule waits until it has fresh tokens."
 	case due.IsZero():
 		return ""
 	case !due.After(m.now):
@@ -216,7 +216,7 @@ func saveScheduleCmd(ctx context.Context, store *vault.Store, wake func(), label
 func (m Model) onScheduleSaved(msg ScheduleSavedMsg) (Model, tea.Cmd) {
 	if msg.Err != nil {
 		if m.overlay == overlayForm && m.form.ID() == formSchedule {
-			text := msg.Err.Error()
+			text := common.Safe(msg.Err.Error()) // the form draws its error as it is
 			if errors.Is(msg.Err, vault.ErrNotFound) {
 				text = "the session is gone (deleted meanwhile?)"
 			}

@@ -51,6 +51,12 @@ func defaultStyles(c common.Common) styles {
 	// characters itself, not the bidi ones).
 	fs.Input = fs.Input.Transform(common.Safe)
 	fs.Placeholder = fs.Placeholder.Transform(common.Safe)
+	// A form's error, notes and hints quote sessions and servers; the form
+	// hands them to these styles as plain text (never styled: Safe would
+	// show a style's own escapes).
+	fs.Error = fs.Error.Transform(common.Safe)
+	fs.FieldError = fs.FieldError.Transform(common.Safe)
+	fs.Hint = fs.Hint.Transform(common.Safe)
 	if t.Mono {
 		// Without colours a placeholder would read as a typed value.
 		fs.Placeholder = fs.Placeholder.Faint(true)

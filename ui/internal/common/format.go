@@ -112,8 +112,9 @@ func ShortClock(t, now time.Time, loc *time.Location) string {
 }
 
 // OutcomeWords is a refresh outcome as words: "network error" for
-// network_error, "server error", "rejected", "cancelled", "ok".
-func OutcomeWords(outcome string) string { return strings.ReplaceAll(outcome, "_", " ") }
+// network_error, "server error", "rejected", "cancelled", "ok". The
+// outcome is read from the vault: the words are Safe.
+func OutcomeWords(outcome string) string { return Safe(strings.ReplaceAll(outcome, "_", " ")) }
 
 // TruncateWords shortens plain text (no styling) to width cells, ending
 // it with "…" at a word or " · " segment boundary rather than mid-word,

@@ -20,7 +20,7 @@ func (m Model) scheduleLines() []string {
 	var out []string
 	kv := func(k, v string) { out = append(out, m.kv(k, v)...) }
 
-	what := providers.FormatScheduleSpec(*sch)
+	what := common.Safe(providers.FormatScheduleSpec(*sch)) // an unknown mode is the vault's text
 	if sch.Mode == vault.ScheduleBeforeExpiry && sch.Margin <= 0 {
 		what += " · margin " + providers.ShortDuration(providers.EffectiveMargin(*sch, s)) + " (default)"
 	}

@@ -132,7 +132,7 @@ func (m Model) exchangeLines(sh *Shown, width int) []string {
 			// Errors name their outcome already ("network error (refused): ...").
 			out = append(out, wrap([]string{st.Error.Render("✕ " + common.Safe(sh.Err))}, width, "")...)
 		case sh.Outcome != "":
-			out = append(out, st.Error.Render("✕ "+common.Safe(common.OutcomeWords(sh.Outcome))))
+			out = append(out, st.Error.Render("✕ "+common.OutcomeWords(sh.Outcome)))
 		}
 	}
 	if ex == nil {
@@ -335,7 +335,7 @@ func (m Model) historyLines() []string {
 		if i == m.cursor {
 			cursor = st.Cursor.Render("▸ ")
 		}
-		outcome := common.Safe(common.OutcomeWords(a.Outcome))
+		outcome := common.OutcomeWords(a.Outcome)
 		oStyle := st.Error
 		sym := "✕ "
 		if a.Outcome == string(providers.OutcomeOK) {
