@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/tokentop/tokentop/vault"
 )
 
 func TestDurations(t *testing.T) {
@@ -133,6 +135,37 @@ func TestTruncateWordsCutsAtABoundary(t *testing.T) {
 		}
 		if w := ansi.StringWidth(got); w > c.width {
 			t.Errorf("width %d: %d cells", c.width, w)
+		}
+	}
+}
+
+func TestFailingAndItsClass(t *testing.T) {
+	for _, c := range []struct {
+		s    vault.Session
+		want bool
+	}{
+		{vault.Session{}, false},
+		{vault.Session{LastStatus: "ok"}, false},
+		{vault.Session{LastStatus: "cancelled"}, false},
+		{vault.Session{LastStatus: "rejected"}, true},
+		{vault.Session{LastStatus: "rejected", NeedsLogin: true}, false}, // counted as needs login
+		{vault.Session{LastStatus: "network_error"}, true},
+		{vault.Session{LastStatus: "interrupted"}, true},
+	} {
+		if got := Failing(c.s); got != c.want {
+			t.Errorf("Failing(%+v) = %v", c.s.LastStatus, got)
+		}
+	}
+	for _, c := range []struct {
+		outcome string
+		status  int
+		want    string
+	}{
+		{"rejected", 422, "422"}, {"rejected", 0, "4xx"}, {"server_error", 502, "502"}, {"server_error", 0, "5xx"},
+		{"server_error", 200, "bad"}, {"network_error", 0, "net"}, {"interrupted", 0, "lost"}, {"not_saved", 0, "save"},
+	} {
+		if got := FailureClass(c.outcome, c.status); got != c.want {
+			t.Errorf("FailureClass(%s, %d) = %q, want %q", c.outcome, c.status, got, c.want)
 		}
 	}
 }

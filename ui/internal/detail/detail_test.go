@@ -213,3 +213,27 @@ func TestLastLineShowsTheLatestAttemptWithItsTime(t *testing.T) {
 		}
 	}
 }
+
+// Rotated tokens waiting in recovery are said first, with the command
+// that takes them back (the label quoted for a shell when it needs it).
+func TestRecoveryLine(t *testing.T) {
+	for _, c := range []struct {
+		label string
+		n     int
+		want  string
+	}{
+		{"prod-eu", 1, "⤺ a rotated token is waiting in recovery: run tokentop recover prod-eu"},
+		{"my prod", 2, "⤺ 2 rotated token sets are waiting in recovery: run tokentop recover 'my prod'"},
+		{"it's", 1, `run tokentop recover 'it'\''s'`},
+	} {
+		m := newPane(t, vault.Session{ID: 1, Provider: vault.ProviderGalileo, Label: c.label, BaseURL: "https://x", Recovery: c.n})
+		m.SetSize(200, 80) // one line
+		if got := text(m); !strings.Contains(got, c.want) {
+			t.Errorf("%q: pane lacks %q:\n%s", c.label, c.want, got)
+		}
+	}
+	m := newPane(t, vault.Session{ID: 1, Provider: vault.ProviderGalileo, Label: "g", BaseURL: "https://x"})
+	if strings.Contains(text(m), "recovery") {
+		t.Error("no recovery, yet the pane speaks of it")
+	}
+}
