@@ -443,9 +443,10 @@ func (m Model) onLoginDone(msg LoginDoneMsg) (Model, tea.Cmd) {
 	if sch, ok := m.list.Schedule(s.ID); ok && providers.DisabledForLogin(sch) {
 		text += " · s turns its schedule back on"
 	}
-	var cmd tea.Cmd
-	m.status, cmd = m.status.Show(text, toast.Success, 5*time.Second)
-	return m, tea.Batch(cmd, m.loadSessionsCmd())
+	// A status, like a refresh's outcome: the next refresh replaces it at
+	// once (a note would hide that outcome until the note ends).
+	m.status.SetStatus(text, toast.Success)
+	return m, m.loadSessionsCmd()
 }
 
 // loginFieldErrors maps a 422 envelope's field errors onto the form.
