@@ -52,6 +52,9 @@ type dialect struct {
 	// beforeCommit, when not nil, runs at the end of every write
 	// transaction (PostgreSQL: NOTIFY, see Changes).
 	beforeCommit func(ctx context.Context, s *Store, tx *rtx) error
+	// connLost, when not nil, says whether err means the connection died
+	// (a write transaction that failed so before COMMIT is run again).
+	connLost func(err error) bool
 
 	rebound sync.Map // statement with '?' -> with $n
 }

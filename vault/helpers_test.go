@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokentop/tokentop/vault/pgtest"
 )
 
 // testClock is an injected clock the tests move by hand.
@@ -33,12 +35,33 @@ func (c *testClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// testEnv is a vault path and key file in a fresh temporary folder.
+// testEnv is a vault path and key file in a fresh temporary folder. For a
+// PostgreSQL vault, path is the URL of a fresh schema (see pgtest.Schema).
 type testEnv struct {
 	dir     string
 	path    string
 	keyFile string
 	clock   *testClock
+	backend string // BackendSQLite or BackendPostgres
+	schema  string // PostgreSQL only
+}
+
+// forEachBackend runs test on a fresh SQLite vault and, when a server is
+// given (TOKENTOP_TEST_POSTGRES; required under CI), on a fresh PostgreSQL
+// one: the vault's behaviour is the same on both.
+func forEachBackend(t *testing.T, test func(t *testing.T, env *testEnv)) {
+	t.Helper()
+	t.Run(BackendSQLite, func(t *testing.T) { test(t, newTestEnv(t)) })
+	t.Run(BackendPostgres, func(t *testing.T) { test(t, newPostgresEnv(t)) })
+}
+
+// newPostgresEnv is a testEnv on a fresh PostgreSQL schema; it skips the
+// test when no server is given (and fails it under CI).
+func newPostgresEnv(t testing.TB) *testEnv {
+	env := newTestEnv(t)
+	env.path, env.schema = pgtest.Schema(t)
+	env.backend = BackendPostgres
+	return env
 }
 
 func newTestEnv(t testing.TB) *testEnv {
@@ -48,11 +71,23 @@ func newTestEnv(t testing.TB) *testEnv {
 		path:    filepath.Join(dir, "data", "tokentop", "vault.db"),
 		keyFile: filepath.Join(dir, "config", "tokentop", "key"),
 		clock:   newTestClock(),
+		backend: BackendSQLite,
 	}
 }
 
+// leaseUntilIs says whether a lease's until is ttl from now by the clock
+// leases use: the test clock on SQLite, the database's (real time, give or
+// take the test's run) on PostgreSQL.
+func (e *testEnv) leaseUntilIs(until time.Time, ttl time.Duration) bool {
+	if e.backend == BackendPostgres {
+		d := time.Until(until.Add(-ttl))
+		return d > -30*time.Second && d < time.Second
+	}
+	return until.Equal(e.clock.Now().Add(ttl))
+}
+
 func (e *testEnv) options() Options {
-	return Options{Path: e.path, KeyFile: e.keyFile, Now: e.clock.Now}
+	return Options{Path: e.path, KeyFile: e.keyFile, Now: e.clock.Now, RecoveryDir: filepath.Join(e.dir, "recovery")}
 }
 
 func (e *testEnv) open(t testing.TB) *Store {

@@ -21,8 +21,10 @@ func deadPID(t *testing.T) int {
 }
 
 // leaseEnv is a vault with one session and a Store acting as this process.
-func leaseEnv(t *testing.T) (*testEnv, *Store, int64) {
-	env := newTestEnv(t)
+func leaseEnv(t *testing.T) (*testEnv, *Store, int64) { return leaseEnvOn(t, newTestEnv(t)) }
+
+// leaseEnvOn is leaseEnv on env's backend.
+func leaseEnvOn(t *testing.T, env *testEnv) (*testEnv, *Store, int64) {
 	st := env.open(t)
 	sess := pathstackSession("prod")
 	if err := st.CreateSession(ctxb(), &sess); err != nil {
@@ -51,56 +53,58 @@ func mustTake(t *testing.T, s *Store, id int64, owner string) bool {
 // host is taken over at once, not after its hour runs out; a live holder,
 // a holder on another host, or one of unknown process keeps it.
 func TestLeaseOfDeadHolderTakenOver(t *testing.T) {
-	env, me, id := leaseEnv(t)
-	self := currentProcess()
-	if self.Host == "" {
-		t.Skip("no hostname")
-	}
-	dead := Process{Host: self.Host, PID: deadPID(t), Start: 4242}
-	killed := env.as(t, dead)
-	if !mustTake(t, killed, id, "killed") {
-		t.Fatal("free lease not taken")
-	}
-	owner, p, until, err := me.LeaseHolder(ctxb(), id)
-	if err != nil || owner != "killed" || p != dead || !until.Equal(env.clock.Now().Add(time.Hour)) {
-		t.Fatalf("LeaseHolder = %q %+v %v %v", owner, p, until, err)
-	}
-	if !mustTake(t, me, id, "me") {
-		t.Fatal("lease of a dead holder not taken over")
-	}
-	if owner, p, _, _ := me.LeaseHolder(ctxb(), id); owner != "me" || p != self {
-		t.Errorf("after takeover: %q %+v, want me %+v", owner, p, self)
-	}
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		env, me, id := leaseEnvOn(t, env)
+		self := currentProcess()
+		if self.Host == "" {
+			t.Skip("no hostname")
+		}
+		dead := Process{Host: self.Host, PID: deadPID(t), Start: 4242}
+		killed := env.as(t, dead)
+		if !mustTake(t, killed, id, "killed") {
+			t.Fatal("free lease not taken")
+		}
+		owner, p, until, err := me.LeaseHolder(ctxb(), id)
+		if err != nil || owner != "killed" || p != dead || !env.leaseUntilIs(until, time.Hour) {
+			t.Fatalf("LeaseHolder = %q %+v %v %v", owner, p, until, err)
+		}
+		if !mustTake(t, me, id, "me") {
+			t.Fatal("lease of a dead holder not taken over")
+		}
+		if owner, p, _, _ := me.LeaseHolder(ctxb(), id); owner != "me" || p != self {
+			t.Errorf("after takeover: %q %+v, want me %+v", owner, p, self)
+		}
 
-	// A live holder (this very process, under another owner) keeps it.
-	other := env.open(t)
-	if mustTake(t, other, id, "other") {
-		t.Fatal("lease of a live holder taken over")
-	}
+		// A live holder (this very process, under another owner) keeps it.
+		other := env.open(t)
+		if mustTake(t, other, id, "other") {
+			t.Fatal("lease of a live holder taken over")
+		}
 
-	// A holder elsewhere cannot be judged from here.
-	if err := me.ReleaseLease(ctxb(), id, "me"); err != nil {
-		t.Fatal(err)
-	}
-	remote := env.as(t, Process{Host: self.Host + "-elsewhere", PID: dead.PID, Start: dead.Start})
-	if !mustTake(t, remote, id, "remote") {
-		t.Fatal("free lease not taken")
-	}
-	if mustTake(t, me, id, "me") {
-		t.Fatal("lease of a holder on another host taken over")
-	}
+		// A holder elsewhere cannot be judged from here.
+		if err := me.ReleaseLease(ctxb(), id, "me"); err != nil {
+			t.Fatal(err)
+		}
+		remote := env.as(t, Process{Host: self.Host + "-elsewhere", PID: dead.PID, Start: dead.Start})
+		if !mustTake(t, remote, id, "remote") {
+			t.Fatal("free lease not taken")
+		}
+		if mustTake(t, me, id, "me") {
+			t.Fatal("lease of a holder on another host taken over")
+		}
 
-	// A lease written without a process (an older tokentop) lapses as before.
-	if _, err := me.db.Exec("UPDATE sessions SET lease_owner = 'old', lease_host = NULL, lease_pid = NULL, lease_start = NULL WHERE id = ?", id); err != nil {
-		t.Fatal(err)
-	}
-	if mustTake(t, me, id, "me") {
-		t.Fatal("lease of an unknown holder taken over")
-	}
+		// A lease written without a process (an older tokentop) lapses as before.
+		if _, err := me.db.Exec("UPDATE sessions SET lease_owner = 'old', lease_host = NULL, lease_pid = NULL, lease_start = NULL WHERE id = ?", id); err != nil {
+			t.Fatal(err)
+		}
+		if mustTake(t, me, id, "me") {
+			t.Fatal("lease of an unknown holder taken over")
+		}
 
-	if _, _, _, err := me.LeaseHolder(ctxb(), 999); !errors.Is(err, ErrNotFound) {
-		t.Errorf("LeaseHolder of a missing session: %v", err)
-	}
+		if _, _, _, err := me.LeaseHolder(ctxb(), 999); !errors.Is(err, ErrNotFound) {
+			t.Errorf("LeaseHolder of a missing session: %v", err)
+		}
+	})
 }
 
 // TestLeaseOfReusedPIDTakenOver: the holder's PID now belongs to a process
@@ -123,39 +127,41 @@ func TestLeaseOfReusedPIDTakenOver(t *testing.T) {
 // TestDeadHolderTakenOverOnce: contenders in two stores judging the same
 // dead holder: exactly one wins.
 func TestDeadHolderTakenOverOnce(t *testing.T) {
-	env, _, id := leaseEnv(t)
-	self := currentProcess()
-	if self.Host == "" {
-		t.Skip("no hostname")
-	}
-	if !mustTake(t, env.as(t, Process{Host: self.Host, PID: deadPID(t), Start: 1}), id, "killed") {
-		t.Fatal("free lease not taken")
-	}
-	stores := []*Store{env.open(t), env.open(t)}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-	)
-	for i := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := stores[i%2].TakeLease(ctxb(), id, "taker-"+string(rune('a'+i)), time.Hour)
-			if err != nil {
-				t.Error(err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if ok {
-				wins++
-			}
-		}()
-	}
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d takers won the dead holder's lease, want 1", wins)
-	}
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		env, _, id := leaseEnvOn(t, env)
+		self := currentProcess()
+		if self.Host == "" {
+			t.Skip("no hostname")
+		}
+		if !mustTake(t, env.as(t, Process{Host: self.Host, PID: deadPID(t), Start: 1}), id, "killed") {
+			t.Fatal("free lease not taken")
+		}
+		stores := []*Store{env.open(t), env.open(t)}
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			wins int
+		)
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := stores[i%2].TakeLease(ctxb(), id, "taker-"+string(rune('a'+i)), time.Hour)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if ok {
+					wins++
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Errorf("%d takers won the dead holder's lease, want 1", wins)
+		}
+	})
 }
 
 func TestProcessStart(t *testing.T) {

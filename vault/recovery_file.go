@@ -86,20 +86,33 @@ type recoveryFileName struct {
 	sessionID int64
 }
 
+// recoveryBase is the path recovery files are named after: the vault file
+// (they sit beside it), or for a PostgreSQL vault a name for it in the
+// user's data folder (see Options.RecoveryDir).
+func (s *Store) recoveryBase() string {
+	if s.recoveryPath != "" {
+		return s.recoveryPath
+	}
+	return s.path
+}
+
 // recoveryPrefix starts the name of every recovery file of the vault:
 // <vault>.recovery-<session id>-<unix ms>[-n].json.
-func (s *Store) recoveryPrefix() string { return filepath.Base(s.path) + ".recovery-" }
+func (s *Store) recoveryPrefix() string { return filepath.Base(s.recoveryBase()) + ".recovery-" }
 
 // recoveryFiles lists the recovery files beside the vault (by name only).
 func (s *Store) recoveryFiles() ([]recoveryFileName, error) {
-	entries, err := os.ReadDir(filepath.Dir(s.path))
+	entries, err := os.ReadDir(filepath.Dir(s.recoveryBase()))
+	if errors.Is(err, fs.ErrNotExist) && s.d.name == BackendPostgres {
+		return nil, nil // no recovery file was ever written for this vault
+	}
 	if err != nil {
 		return nil, err
 	}
 	var out []recoveryFileName
 	for _, e := range entries {
 		if id, ok := s.parseRecoveryName(e.Name()); ok && e.Type().IsRegular() {
-			out = append(out, recoveryFileName{path: filepath.Join(filepath.Dir(s.path), e.Name()), sessionID: id})
+			out = append(out, recoveryFileName{path: filepath.Join(filepath.Dir(s.recoveryBase()), e.Name()), sessionID: id})
 		}
 	}
 	return out, nil
@@ -126,7 +139,7 @@ func (s *Store) parseRecoveryName(name string) (int64, bool) {
 // that DeleteRecovery and ApplyRecovery remove nothing else.
 func (s *Store) isRecoveryFile(path string) bool {
 	abs, err := filepath.Abs(path)
-	if err != nil || filepath.Dir(abs) != filepath.Dir(s.path) {
+	if err != nil || filepath.Dir(abs) != filepath.Dir(s.recoveryBase()) {
 		return false
 	}
 	_, ok := s.parseRecoveryName(filepath.Base(abs))
@@ -165,9 +178,14 @@ func (s *Store) writeRecoveryFile(sessionID int64, hash string, upd TokenUpdate,
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Dir(s.path)
+	dir := filepath.Dir(s.recoveryBase())
+	if s.d.name == BackendPostgres {
+		if err := ensureDir(dir); err != nil {
+			return "", err
+		}
+	}
 	// The leading dot keeps a leftover temporary file out of recoveryFiles.
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.path)+".recovery-tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(s.recoveryBase())+".recovery-tmp-*")
 	if err != nil {
 		return "", err
 	}
@@ -176,9 +194,9 @@ func (s *Store) writeRecoveryFile(sessionID int64, hash string, upd TokenUpdate,
 		return "", err
 	}
 	for n := 0; ; n++ {
-		path := fmt.Sprintf("%s.recovery-%d-%d.json", s.path, sessionID, f.CreatedAt)
+		path := fmt.Sprintf("%s.recovery-%d-%d.json", s.recoveryBase(), sessionID, f.CreatedAt)
 		if n > 0 {
-			path = fmt.Sprintf("%s.recovery-%d-%d-%d.json", s.path, sessionID, f.CreatedAt, n)
+			path = fmt.Sprintf("%s.recovery-%d-%d-%d.json", s.recoveryBase(), sessionID, f.CreatedAt, n)
 		}
 		err := linkNoReplace(tmp.Name(), path)
 		if errors.Is(err, fs.ErrExist) && n < 100 {

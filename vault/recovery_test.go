@@ -22,8 +22,10 @@ func failDB() context.Context {
 }
 
 // recoveryEnv is a vault with session "prod" and "other".
-func recoveryEnv(t *testing.T) (*testEnv, *Store, Session) {
-	env := newTestEnv(t)
+func recoveryEnv(t *testing.T) (*testEnv, *Store, Session) { return recoveryEnvOn(t, newTestEnv(t)) }
+
+// recoveryEnvOn is recoveryEnv on env's backend.
+func recoveryEnvOn(t *testing.T, env *testEnv) (*testEnv, *Store, Session) {
 	st := env.open(t)
 	sess := pathstackSession("prod")
 	other := pathstackSession("other")
@@ -63,127 +65,133 @@ func counts(t *testing.T, st *Store, sess Session) (get, list int) {
 // TestPendingRecoveryRowApplied: tokens kept in a recovery row for the
 // refresh token the session holds are found and written back, once.
 func TestPendingRecoveryRowApplied(t *testing.T) {
-	env, st, sess := recoveryEnv(t)
-	if rec, err := st.PendingRecovery(ctxb(), sess); err != nil || rec != nil {
-		t.Fatalf("pending recovery of a clean session: %+v %v", rec, err)
-	}
-	rescued := TokenUpdate{AccessToken: "access-rescued", RefreshToken: "refresh-rescued", TokenType: "Bearer",
-		ExpiresAt: env.clock.Now().Add(time.Hour)}
-	// Not pending: bought with another refresh token, or carrying none.
-	if _, err := st.SaveRecovery(ctxb(), sess.ID, "an-older-token", rescued, "stale"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.SaveRecovery(ctxb(), sess.ID, sess.RefreshToken, TokenUpdate{AccessToken: "access-only"}, "no refresh"); err != nil {
-		t.Fatal(err)
-	}
-	env.clock.Advance(time.Second)
-	if _, err := st.SaveRecovery(ctxb(), sess.ID, sess.RefreshToken, rescued, "disk full"); err != nil {
-		t.Fatal(err)
-	}
-	if get, list := counts(t, st, sess); get != 3 || list != 3 {
-		t.Errorf("recovery counts %d (get) %d (list), want 3", get, list)
-	}
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		env, st, sess := recoveryEnvOn(t, env)
+		if rec, err := st.PendingRecovery(ctxb(), sess); err != nil || rec != nil {
+			t.Fatalf("pending recovery of a clean session: %+v %v", rec, err)
+		}
+		rescued := TokenUpdate{AccessToken: "access-rescued", RefreshToken: "refresh-rescued", TokenType: "Bearer",
+			ExpiresAt: env.clock.Now().Add(time.Hour)}
+		// Not pending: bought with another refresh token, or carrying none.
+		if _, err := st.SaveRecovery(ctxb(), sess.ID, "an-older-token", rescued, "stale"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.SaveRecovery(ctxb(), sess.ID, sess.RefreshToken, TokenUpdate{AccessToken: "access-only"}, "no refresh"); err != nil {
+			t.Fatal(err)
+		}
+		env.clock.Advance(time.Second)
+		if _, err := st.SaveRecovery(ctxb(), sess.ID, sess.RefreshToken, rescued, "disk full"); err != nil {
+			t.Fatal(err)
+		}
+		if get, list := counts(t, st, sess); get != 3 || list != 3 {
+			t.Errorf("recovery counts %d (get) %d (list), want 3", get, list)
+		}
 
-	rec, err := st.PendingRecovery(ctxb(), sess)
-	if err != nil || rec == nil {
-		t.Fatalf("pending recovery: %v %v", rec, err)
-	}
-	sum := sha256.Sum256([]byte(sess.RefreshToken))
-	if rec.ID == 0 || rec.Path != "" || rec.Reason != "disk full" || rec.SpentHash != hex.EncodeToString(sum[:]) ||
-		rec.Tokens.RefreshToken != "refresh-rescued" || rec.Tokens.AccessToken != "access-rescued" {
-		t.Fatalf("pending recovery = %+v", rec)
-	}
+		rec, err := st.PendingRecovery(ctxb(), sess)
+		if err != nil || rec == nil {
+			t.Fatalf("pending recovery: %v %v", rec, err)
+		}
+		sum := sha256.Sum256([]byte(sess.RefreshToken))
+		if rec.ID == 0 || rec.Path != "" || rec.Reason != "disk full" || rec.SpentHash != hex.EncodeToString(sum[:]) ||
+			rec.Tokens.RefreshToken != "refresh-rescued" || rec.Tokens.AccessToken != "access-rescued" {
+			t.Fatalf("pending recovery = %+v", rec)
+		}
 
-	// A stale version writes nothing.
-	if _, err := st.ApplyRecovery(ctxb(), *rec, sess.Version+1, &Attempt{Outcome: "recovered"}); !errors.Is(err, ErrVersionConflict) {
-		t.Fatalf("stale apply: %v", err)
-	}
-	a := &Attempt{Outcome: "recovered", Owner: "me"}
-	after, err := st.ApplyRecovery(ctxb(), *rec, sess.Version, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.RefreshToken != "refresh-rescued" || after.AccessToken != "access-rescued" || after.Version != sess.Version+1 ||
-		after.Recovery != 2 || a.ID == 0 {
-		t.Errorf("after apply: %+v (attempt %d)", after, a.ID)
-	}
-	if attempts, _ := st.ListAttempts(ctxb(), sess.ID, 0); len(attempts) != 1 || attempts[0].Owner != "me" {
-		t.Errorf("attempts after apply: %+v", attempts)
-	}
-	if again, err := st.PendingRecovery(ctxb(), after); err != nil || again != nil {
-		t.Errorf("still pending after apply: %+v %v", again, err)
-	}
-	if all, _ := st.ListRecovery(ctxb()); len(all) != 2 {
-		t.Errorf("%d recovery entries left, want 2 (the applied row deleted)", len(all))
-	}
-	// Applying it again (the session has moved on) is refused.
-	if _, err := st.ApplyRecovery(ctxb(), *rec, after.Version, nil); !errors.Is(err, ErrVersionConflict) {
-		t.Errorf("second apply: %v, want ErrVersionConflict", err)
-	}
+		// A stale version writes nothing.
+		if _, err := st.ApplyRecovery(ctxb(), *rec, sess.Version+1, &Attempt{Outcome: "recovered"}); !errors.Is(err, ErrVersionConflict) {
+			t.Fatalf("stale apply: %v", err)
+		}
+		a := &Attempt{Outcome: "recovered", Owner: "me"}
+		after, err := st.ApplyRecovery(ctxb(), *rec, sess.Version, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.RefreshToken != "refresh-rescued" || after.AccessToken != "access-rescued" || after.Version != sess.Version+1 ||
+			after.Recovery != 2 || a.ID == 0 {
+			t.Errorf("after apply: %+v (attempt %d)", after, a.ID)
+		}
+		if attempts, _ := st.ListAttempts(ctxb(), sess.ID, 0); len(attempts) != 1 || attempts[0].Owner != "me" {
+			t.Errorf("attempts after apply: %+v", attempts)
+		}
+		if again, err := st.PendingRecovery(ctxb(), after); err != nil || again != nil {
+			t.Errorf("still pending after apply: %+v %v", again, err)
+		}
+		if all, _ := st.ListRecovery(ctxb()); len(all) != 2 {
+			t.Errorf("%d recovery entries left, want 2 (the applied row deleted)", len(all))
+		}
+		// Applying it again (the session has moved on) is refused.
+		if _, err := st.ApplyRecovery(ctxb(), *rec, after.Version, nil); !errors.Is(err, ErrVersionConflict) {
+			t.Errorf("second apply: %v, want ErrVersionConflict", err)
+		}
+	})
 }
 
 // TestPendingRecoveryFile: tokens that went to a recovery file are found
 // (newer than a row), counted, listed, applied, and the file removed.
 func TestPendingRecoveryFile(t *testing.T) {
-	env, st, sess := recoveryEnv(t)
-	if _, err := st.SaveRecovery(ctxb(), sess.ID, sess.RefreshToken, TokenUpdate{AccessToken: "a-row", RefreshToken: "r-row"}, "row"); err != nil {
-		t.Fatal(err)
-	}
-	env.clock.Advance(time.Second)
-	path, err := st.SaveRecovery(failDB(), sess.ID, sess.RefreshToken, TokenUpdate{AccessToken: "a-file", RefreshToken: "r-file"}, "file")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(filepath.Base(path), "vault.db.recovery-") {
-		t.Fatalf("recovery went to %q, want a file", path)
-	}
-	if get, list := counts(t, st, sess); get != 2 || list != 2 {
-		t.Errorf("recovery counts %d (get) %d (list), want 2", get, list)
-	}
-	all, err := st.ListRecovery(ctxb())
-	if err != nil || len(all) != 2 {
-		t.Fatalf("ListRecovery: %v %d", err, len(all))
-	}
-	if all[0].Path != path || all[0].ID != 0 || all[1].Path != "" || all[1].ID == 0 {
-		t.Errorf("ListRecovery not newest first, files with their path: %+v", all)
-	}
-	rec, err := st.PendingRecovery(ctxb(), sess)
-	if err != nil || rec == nil || rec.Path != path || rec.Tokens.RefreshToken != "r-file" || rec.SpentHash == "" {
-		t.Fatalf("pending recovery = %+v %v, want the newer file", rec, err)
-	}
-	after, err := st.ApplyRecovery(ctxb(), *rec, sess.Version, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.RefreshToken != "r-file" || after.Recovery != 1 {
-		t.Errorf("after apply: refresh %q, recovery %d", after.RefreshToken, after.Recovery)
-	}
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("applied recovery file still there: %v", err)
-	}
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		env, st, sess := recoveryEnvOn(t, env)
+		if _, err := st.SaveRecovery(ctxb(), sess.ID, sess.RefreshToken, TokenUpdate{AccessToken: "a-row", RefreshToken: "r-row"}, "row"); err != nil {
+			t.Fatal(err)
+		}
+		env.clock.Advance(time.Second)
+		path, err := st.SaveRecovery(failDB(), sess.ID, sess.RefreshToken, TokenUpdate{AccessToken: "a-file", RefreshToken: "r-file"}, "file")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(filepath.Base(path), filepath.Base(st.recoveryBase())+".recovery-") {
+			t.Fatalf("recovery went to %q, want a file", path)
+		}
+		if get, list := counts(t, st, sess); get != 2 || list != 2 {
+			t.Errorf("recovery counts %d (get) %d (list), want 2", get, list)
+		}
+		all, err := st.ListRecovery(ctxb())
+		if err != nil || len(all) != 2 {
+			t.Fatalf("ListRecovery: %v %d", err, len(all))
+		}
+		if all[0].Path != path || all[0].ID != 0 || all[1].Path != "" || all[1].ID == 0 {
+			t.Errorf("ListRecovery not newest first, files with their path: %+v", all)
+		}
+		rec, err := st.PendingRecovery(ctxb(), sess)
+		if err != nil || rec == nil || rec.Path != path || rec.Tokens.RefreshToken != "r-file" || rec.SpentHash == "" {
+			t.Fatalf("pending recovery = %+v %v, want the newer file", rec, err)
+		}
+		after, err := st.ApplyRecovery(ctxb(), *rec, sess.Version, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.RefreshToken != "r-file" || after.Recovery != 1 {
+			t.Errorf("after apply: refresh %q, recovery %d", after.RefreshToken, after.Recovery)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("applied recovery file still there: %v", err)
+		}
+	})
 }
 
 // TestRecoveryFileSpentHashSealed: the spent hash in a file is bound to the
 // sealed tokens: a file edited to claim another spent token does not open.
 func TestRecoveryFileSpentHashSealed(t *testing.T) {
-	_, st, sess := recoveryEnv(t)
-	path, err := st.SaveRecovery(failDB(), sess.ID, "some-other-token", TokenUpdate{AccessToken: "a", RefreshToken: "r"}, "file")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := string(readFile(t, path))
-	sum := sha256.Sum256([]byte("some-other-token"))
-	mine := sha256.Sum256([]byte(sess.RefreshToken))
-	if !strings.Contains(raw, `"spent_hash": "`+hex.EncodeToString(sum[:])+`"`) {
-		t.Fatalf("recovery file without its spent hash:\n%s", raw)
-	}
-	edited := strings.Replace(raw, hex.EncodeToString(sum[:]), hex.EncodeToString(mine[:]), 1)
-	if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if rec, err := st.PendingRecovery(ctxb(), sess); err != nil || rec != nil {
-		t.Errorf("edited recovery file taken as pending: %+v %v", rec, err)
-	}
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		_, st, sess := recoveryEnvOn(t, env)
+		path, err := st.SaveRecovery(failDB(), sess.ID, "some-other-token", TokenUpdate{AccessToken: "a", RefreshToken: "r"}, "file")
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := string(readFile(t, path))
+		sum := sha256.Sum256([]byte("some-other-token"))
+		mine := sha256.Sum256([]byte(sess.RefreshToken))
+		if !strings.Contains(raw, `"spent_hash": "`+hex.EncodeToString(sum[:])+`"`) {
+			t.Fatalf("recovery file without its spent hash:\n%s", raw)
+		}
+		edited := strings.Replace(raw, hex.EncodeToString(sum[:]), hex.EncodeToString(mine[:]), 1)
+		if err := os.WriteFile(path, []byte(edited), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := st.PendingRecovery(ctxb(), sess); err != nil || rec != nil {
+			t.Errorf("edited recovery file taken as pending: %+v %v", rec, err)
+		}
+	})
 }
 
 // TestUnreadableRecoveryFileListedAndDeleted: a damaged recovery file is

@@ -7,75 +7,76 @@ import (
 )
 
 func TestSchedules(t *testing.T) {
-	env := newTestEnv(t)
-	s := env.open(t)
-	a, b := pathstackSession("a"), pathstackSession("b")
-	for _, x := range []*Session{&a, &b} {
-		if err := s.CreateSession(ctxb(), x); err != nil {
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		s := env.open(t)
+		a, b := pathstackSession("a"), pathstackSession("b")
+		for _, x := range []*Session{&a, &b} {
+			if err := s.CreateSession(ctxb(), x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.GetSchedule(ctxb(), a.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("no schedule yet: %v", err)
+		}
+		want := Schedule{
+			SessionID: a.ID, Mode: ScheduleBeforeExpiry, Margin: 2 * time.Minute, Enabled: true,
+			NextDue: env.clock.Now().Add(time.Hour), Failures: 2, BackoffUntil: env.clock.Now().Add(30 * time.Second),
+			LastError: "server error 502",
+		}
+		if err := s.PutSchedule(ctxb(), want); err != nil {
 			t.Fatal(err)
 		}
-	}
-	if _, err := s.GetSchedule(ctxb(), a.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("no schedule yet: %v", err)
-	}
-	want := Schedule{
-		SessionID: a.ID, Mode: ScheduleBeforeExpiry, Margin: 2 * time.Minute, Enabled: true,
-		NextDue: env.clock.Now().Add(time.Hour), Failures: 2, BackoffUntil: env.clock.Now().Add(30 * time.Second),
-		LastError: "server error 502",
-	}
-	if err := s.PutSchedule(ctxb(), want); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetSchedule(ctxb(), a.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want.UpdatedAt = env.clock.Now()
-	if !sameSchedule(got, want) {
-		t.Errorf("got %+v\nwant %+v", got, want)
-	}
-
-	// Replace.
-	env.clock.Advance(time.Minute)
-	every := Schedule{SessionID: a.ID, Mode: ScheduleEvery, Interval: 15 * time.Minute}
-	if err := s.PutSchedule(ctxb(), every); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.GetSchedule(ctxb(), a.ID)
-	every.UpdatedAt = env.clock.Now()
-	if !sameSchedule(got, every) {
-		t.Errorf("replaced: %+v", got)
-	}
-	if err := s.PutSchedule(ctxb(), Schedule{SessionID: b.ID, Mode: ScheduleBeforeExpiry, Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
-	list, err := s.ListSchedules(ctxb())
-	if err != nil || len(list) != 2 || list[0].SessionID != a.ID || list[1].SessionID != b.ID {
-		t.Errorf("list: %v %+v", err, list)
-	}
-
-	for name, bad := range map[string]Schedule{
-		"unknown mode":    {SessionID: a.ID, Mode: "hourly"},
-		"every without":   {SessionID: a.ID, Mode: ScheduleEvery},
-		"negative margin": {SessionID: a.ID, Mode: ScheduleBeforeExpiry, Margin: -time.Second},
-	} {
-		if err := s.PutSchedule(ctxb(), bad); !errors.Is(err, ErrInvalidSchedule) {
-			t.Errorf("%s: %v, want ErrInvalidSchedule", name, err)
+		got, err := s.GetSchedule(ctxb(), a.ID)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := s.PutSchedule(ctxb(), Schedule{SessionID: 999, Mode: ScheduleBeforeExpiry}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("schedule for a missing session: %v, want ErrNotFound", err)
-	}
+		want.UpdatedAt = env.clock.Now()
+		if !sameSchedule(got, want) {
+			t.Errorf("got %+v\nwant %+v", got, want)
+		}
 
-	if err := s.DeleteSchedule(ctxb(), a.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.DeleteSchedule(ctxb(), a.ID); err != nil {
-		t.Errorf("second delete: %v", err)
-	}
-	if _, err := s.GetSchedule(ctxb(), a.ID); !errors.Is(err, ErrNotFound) {
-		t.Errorf("after delete: %v", err)
-	}
+		// Replace.
+		env.clock.Advance(time.Minute)
+		every := Schedule{SessionID: a.ID, Mode: ScheduleEvery, Interval: 15 * time.Minute}
+		if err := s.PutSchedule(ctxb(), every); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.GetSchedule(ctxb(), a.ID)
+		every.UpdatedAt = env.clock.Now()
+		if !sameSchedule(got, every) {
+			t.Errorf("replaced: %+v", got)
+		}
+		if err := s.PutSchedule(ctxb(), Schedule{SessionID: b.ID, Mode: ScheduleBeforeExpiry, Enabled: true}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.ListSchedules(ctxb())
+		if err != nil || len(list) != 2 || list[0].SessionID != a.ID || list[1].SessionID != b.ID {
+			t.Errorf("list: %v %+v", err, list)
+		}
+
+		for name, bad := range map[string]Schedule{
+			"unknown mode":    {SessionID: a.ID, Mode: "hourly"},
+			"every without":   {SessionID: a.ID, Mode: ScheduleEvery},
+			"negative margin": {SessionID: a.ID, Mode: ScheduleBeforeExpiry, Margin: -time.Second},
+		} {
+			if err := s.PutSchedule(ctxb(), bad); !errors.Is(err, ErrInvalidSchedule) {
+				t.Errorf("%s: %v, want ErrInvalidSchedule", name, err)
+			}
+		}
+		if err := s.PutSchedule(ctxb(), Schedule{SessionID: 999, Mode: ScheduleBeforeExpiry}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("schedule for a missing session: %v, want ErrNotFound", err)
+		}
+
+		if err := s.DeleteSchedule(ctxb(), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSchedule(ctxb(), a.ID); err != nil {
+			t.Errorf("second delete: %v", err)
+		}
+		if _, err := s.GetSchedule(ctxb(), a.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after delete: %v", err)
+		}
+	})
 }
 
 func sameSchedule(a, b Schedule) bool {

@@ -9,77 +9,79 @@ import (
 // TestMarkSent: the mark needs the lease, survives a reopen, records a lost
 // attempt with it, and is cleared by the refresh's outcome.
 func TestMarkSent(t *testing.T) {
-	env, st, id := leaseEnv(t)
-	if err := st.MarkSent(ctxb(), id, "a", "fp1", nil); !errors.Is(err, ErrLeaseLost) {
-		t.Fatalf("MarkSent without the lease: %v, want ErrLeaseLost", err)
-	}
-	if !mustTake(t, st, id, "a") {
-		t.Fatal("lease not taken")
-	}
-	lost := &Attempt{Outcome: "interrupted", SentFP: "fp0", Owner: "killed", Error: "answer lost",
-		StartedAt: env.clock.Now().Add(-time.Minute)}
-	if err := st.MarkSent(ctxb(), id, "a", "fp1", lost); err != nil {
-		t.Fatal(err)
-	}
-	if lost.ID == 0 || lost.SessionID != id {
-		t.Errorf("lost attempt not given its ID: %+v", lost)
-	}
-	if err := st.MarkSent(ctxb(), id, "b", "fp1", &Attempt{Outcome: "x"}); !errors.Is(err, ErrLeaseLost) {
-		t.Fatalf("MarkSent by another owner: %v, want ErrLeaseLost", err)
-	}
-	if err := st.MarkSent(ctxb(), 999, "a", "fp1", nil); !errors.Is(err, ErrNotFound) {
-		t.Errorf("MarkSent on a missing session: %v", err)
-	}
-	st.Close()
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		env, st, id := leaseEnvOn(t, env)
+		if err := st.MarkSent(ctxb(), id, "a", "fp1", nil); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("MarkSent without the lease: %v, want ErrLeaseLost", err)
+		}
+		if !mustTake(t, st, id, "a") {
+			t.Fatal("lease not taken")
+		}
+		lost := &Attempt{Outcome: "interrupted", SentFP: "fp0", Owner: "killed", Error: "answer lost",
+			StartedAt: env.clock.Now().Add(-time.Minute)}
+		if err := st.MarkSent(ctxb(), id, "a", "fp1", lost); err != nil {
+			t.Fatal(err)
+		}
+		if lost.ID == 0 || lost.SessionID != id {
+			t.Errorf("lost attempt not given its ID: %+v", lost)
+		}
+		if err := st.MarkSent(ctxb(), id, "b", "fp1", &Attempt{Outcome: "x"}); !errors.Is(err, ErrLeaseLost) {
+			t.Fatalf("MarkSent by another owner: %v, want ErrLeaseLost", err)
+		}
+		if err := st.MarkSent(ctxb(), 999, "a", "fp1", nil); !errors.Is(err, ErrNotFound) {
+			t.Errorf("MarkSent on a missing session: %v", err)
+		}
+		st.Close()
 
-	// Durable: another process sees it.
-	st = env.open(t)
-	sess, err := st.GetSession(ctxb(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sess.SentFP != "fp1" || sess.SentBy != "a" || !sess.SentAt.Equal(env.clock.Now()) {
-		t.Errorf("sent mark = %q %q %v", sess.SentFP, sess.SentBy, sess.SentAt)
-	}
-	if bl, _ := st.GetSessionByLabel(ctxb(), "prod"); bl.SentFP != "fp1" {
-		t.Errorf("GetSessionByLabel sent mark = %q", bl.SentFP)
-	}
-	attempts, err := st.ListAttempts(ctxb(), id, 0)
-	if err != nil || len(attempts) != 1 {
-		t.Fatalf("attempts: %v %d, want the lost one only (the refused MarkSent wrote none)", err, len(attempts))
-	}
-	if a := attempts[0]; a.Outcome != "interrupted" || a.Owner != "killed" || a.SentFP != "fp0" || !a.StartedAt.Equal(lost.StartedAt) {
-		t.Errorf("lost attempt read back: %+v", a)
-	}
-	if sess.LastStatus != "interrupted" {
-		t.Errorf("last status %q", sess.LastStatus)
-	}
+		// Durable: another process sees it.
+		st = env.open(t)
+		sess, err := st.GetSession(ctxb(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sess.SentFP != "fp1" || sess.SentBy != "a" || !sess.SentAt.Equal(env.clock.Now()) {
+			t.Errorf("sent mark = %q %q %v", sess.SentFP, sess.SentBy, sess.SentAt)
+		}
+		if bl, _ := st.GetSessionByLabel(ctxb(), "prod"); bl.SentFP != "fp1" {
+			t.Errorf("GetSessionByLabel sent mark = %q", bl.SentFP)
+		}
+		attempts, err := st.ListAttempts(ctxb(), id, 0)
+		if err != nil || len(attempts) != 1 {
+			t.Fatalf("attempts: %v %d, want the lost one only (the refused MarkSent wrote none)", err, len(attempts))
+		}
+		if a := attempts[0]; a.Outcome != "interrupted" || a.Owner != "killed" || a.SentFP != "fp0" || !a.StartedAt.Equal(lost.StartedAt) {
+			t.Errorf("lost attempt read back: %+v", a)
+		}
+		if sess.LastStatus != "interrupted" {
+			t.Errorf("last status %q", sess.LastStatus)
+		}
 
-	// The outcome clears the mark in the same transaction.
-	after, err := st.RecordRefreshReleasing(ctxb(), "a", id, sess.Version, &TokenUpdate{AccessToken: "access-2", RefreshToken: "refresh-2"},
-		&Attempt{Outcome: OutcomeOK, Owner: "a"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.SentFP != "" || after.SentBy != "" || !after.SentAt.IsZero() {
-		t.Errorf("sent mark kept after the outcome: %q %q %v", after.SentFP, after.SentBy, after.SentAt)
-	}
-	if attempts, _ := st.ListAttempts(ctxb(), id, 1); attempts[0].Owner != "a" {
-		t.Errorf("attempt owner %q, want a", attempts[0].Owner)
-	}
+		// The outcome clears the mark in the same transaction.
+		after, err := st.RecordRefreshReleasing(ctxb(), "a", id, sess.Version, &TokenUpdate{AccessToken: "access-2", RefreshToken: "refresh-2"},
+			&Attempt{Outcome: OutcomeOK, Owner: "a"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.SentFP != "" || after.SentBy != "" || !after.SentAt.IsZero() {
+			t.Errorf("sent mark kept after the outcome: %q %q %v", after.SentFP, after.SentBy, after.SentAt)
+		}
+		if attempts, _ := st.ListAttempts(ctxb(), id, 1); attempts[0].Owner != "a" {
+			t.Errorf("attempt owner %q, want a", attempts[0].Owner)
+		}
 
-	// An attempt alone (a failure, no tokens) clears it too.
-	mustTake(t, st, id, "a")
-	if err := st.MarkSent(ctxb(), id, "a", "fp2", nil); err != nil {
-		t.Fatal(err)
-	}
-	after, err = st.RecordRefresh(ctxb(), id, after.Version, nil, &Attempt{Outcome: "network_error"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.SentFP != "" {
-		t.Errorf("sent mark kept after a failed attempt: %q", after.SentFP)
-	}
+		// An attempt alone (a failure, no tokens) clears it too.
+		mustTake(t, st, id, "a")
+		if err := st.MarkSent(ctxb(), id, "a", "fp2", nil); err != nil {
+			t.Fatal(err)
+		}
+		after, err = st.RecordRefresh(ctxb(), id, after.Version, nil, &Attempt{Outcome: "network_error"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.SentFP != "" {
+			t.Errorf("sent mark kept after a failed attempt: %q", after.SentFP)
+		}
+	})
 }
 
 // TestMigrateFromSchema1 opens a vault made by the previous schema: its

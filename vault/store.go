@@ -19,6 +19,9 @@ const DefaultMaxAttempts = 200
 // Options configures Open.
 type Options struct {
 	// Path of the vault file. Its folder is created 0700 when missing; the file is 0600.
+	// A postgres:// or postgresql:// URL opens a team vault on PostgreSQL
+	// instead (see postgres.go): the same tables in the URL's database, in
+	// the first schema of its search_path.
 	Path string
 	// KeyFile is the random 32-byte key used when the vault is not in passphrase
 	// mode. Created (0600, folder 0700) only when a new vault is created.
@@ -37,6 +40,14 @@ type Options struct {
 	// (default: this host, PID and process start time). Tests use it to act
 	// as another process.
 	Process *Process
+	// MustExist refuses to create a vault that is not there yet
+	// (PostgreSQL: a database or schema with no tokentop tables).
+	MustExist bool
+	// RecoveryDir, for a PostgreSQL vault, is where recovery files go when
+	// a recovery row cannot be written (the database is unreachable, say).
+	// Default: $XDG_DATA_HOME/tokentop/recovery. SQLite vaults keep them
+	// beside the vault file.
+	RecoveryDir string
 	// Warn is called with one line for things worth fixing that do not stop
 	// Open, such as a key file readable by others. Nil: silent.
 	Warn func(msg string)
@@ -51,6 +62,13 @@ type Store struct {
 	now         func() time.Time
 	maxAttempts int
 	proc        Process // this program as a lease holder
+	// PostgreSQL only: the URL with its password (for LISTEN connections),
+	// the NOTIFY channel of this vault's schema, this Store's tag in
+	// notifications (its own are not news), and where recovery files go.
+	connURL      string
+	channel      string
+	tag          string
+	recoveryPath string
 	// writeHook writes a recovery file's bytes (nil: f.Write); tests use it
 	// to make the write fail.
 	writeHook func(f *os.File, data []byte) (int, error)
@@ -60,6 +78,14 @@ type Store struct {
 // write (SQLite header, not truncated, schema not newer, key check) so that a
 // bad file is left byte-for-byte unchanged, then runs pending migrations.
 func Open(ctx context.Context, opts Options) (*Store, error) {
+	if IsPostgresURL(opts.Path) {
+		st, err := openPostgres(ctx, opts)
+		if err != nil {
+			// The URL without its password, and the password out of every message.
+			return nil, fmt.Errorf("open vault %s: %w", redactURL(opts.Path), scrubbed(err, opts.Path))
+		}
+		return st, nil
+	}
 	st, err := open(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open vault: %w", err)
@@ -128,18 +154,27 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Process != nil {
 		s.proc = *opts.Process
 	}
-	if err := s.migrate(ctx, newMeta); err != nil {
-		db.Close()
-		return nil, err
-	}
-	// Two processes may create the same vault at once; only one wins the
-	// first migration, so the key in hand is checked against what is stored.
-	if err := s.verifyStoredKey(ctx); err != nil {
-		db.Close()
+	if err := s.finishOpen(ctx, newMeta); err != nil {
 		return nil, err
 	}
 	restrictFiles(path)
 	return s, nil
+}
+
+// finishOpen runs the pending migrations and checks the key in hand against
+// the stored one; on failure it closes the database.
+func (s *Store) finishOpen(ctx context.Context, newMeta map[string][]byte) error {
+	if err := s.migrate(ctx, newMeta); err != nil {
+		s.db.Close()
+		return err
+	}
+	// Two processes may create the same vault at once; only one wins the
+	// first migration, so the key in hand is checked against what is stored.
+	if err := s.verifyStoredKey(ctx); err != nil {
+		s.db.Close()
+		return err
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -150,13 +185,39 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Path is the vault file's path.
+// Path is the vault file's path; for a PostgreSQL vault, its URL without
+// the password.
 func (s *Store) Path() string { return s.path }
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE through _txlock, so a
 // read-then-write never fails with SQLITE_BUSY halfway) and commits it when fn
 // returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*rtx) error) error {
+	err := s.tx1(ctx, fn)
+	if err != nil && !errors.Is(err, errCommit) && s.d.connLost != nil && s.d.connLost(err) && ctx.Err() == nil {
+		// The connection died before COMMIT was sent (a server restart, an
+		// admin's pg_terminate_backend, a dropped network): nothing was
+		// written, so the whole transaction runs again on a new connection.
+		err = s.tx1(ctx, fn)
+	}
+	var ce commitError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	return err
+}
+
+// errCommit marks a failure of COMMIT itself: the transaction may or may
+// not have been written, so it is not run again.
+var errCommit = errors.New("commit failed")
+
+type commitError struct{ err error }
+
+func (e commitError) Error() string        { return e.err.Error() }
+func (e commitError) Is(target error) bool { return target == errCommit }
+func (e commitError) Unwrap() error        { return e.err }
+
+func (s *Store) tx1(ctx context.Context, fn func(*rtx) error) error {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -172,7 +233,10 @@ func (s *Store) tx(ctx context.Context, fn func(*rtx) error) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return commitError{err}
+	}
+	return nil
 }
 
 // ensureDir creates dir 0700 when it is missing (an existing folder keeps
