@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -77,15 +78,20 @@ the helper with "get" only: put other flags in a wrapper script.`,
 
 // credentialHelperGet answers one get request.
 func (a *app) credentialHelperGet(cmd *cobra.Command, in credentialHelperInput) error {
-	body, err := io.ReadAll(io.LimitReader(a.io.in, 1<<20))
-	if err != nil {
-		return fmt.Errorf("credential-helper: read request: %w", err)
-	}
+	// One JSON value, not all of stdin: a caller that keeps stdin open
+	// still gets its answer.
 	var req helperRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return usagef("credential-helper: the request on stdin is not JSON like {\"uri\": \"https://…\"}: %s", jsonErrorNoInput(err))
+	if err := json.NewDecoder(io.LimitReader(a.io.in, 1<<20)).Decode(&req); err != nil {
+		why := jsonErrorNoInput(err)
+		if errors.Is(err, io.EOF) {
+			why = "stdin is empty"
+		}
+		return usagef("credential-helper: the request on stdin is not JSON like {\"uri\": \"https://…\"}: %s", why)
 	}
-	var s vault.Session
+	var (
+		s   vault.Session
+		err error
+	)
 	if in.label != "" {
 		s, err = a.freshSession(cmd, "credential-helper", in.label, in.minValid)
 	} else {

@@ -63,7 +63,12 @@ status is 1. Put -- before CMD when it or its arguments have flags.`,
 			}
 			return nil
 		},
-		ValidArgsFunction: a.completeLabels(false),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 { // the command and its arguments: the shell's own completion
+				return nil, cobra.ShellCompDirectiveDefault
+			}
+			return a.completeLabels(false)(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in.label, in.argv = args[0], args[1:]
 			return a.exec(cmd, in)
@@ -116,6 +121,9 @@ func (a *app) exec(cmd *cobra.Command, in execInput) error {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, forwardedSignals...)
 	defer signal.Stop(sigs)
+	if cmd.Context().Err() != nil { // Ctrl-C while the token was being made fresh
+		return fmt.Errorf("exec %s: interrupted before it started", in.argv[0])
+	}
 	if err := child.Start(); err != nil {
 		return fmt.Errorf("exec %s: %w", in.argv[0], err)
 	}

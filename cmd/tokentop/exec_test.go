@@ -326,6 +326,7 @@ func TestCredentialHelper(t *testing.T) {
 	}
 	for name, r := range map[string]result{
 		"not json":      get(`uri=https://api.example.com`),
+		"empty stdin":   get(``),
 		"no uri":        get(`{}`),
 		"relative uri":  get(`{"uri": "/v1"}`),
 		"verb store":    e.run(`{"uri": "https://api.example.com"}`, "credential-helper", "store"),
@@ -338,6 +339,46 @@ func TestCredentialHelper(t *testing.T) {
 		if r.code != exitUsage || strings.Count(r.err, "\n") != 1 || r.out != "" {
 			t.Errorf("%s: %+v, want exit 2 and one line", name, r)
 		}
+	}
+}
+
+// TestCredentialHelperAnswersWithStdinOpen: the answer does not wait for
+// the end of stdin, only for the request.
+func TestCredentialHelperAnswersWithStdinOpen(t *testing.T) {
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	e.addMinted(srv, "local")
+	c := e.command("", "credential-helper", "get")
+	c.Stdin = nil
+	in, err := c.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var stdout, stderr bytes.Buffer
+	c.Stdout, c.Stderr = &stdout, &stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(in, `{"uri": "%s/v1/me"}`+"\n", srv.URL)
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(stdout.String(), `"Authorization"`) {
+			t.Fatalf("credential-helper: %v %s %s", err, stdout.String(), stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		c.Process.Kill()
+		t.Fatal("credential-helper waited for the end of stdin")
+	}
+
+	// exec completes labels, then leaves the command to the shell.
+	if out := e.mustRun("", "__complete", "exec", ""); !strings.HasPrefix(out, "local\t") {
+		t.Errorf("complete exec: %q", out)
+	}
+	if out := e.mustRun("", "__complete", "exec", "local", "--", ""); out != ":0\n" /* ShellCompDirectiveDefault */ {
+		t.Errorf("complete exec local -- : %q", out)
 	}
 }
 
