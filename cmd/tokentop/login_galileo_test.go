@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokentop/tokentop/providers/fake"
 )
@@ -160,4 +161,27 @@ func TestLoginRememberAndForget(t *testing.T) {
 		t.Fatalf("forget nope: %+v", r)
 	}
 	e.mustRun("", "token", "acme") // the tokens stay
+}
+
+// TestLoginGalileoPromptsOnATerminal: on a terminal the API key is asked
+// for without echo, and exec hands the terminal to its command.
+func TestLoginGalileoPromptsOnATerminal(t *testing.T) {
+	e := newEnv(t)
+	srv := startFakeGalileo(t, fake.Options{})
+	key := srv.IssueAPIKey()
+	s := startScreen(t, e.command("", "login", "galileo", "--base-url", srv.URL, "--label", "acme", "--api-key-stdin"), 100, 20)
+	s.waitFor("the prompt", 10*time.Second, "API key: ")
+	s.press(key, "\r")
+	if err := s.wait(10 * time.Second); err != nil {
+		t.Fatalf("login on a terminal: %v\n%s", err, s.text())
+	}
+	if txt := s.text(); !strings.Contains(txt, `logged in: session "acme"`) || strings.Contains(string(s.rawOutput()), key) {
+		t.Fatalf("the key was echoed, or no login:\n%s", txt)
+	}
+
+	s = startScreen(t, e.command("", "exec", "acme", "--", "sh", "-c", `test -t 0 && test -t 1 && echo "child on a terminal"`), 100, 20)
+	if err := s.wait(10 * time.Second); err != nil {
+		t.Fatalf("exec on a terminal: %v\n%s", err, s.text())
+	}
+	s.waitFor("the child's line", 5*time.Second, "child on a terminal")
 }
