@@ -27,9 +27,10 @@ The vault is removed on exit unless --vault is given. Nothing outside the
 machine is contacted.
 
 Sessions: demo-pathstack (valid), demo-expiring (a 90 s access token),
-demo-galileo (valid), demo-revoked (its refresh token was revoked: 401;
-l logs in again, the fake server's account filled in), demo-invalid (the
-server answers 422 with field errors), demo-down (nothing listens at its URL).`,
+demo-galileo (valid), demo-revoked (its refresh token was revoked: 401),
+demo-invalid (the server answers 422 with field errors), demo-down (nothing
+listens at its URL). In the dashboard, l logs a session in again: the fake
+servers' account is filled in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// SIGINT, SIGTERM (main) and SIGHUP cancel ctx: whenever one
@@ -62,7 +63,7 @@ server answers 422 with field errors), demo-down (nothing listens at its URL).`,
 				}
 				return fmt.Errorf("demo: %w", err)
 			}
-			return a.openDashboard(ctx, demoLoginHint(ps))
+			return a.openDashboard(ctx, demoLoginHint(ps, gl))
 		},
 	}
 }
@@ -77,13 +78,15 @@ func (a *app) removeDemoVault(dir string) {
 	_ = os.RemoveAll(dir)
 }
 
-// demoLoginHint fills in the fake PathStack's account in the dashboard's
-// login form: its password is random per run, and without it demo-revoked
-// (or any session after a 401) could never log in again.
-func demoLoginHint(ps *fake.Server) func(provider, baseURL string) (string, string) {
+// demoLoginHint fills in the fakes' account in the dashboard's login form:
+// its password is random per run, and without it demo-revoked (or any
+// session after a 401) could never log in again.
+func demoLoginHint(fakes ...*fake.Server) func(provider, baseURL string) (string, string) {
 	return func(provider, baseURL string) (string, string) {
-		if provider == vault.ProviderPathStack && strings.TrimRight(baseURL, "/") == ps.URL {
-			return ps.Username(), ps.Password()
+		for _, f := range fakes {
+			if provider == f.Provider() && strings.TrimRight(baseURL, "/") == f.URL {
+				return f.Username(), f.Password()
+			}
 		}
 		return "", ""
 	}

@@ -12,7 +12,8 @@ import (
 // demo-revoked, r gets the 401; l offers PathStack's login with the fake
 // server's account filled in (its password is random per run); ctrl+s logs
 // in and replaces the tokens, and the next r works. u copies an API call
-// with the access token, never the refresh call.
+// with the access token, never the refresh call. demo-galileo logs in
+// again through Galileo's login.
 func TestDemoRevokedLogsInAgain(t *testing.T) {
 	e := newEnv(t)
 	s := startScreen(t, e.command("", "demo", "--vault", e.vault), 100, 30)
@@ -37,6 +38,16 @@ func TestDemoRevokedLogsInAgain(t *testing.T) {
 
 	s.press("u")
 	s.waitFor("the copy toast", 5*time.Second, "Copied curl command (API call)")
+
+	// demo-galileo: Galileo's own login (POST /login), the same account.
+	s.press("\x1b", "/")
+	s.press(strings.Split("demo-galileo", "")...)
+	s.press("\r")
+	s.waitFor("the Galileo session", 5*time.Second, "─ demo-galileo · Galileo")
+	s.press("l")
+	s.waitFor("Galileo's login form", 5*time.Second, "Log in again: demo-galileo (Galileo)", "API key", "dev@tokentop.test")
+	s.press("\x13")
+	s.waitFor("the Galileo login", 10*time.Second, "Logged in again as demo-galileo · tokens replaced")
 	s.press("q")
 	if err := s.wait(15 * time.Second); err != nil {
 		t.Fatalf("tokentop demo exited with %v", err)
