@@ -49,7 +49,8 @@ type SchedulerOptions struct {
 	Reload         time.Duration                        // look for changes this often, default 2 s
 	RefreshTimeout time.Duration                        // bound of one scheduled refresh, default 45 s
 	// Stat looks at the vault file and its WAL to tell whether another
-	// process changed them; default os.Stat.
+	// process changed them; default os.Stat. Not used on a vault that
+	// notifies (PostgreSQL: vault.Store.Changes, fed by LISTEN/NOTIFY).
 	Stat func(name string) (fs.FileInfo, error)
 	// OnResult is told about every scheduled refresh this process made or
 	// found done by another one. Calls are serialised, from the refresh's
@@ -206,6 +207,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	busy := 0
 	var queue []int64 // claimed as due, waiting for a free slot
 	reloadC := s.opts.After(s.opts.Reload)
+	// A PostgreSQL vault tells of other processes' changes as they commit;
+	// a SQLite one is looked at (two stats) at each reloadC.
+	var changes <-chan struct{}
+	if s.store.Notifies() {
+		changes = s.store.Changes(ctx)
+	}
 	var (
 		dueC  <-chan time.Time
 		dueAt time.Time // what dueC is set for
@@ -253,6 +260,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				s.reloadOrReport(ctx)
 			}
 			s.checks.Add(1) // after the reload, so that a test seeing it sees the reload
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // ctx ended: the case above stops the loop
+				continue
+			}
+			s.reloadOrReport(ctx)
 		case <-s.wake:
 			s.reloadOrReport(ctx)
 		case <-dueC:

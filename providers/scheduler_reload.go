@@ -95,6 +95,9 @@ type vaultStamp struct{ db, wal fileStamp }
 // stampVault stats the vault's files; false when they cannot be told apart
 // from a changed vault (no path, a stat error).
 func (s *Scheduler) stampVault() (vaultStamp, bool) {
+	if s.store.Notifies() {
+		return vaultStamp{}, true // no files: Store.Changes tells of changes
+	}
 	path := s.store.Path()
 	if path == "" {
 		return vaultStamp{}, false

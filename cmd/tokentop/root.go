@@ -303,11 +303,15 @@ func xdgDir(env, fallback string, getenv func(string) string) (string, error) {
 	return filepath.Join(home, fallback), nil
 }
 
-// vaultExists reports whether the vault file is there.
+// vaultExists reports whether the vault file is there. A PostgreSQL vault
+// counts as there: whether its tables are is for vault.Open to say.
 func (a *app) vaultExists() (bool, error) {
 	path, _, err := a.paths()
 	if err != nil {
 		return false, err
+	}
+	if vault.IsPostgresURL(path) {
+		return true, nil
 	}
 	_, err = os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -327,7 +331,8 @@ func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !a.create && !a.demo {
+	pg := vault.IsPostgresURL(path)
+	if !a.create && !a.demo && !pg {
 		if exists, err := a.vaultExists(); err != nil {
 			return nil, err
 		} else if !exists {
@@ -335,6 +340,17 @@ func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 		}
 	}
 	opts := vault.Options{Path: path, KeyFile: keyFile, Passphrase: a.io.getenv(envPassword), Now: a.io.now}
+	if pg {
+		// A team vault on PostgreSQL: nothing local but the key file (when
+		// not in passphrase mode) and, only if the database cannot take a
+		// recovery row, a recovery file in the data folder.
+		opts.MustExist = !a.create && !a.demo
+		dataDir, err := xdgDir("XDG_DATA_HOME", ".local/share", a.io.getenv)
+		if err != nil {
+			return nil, err
+		}
+		opts.RecoveryDir = filepath.Join(dataDir, "tokentop", "recovery")
+	}
 	opts.Warn = func(msg string) { fmt.Fprintln(a.io.err, "tokentop: warning: "+msg) }
 	if a.io.tty != nil {
 		opts.PromptPassphrase = func() (string, error) { return a.promptSecret("Vault passphrase: ") }
