@@ -185,3 +185,42 @@ func TestLoginGalileoPromptsOnATerminal(t *testing.T) {
 	}
 	s.waitFor("the child's line", 5*time.Second, "child on a terminal")
 }
+
+// TestTokenOnANeedsLoginSessionUsesTheRememberedLogin: token, exec and
+// credential-helper leave a session that needs login to the Refresher when a
+// login is remembered (it logs in again), instead of refusing at once.
+func TestTokenOnANeedsLoginSessionUsesTheRememberedLogin(t *testing.T) {
+	e := newEnv(t)
+	srv := startFakeGalileo(t, fake.Options{})
+	e.mustRun(srv.IssueAPIKey()+"\n", "login", "galileo", "--base-url", srv.URL, "--label", "acme", "--api-key-stdin", "--remember")
+	before := strings.TrimSpace(e.mustRun("", "token", "acme"))
+
+	// The refresh token is revoked and the automatic login fails once: the
+	// session needs login.
+	srv.RevokeAll()
+	srv.QueueFault(fake.Fault{Status: 401, Count: 2})
+	if r := e.run("", "refresh", "acme"); r.code != exitFailed {
+		t.Fatalf("refresh with the login failing: %+v", r)
+	}
+	var s sessionJSON
+	if err := json.Unmarshal([]byte(e.mustRun("", "show", "acme", "--json")), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.State != "needs_login" || s.LoginRemembered != "api_key" {
+		t.Fatalf("after the failed login: state %s, login %q", s.State, s.LoginRemembered)
+	}
+	after := strings.TrimSpace(e.mustRun("", "token", "acme"))
+	if after == before || after == "" {
+		t.Fatal("token did not log in again with the remembered API key")
+	}
+
+	// Forgotten, the next needs-login session is refused at once, with the way out.
+	e.mustRun("", "forget", "acme")
+	srv.RevokeAll()
+	e.run("", "refresh", "acme")
+	e.now = e.now.Add(2 * time.Hour) // the access token has expired too
+	r := e.run("", "token", "acme")
+	if r.code != exitFailed || !strings.Contains(r.err, "tokentop login galileo --label acme") {
+		t.Fatalf("token on a needs-login session without a remembered login: %+v", r)
+	}
+}

@@ -77,12 +77,14 @@ func (a *app) ensureFresh(cmd *cobra.Command, verb string, s vault.Session, minV
 	}
 	// The same rule as Refresher.EnsureFresh, checked here first so that
 	// the usual case (a valid token) builds no HTTP client.
-	fresh := !providers.Stale(s, a.io.now(), minValid)
-	if fresh {
+	// A session that needs login and has a remembered one goes to the
+	// Refresher too, which logs in again; without one, a token still valid
+	// is given, and an expired one is refused with the way out.
+	relogin := s.NeedsLogin && s.LoginRemembered != ""
+	if !relogin && !providers.Stale(s, a.io.now(), minValid) {
 		return s, nil
 	}
-	// A remembered login lets the Refresher log in again by itself.
-	if s.NeedsLogin && s.LoginRemembered == "" {
+	if s.NeedsLogin && !relogin {
 		return vault.Session{}, fmt.Errorf("%s %q: session needs login (its refresh token was rejected): %s", verb, s.Label, loginHint(s))
 	}
 	r, err := a.refresher(ctx)
