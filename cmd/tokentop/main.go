@@ -11,7 +11,10 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// One place for the signals that end tokentop: each cancels ctx, and the
+	// command in hand winds down (refreshes in flight save their tokens, the
+	// dashboard restores the terminal). SIGHUP too: the terminal went away.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := run(ctx, os.Args[1:], newStdio())
 	stop()
 	os.Exit(code)
