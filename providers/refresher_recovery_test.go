@@ -243,4 +243,3 @@ func TestSchedulerStopDoesNotClaimAnotherProcessesAttempt(t *testing.T) {
 		t.Errorf("schedule took another process's failure: %+v", stored)
 	}
 }
-
