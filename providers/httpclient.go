@@ -86,6 +86,15 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(req)
 }
 
+// CloseIdleConnections closes the base transport's idle connections, so
+// that http.Client.CloseIdleConnections reaches them (tokentop exec drops
+// them before its command runs).
+func (t *guardTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // isLoopbackHost says whether host is this machine: "localhost" (and its
 // subdomains, which resolve to loopback by RFC 6761) or a loopback IP.
 func isLoopbackHost(host string) bool {

@@ -96,9 +96,13 @@ func (a *app) exec(cmd *cobra.Command, in execInput) error {
 	if err != nil {
 		return err
 	}
-	// The child may run for hours: hold no SQLite file open meanwhile.
+	// The child may run for hours: hold no SQLite file, and no connection
+	// to the provider left from a refresh, open meanwhile.
 	if err := a.closeVault(); err != nil {
 		return err
+	}
+	if a.hc != nil {
+		a.hc.CloseIdleConnections()
 	}
 	path, err := exec.LookPath(in.argv[0])
 	if err != nil {

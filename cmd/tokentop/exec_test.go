@@ -55,6 +55,19 @@ func TestExecGivesTheChildAFreshTokenAndItsStatus(t *testing.T) {
 		t.Errorf("stderr: %q", stderr.String())
 	}
 
+	// tokentop holds no vault file, and no connection left from the
+	// refresh that --min-valid 59m59s forces, open while the command runs.
+	if _, err := os.Stat("/proc/self/fd"); err == nil {
+		c := e.command("", "exec", "local", "--min-valid", "59m59s", "--", "sh", "-c", `ls -l /proc/$PPID/fd`)
+		stderr.Reset()
+		c.Stderr = &stderr
+		out, err := c.Output()
+		if err != nil || !strings.Contains(string(out), "->") || strings.Contains(string(out), "vault.db") || strings.Contains(string(out), "socket:") {
+			t.Fatalf("tokentop's open files while its command runs (%v, %s):\n%s", err, stderr.String(), out)
+		}
+	}
+	want = strings.TrimSpace(e.mustRun("", "token", "local")) // refreshed by --min-valid 59m59s
+
 	// --env renames the token's variable, and drops an inherited one.
 	c = e.command("", "exec", "local", "--env", "GH_TOKEN", "--", "sh", "-c", `test "$GH_TOKEN" = "$1" && echo "${TOKENTOP_ACCESS_TOKEN:-unset}"`, "sh", want)
 	c.Env = append(c.Env, "TOKENTOP_ACCESS_TOKEN=stale")
