@@ -14,7 +14,7 @@ import (
 
 // env is a throwaway tokentop home: its own vault and key file.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	vault string
 	key   string
@@ -22,7 +22,7 @@ type env struct {
 	now   time.Time
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{t: t, dir: dir, vault: filepath.Join(dir, "data", "vault.db"), key: filepath.Join(dir, "config", "key"),
