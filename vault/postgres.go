@@ -277,7 +277,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	case version == 0 && hasTables:
 		return fail(fmt.Errorf("schema %q holds tables of something else (meta, sessions): %w", schema.String, ErrNotVault))
 	case version == 0 && opts.MustExist:
-		return fail(fmt.Errorf("no vault in schema %q (create one with tokentop add, login or import)", schema.String))
+		return fail(fmt.Errorf("schema %q: %w", schema.String, ErrNoVault))
 	case version == 0:
 		if s.aead, newMeta, err = newKey(opts); err != nil {
 			return fail(err)
@@ -375,6 +375,10 @@ func connectError(err error) error {
 	inner := err
 	for {
 		next := errors.Unwrap(inner)
+		if multi, ok := inner.(interface{ Unwrap() []error }); ok && len(multi.Unwrap()) > 0 {
+			// sslmode=prefer tries TLS, then plain: the last try says why.
+			next = multi.Unwrap()[len(multi.Unwrap())-1]
+		}
 		if next == nil {
 			break
 		}

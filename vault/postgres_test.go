@@ -139,7 +139,7 @@ func TestPostgresKeys(t *testing.T) {
 	empty := newPostgresEnv(t)
 	opts = empty.options()
 	opts.MustExist = true
-	if _, err := Open(ctxb(), opts); err == nil || !strings.Contains(err.Error(), "no vault in schema") {
+	if _, err := Open(ctxb(), opts); !errors.Is(err, ErrNoVault) {
 		t.Errorf("MustExist on an empty schema: %v", err)
 	}
 	var tables int
@@ -167,6 +167,8 @@ func TestPostgresConnectionErrorOneLine(t *testing.T) {
 	for _, u := range []string{
 		"postgres://tokentop:s3cr3t-pw@127.0.0.1:" + strconv.Itoa(port) + "/team?sslmode=disable",
 		"postgresql://tokentop@127.0.0.1:" + strconv.Itoa(port) + "/team?sslmode=disable&password=s3cr3t-pw",
+		"postgres://tokentop:s3cr3t-pw@127.0.0.1:" + strconv.Itoa(port) + "/team", // sslmode=prefer: two tries
+
 	} {
 		_, err := Open(ctxb(), Options{Path: u, KeyFile: filepath.Join(dir, "key"), RecoveryDir: dir})
 		if err == nil {

@@ -65,6 +65,8 @@ var (
 	ErrTruncated        = errors.New("vault file is truncated")
 	ErrSealBroken       = errors.New("sealed value does not open here (moved to another row, tampered with, or sealed with another key)")
 	ErrInvalidSchedule  = errors.New("invalid schedule")
+	// ErrNoVault: Options.MustExist and there is no vault yet (PostgreSQL).
+	ErrNoVault = errors.New("no vault here yet (create one with tokentop add, login or import)")
 )
 
 // Session is one stored API session. Times are zero when unknown.

@@ -195,7 +195,7 @@ wins over the variable, the variable over the default.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SuggestionsMinimumDistance = 2
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.vaultPath, "vault", "", "vault `file` (default $XDG_DATA_HOME/tokentop/vault.db)")
+	pf.StringVar(&a.vaultPath, "vault", "", "vault `file`, or a postgres:// URL for a team vault (default $XDG_DATA_HOME/tokentop/vault.db)")
 	pf.StringVar(&a.keyFile, "key-file", "", "key `file` of a vault without passphrase (default $XDG_CONFIG_HOME/tokentop/key)")
 	pf.DurationVar(&a.timeout, "timeout", 15*time.Second, "overall timeout of one HTTP request")
 	pf.BoolVar(&a.insecure, "insecure-http", false, "allow plain http:// to hosts other than loopback")
@@ -303,15 +303,19 @@ func xdgDir(env, fallback string, getenv func(string) string) (string, error) {
 	return filepath.Join(home, fallback), nil
 }
 
-// vaultExists reports whether the vault file is there. A PostgreSQL vault
-// counts as there: whether its tables are is for vault.Open to say.
+// vaultExists reports whether the vault file is there; for a PostgreSQL
+// vault, whether its tables are (it is opened to tell).
 func (a *app) vaultExists() (bool, error) {
 	path, _, err := a.paths()
 	if err != nil {
 		return false, err
 	}
 	if vault.IsPostgresURL(path) {
-		return true, nil
+		_, err := a.openVault(context.Background())
+		if errors.Is(err, vault.ErrNoVault) {
+			return false, nil
+		}
+		return err == nil, err
 	}
 	_, err = os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
