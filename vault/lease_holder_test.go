@@ -55,7 +55,7 @@ func mustTake(t *testing.T, s *Store, id int64, owner string) bool {
 func TestLeaseOfDeadHolderTakenOver(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, env *testEnv) {
 		env, me, id := leaseEnvOn(t, env)
-		self := currentProcess()
+		self := me.proc // on PostgreSQL, the host carries the boot id
 		if self.Host == "" {
 			t.Skip("no hostname")
 		}
@@ -128,8 +128,8 @@ func TestLeaseOfReusedPIDTakenOver(t *testing.T) {
 // dead holder: exactly one wins.
 func TestDeadHolderTakenOverOnce(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, env *testEnv) {
-		env, _, id := leaseEnvOn(t, env)
-		self := currentProcess()
+		env, me, id := leaseEnvOn(t, env)
+		self := me.proc // on PostgreSQL, the host carries the boot id
 		if self.Host == "" {
 			t.Skip("no hostname")
 		}

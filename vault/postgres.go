@@ -39,6 +39,8 @@ import (
 //     whose WHERE PostgreSQL re-checks on the newest row after the wait;
 //   - every write transaction ends with NOTIFY on the vault's channel, so
 //     that other processes see changes at once (Store.Changes);
+//   - the same-host takeover of a dead holder's lease applies only when
+//     the holder ran on this very machine (host name and boot id);
 //   - recovery files, the last resort when a recovery row cannot be
 //     written, go to the user's data folder (Options.RecoveryDir).
 
@@ -231,6 +233,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	d := newPostgresDialect()
 	s := &Store{db: &rdb{DB: db, d: d}, d: d, path: redactURL(opts.Path), now: opts.Now,
 		maxAttempts: opts.MaxAttempts, proc: currentProcess(), connURL: connURL}
+	s.proc.Host = machineHost(s.proc.Host)
 	if opts.Process != nil {
 		s.proc = *opts.Process
 	}
@@ -295,6 +298,21 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// machineHost is the lease holder's host for a vault that many machines
+// share: the host name alone may repeat across machines (containers, CI
+// runners), and a holder judged dead by its PID on another machine would
+// have its lease taken over while it still runs. So the kernel's boot id
+// is added, which no two machines (or boots) share; without one, Host is
+// "" and no lease is ever judged dead (it is waited out).
+func machineHost(host string) string {
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	id := strings.TrimSpace(string(boot))
+	if host == "" || err != nil || id == "" {
+		return ""
+	}
+	return host + "/boot:" + id
 }
 
 // withConnectTimeout adds connect_timeout=10 to a URL that sets none: an

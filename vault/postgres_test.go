@@ -244,3 +244,26 @@ func TestPostgresChanges(t *testing.T) {
 	for range changes { // closed once ctx ends
 	}
 }
+
+// TestPostgresLeaseHeldFromAnotherMachine: a lease whose holder has this
+// host's name but runs on another machine (another boot id) is never taken
+// over, even when its PID does not exist here; it is waited out.
+func TestPostgresLeaseHeldFromAnotherMachine(t *testing.T) {
+	env := newPostgresEnv(t)
+	me := env.open(t)
+	if !strings.Contains(me.proc.Host, "/boot:") {
+		t.Skip("no boot id on this system: no lease is judged dead at all")
+	}
+	sess := pathstackSession("prod")
+	if err := me.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	host, _, _ := strings.Cut(me.proc.Host, "/boot:")
+	twin := env.as(t, Process{Host: host + "/boot:00000000-0000-4000-8000-000000000000", PID: deadPID(t), Start: 1})
+	if !mustTake(t, twin, sess.ID, "twin") {
+		t.Fatal("free lease not taken")
+	}
+	if mustTake(t, me, sess.ID, "me") {
+		t.Fatal("the lease of a holder on another machine was taken over")
+	}
+}
