@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tokentop/tokentop/providers"
 )
 
 // execInput is what `tokentop exec` needs.
@@ -111,7 +113,7 @@ func (a *app) exec(cmd *cobra.Command, in execInput) error {
 		if errors.Is(err, fs.ErrPermission) {
 			code = 126
 		}
-		fmt.Fprintf(a.io.err, "tokentop: exec %s: %s\n", in.argv[0], lookPathReason(err))
+		fmt.Fprintf(a.io.err, "tokentop: exec %s: %s\n", providers.SafeText(in.argv[0]), lookPathReason(err))
 		return exitError{code}
 	}
 	child := exec.Command(path, in.argv[1:]...)
@@ -128,8 +130,9 @@ func (a *app) exec(cmd *cobra.Command, in execInput) error {
 	if cmd.Context().Err() != nil { // Ctrl-C while the token was being made fresh
 		return fmt.Errorf("exec %s: interrupted before it started", in.argv[0])
 	}
-	if err := child.Start(); err != nil {
-		return fmt.Errorf("exec %s: %w", in.argv[0], err)
+	if err := child.Start(); err != nil { // found but not runnable (a script without #!, say): 126
+		fmt.Fprintf(a.io.err, "tokentop: exec %s: %s\n", providers.SafeText(in.argv[0]), providers.SafeText(oneLine(err)))
+		return exitError{126}
 	}
 	stop := make(chan struct{})
 	defer close(stop)

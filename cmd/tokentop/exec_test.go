@@ -86,7 +86,11 @@ func TestExecGivesTheChildAFreshTokenAndItsStatus(t *testing.T) {
 	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for cmd, code := range map[string]int{"tokentop-no-such-command": 127, noexec: 126} {
+	noshebang := filepath.Join(e.dir, "noshebang")
+	if err := os.WriteFile(noshebang, []byte{0x7f, 'E', 'L', 'F', 0, 0}, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for cmd, code := range map[string]int{"tokentop-no-such-command": 127, noexec: 126, noshebang: 126} {
 		stderr.Reset()
 		c = e.command("", "exec", "local", "--", cmd)
 		c.Stderr = &stderr
