@@ -260,3 +260,62 @@ func TestPostgresConnectionKilledMidRefresh(t *testing.T) {
 		t.Fatalf("after the kill: %+v", st)
 	}
 }
+
+// TestPostgresWriteFailsMidRefreshRecovered: the sessions table cannot be
+// written when the answer arrives (renamed away meanwhile, as a stand-in
+// for any failure the retry cannot cure): the rotated tokens go to a
+// recovery row, and once the table is back the next refresh (on another
+// machine) spends the recovered refresh token, not the spent one.
+func TestPostgresWriteFailsMidRefreshRecovered(t *testing.T) {
+	t.Parallel()
+	stores, schema := pgMachines(t, 2)
+	st := stores[0]
+	srv := startFake(t)
+	sess := mintSession(t, st, srv, "lost", 0)
+	r := pgRefresher(st, "victim")
+
+	srv.QueueFault(fake.Fault{DelayAfterMS: 1000})
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Refresh(context.Background(), sess.ID, vault.TriggerCLI)
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().Refreshes == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pgtest.Exec(t, "ALTER TABLE "+schema+".sessions RENAME TO sessions_away")
+	err := <-done
+	pgtest.Exec(t, "ALTER TABLE "+schema+".sessions_away RENAME TO sessions")
+	if err == nil {
+		t.Fatal("the refresh reported success while its tokens could not be written")
+	}
+	t.Logf("refresh with the table away: %v", err)
+	after, gerr := st.GetSession(context.Background(), sess.ID)
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	if after.Version != sess.Version || after.Recovery != 1 {
+		t.Fatalf("version %d, recovery entries %d: want the tokens in recovery", after.Version, after.Recovery)
+	}
+	// Another machine: it knows nothing of the first one's memory of the
+	// tokens, only the recovery row. (The first machine's lease, left when
+	// the table was away, lapses first.)
+	other := providers.NewRefresher(stores[1], providers.NewRegistry(pathstack.New(providers.NewHTTPClient(providers.ClientOptions{}), nil)),
+		providers.RefresherOptions{Owner: "other", LeaseTTL: time.Second})
+	if err := stores[1].ReleaseLease(context.Background(), sess.ID, "victim"); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := other.Refresh(context.Background(), sess.ID, vault.TriggerCLI)
+	if err != nil {
+		t.Fatalf("next refresh: %v", err)
+	}
+	if st := srv.Stats(); st.ReuseDetections != 0 || st.Rejections != 0 {
+		t.Fatalf("the spent token was sent again: %+v (report %+v)", st, rep.Outcome)
+	}
+	final, _ := st.GetSession(context.Background(), sess.ID)
+	t.Logf("after the next refresh, on another machine: version %d, recovery entries %d, fake %+v", final.Version, final.Recovery, srv.Stats())
+	if final.Version != sess.Version+2 || final.Recovery != 0 {
+		t.Errorf("version %d, recovery entries %d: want the recovery applied (+1) and a refresh (+1), none left", final.Version, final.Recovery)
+	}
+}
