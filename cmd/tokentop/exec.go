@@ -43,7 +43,7 @@ when less than --min-valid is left. The child gets:
 
 The token is never put on a command line or printed. tokentop closes the vault,
 runs CMD, passes on the signals it gets (INT, TERM, HUP, QUIT, USR1, USR2,
-WINCH), waits for it and exits with its status (128+N when a signal N ended it,
+WINCH; not those the terminal sent CMD already), waits for it and exits with its status (128+N when a signal N ended it,
 like a shell). When no fresh token can be had, CMD is not run and the exit
 status is 1. Put -- before CMD when it or its arguments have flags.`,
 		Example: `  tokentop exec prod -- sh -c 'curl -H "Authorization: $TOKENTOP_AUTHORIZATION" https://api.pathstack.io/v1/me'
@@ -140,7 +140,9 @@ func (a *app) exec(cmd *cobra.Command, in execInput) error {
 		for {
 			select {
 			case sig := <-sigs:
-				_ = child.Process.Signal(sig) // the child may be gone already
+				if !fromTerminal(sig, child.Process) {
+					_ = child.Process.Signal(sig) // the child may be gone already
+				}
 			case <-stop:
 				return
 			}

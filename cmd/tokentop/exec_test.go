@@ -442,3 +442,58 @@ func TestExecAndHelperTimings(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// interruptCounter is a program that counts the SIGINTs it gets in the half
+// second after the first one.
+const interruptCounter = `package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+)
+
+func main() {
+	c := make(chan os.Signal, 16)
+	signal.Notify(c, os.Interrupt)
+	fmt.Println("ready")
+	<-c
+	n := 1
+	for end := time.After(500 * time.Millisecond); ; {
+		select {
+		case <-c:
+			n++
+		case <-end:
+			fmt.Printf("interrupts: %d\n", n)
+			return
+		}
+	}
+}
+`
+
+// TestExecCtrlCOnATerminalReachesTheCommandOnce: the terminal sends Ctrl-C
+// to tokentop and its command alike; tokentop does not send it again.
+func TestExecCtrlCOnATerminalReachesTheCommandOnce(t *testing.T) {
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	e.addMinted(srv, "local")
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(interruptCounter), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	counter := filepath.Join(dir, "counter")
+	build := exec.Command("go", "build", "-o", counter, "main.go")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GO111MODULE=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the counter: %v\n%s", err, out)
+	}
+	s := startScreen(t, e.command("", "exec", "local", "--", counter), 80, 10)
+	s.waitFor("the command", 10*time.Second, "ready")
+	s.press("\x03")
+	if err := s.wait(10 * time.Second); err != nil {
+		t.Fatalf("exec: %v\n%s", err, s.text())
+	}
+	s.waitFor("the count", 5*time.Second, "interrupts: 1")
+}
