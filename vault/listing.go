@@ -12,7 +12,9 @@ import (
 // took ~50 ms before any Go work. ListSessions instead reads one generated
 // column, listing, from the covering index sessions_by_label (both defined in
 // migration 1) and decodes it here: 16-22 ms for 10,000 sessions on a busy
-// 2-core machine, and the rows with the sealed tokens are never read.
+// 2-core machine, and the rows with the sealed tokens are never read. On
+// PostgreSQL (no listing column) it reads the plain columns, in label order
+// byte by byte as SQLite sorts them.
 
 // ListSessions returns every session ordered by label, reading plain columns
 // only: AccessToken and RefreshToken are empty, and so is the sent mark

@@ -1,5 +1,6 @@
-// Package vault is tokentop's local store: an SQLite file holding sessions,
-// refresh attempts and schedules, with every token sealed by AES-256-GCM.
+// Package vault is tokentop's store: an SQLite file (or, for a team, a
+// PostgreSQL database: see postgres.go) holding sessions, refresh attempts
+// and schedules, with every token sealed by AES-256-GCM before it is stored.
 // It also decodes tokens (claims and expiry) without verifying them.
 //
 // vault knows nothing of HTTP or the UI; it imports no other tokentop package.
