@@ -120,7 +120,8 @@ func (a *app) exec(cmd *cobra.Command, in execInput) error {
 	child.Args[0] = in.argv[0]
 	child.Stdin, child.Stdout, child.Stderr = a.io.in, a.io.out, a.io.err
 	vars := tokenVars(s, in.envName)
-	child.Env = withVars(os.Environ(), vars, envAccessToken)
+	// The command gets this one token, not the passphrase to every session's.
+	child.Env = withVars(os.Environ(), vars, envAccessToken, envPassword)
 
 	// Listen before the child starts, so that no signal between its start
 	// and the forwarding goroutine ends tokentop instead of reaching it.
@@ -182,7 +183,8 @@ func lookPathReason(err error) string {
 
 // withVars is environ with vars set, replacing any inherited value of
 // theirs, and without the variables in drop (an inherited token under the
-// default name while --env renames it would be a stale one).
+// default name while --env renames it would be a stale one; the vault
+// passphrase).
 func withVars(environ []string, vars []credential, drop ...string) []string {
 	skip := map[string]bool{}
 	for _, d := range drop {

@@ -68,10 +68,11 @@ func TestExecGivesTheChildAFreshTokenAndItsStatus(t *testing.T) {
 	}
 	want = strings.TrimSpace(e.mustRun("", "token", "local")) // refreshed by --min-valid 59m59s
 
-	// --env renames the token's variable, and drops an inherited one.
-	c = e.command("", "exec", "local", "--env", "GH_TOKEN", "--", "sh", "-c", `test "$GH_TOKEN" = "$1" && echo "${TOKENTOP_ACCESS_TOKEN:-unset}"`, "sh", want)
-	c.Env = append(c.Env, "TOKENTOP_ACCESS_TOKEN=stale")
-	if out, err := c.Output(); err != nil || string(out) != "unset\n" {
+	// --env renames the token's variable, and drops an inherited one; the
+	// vault passphrase is not passed on.
+	c = e.command("", "exec", "local", "--env", "GH_TOKEN", "--", "sh", "-c", `test "$GH_TOKEN" = "$1" && echo "${TOKENTOP_ACCESS_TOKEN:-unset} ${TOKENTOP_PASSPHRASE:-unset}"`, "sh", want)
+	c.Env = append(c.Env, "TOKENTOP_ACCESS_TOKEN=stale", "TOKENTOP_PASSPHRASE=not-for-the-command")
+	if out, err := c.Output(); err != nil || string(out) != "unset unset\n" {
 		t.Fatalf("exec --env GH_TOKEN: %v %q", err, out)
 	}
 
