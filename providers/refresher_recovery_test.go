@@ -209,21 +209,7 @@ func TestRefreshDeadlineWithinTheLease(t *testing.T) {
 // when another process recorded a failed scheduled attempt meanwhile (it
 // used to be taken for this one's, doubling the backoff).
 func TestSchedulerStopDoesNotClaimAnotherProcessesAttempt(t *testing.T) {
-	ts := newTokenServer(t)
-	clock := newFakeClock()
-	st := openStoreAt(t, t.TempDir(), clock.Now)
-	s := addSession(t, st, ts.URL, clock.Now().Add(-time.Minute))
-	putSchedule(t, st, vault.Schedule{SessionID: s.ID, Mode: vault.ScheduleBeforeExpiry, Enabled: true})
-	holdLease(t, st, s.ID)
-	r := refresherAt(st, "", clock.Now)
-	waiting := make(chan struct{}, 1)
-	providers.SetTestHooks(r, nil, func() { waiting <- struct{}{} })
-	rs := runScheduler(t, st, r, clock, providers.SchedulerOptions{RefreshTimeout: time.Minute})
-	select {
-	case <-waiting:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the scheduled refresh never waited for the lease")
-	}
+	_, clock, st, s, rs := schedulerWaitingForLease(t)
 	// The other process fails its own scheduled refresh (and settles its own
 	// schedule, which is not this test's business).
 	clock.Advance(time.Second)

@@ -56,10 +56,10 @@ func TestSchedulerSavesTheBackoffOfARefreshThatRanOutOfTime(t *testing.T) {
 	}
 }
 
-// TestSchedulerStopsWhileWaitingForALease: stopping with nothing sent, only a
-// wait for another process's lease, returns at once (not after the 60 s
-// RefreshTimeout), and the refresh cut short is no failure.
-func TestSchedulerStopsWhileWaitingForALease(t *testing.T) {
+// schedulerWaitingForLease runs a Scheduler whose one due session's lease
+// another process holds, and returns once its refresh waits for the lease.
+func schedulerWaitingForLease(t *testing.T) (*tokenServer, *fakeClock, *vault.Store, vault.Session, *running) {
+	t.Helper()
 	ts := newTokenServer(t)
 	clock := newFakeClock()
 	st := openStoreAt(t, t.TempDir(), clock.Now)
@@ -75,6 +75,14 @@ func TestSchedulerStopsWhileWaitingForALease(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the scheduled refresh never waited for the lease")
 	}
+	return ts, clock, st, s, rs
+}
+
+// TestSchedulerStopsWhileWaitingForALease: stopping with nothing sent, only a
+// wait for another process's lease, returns at once (not after the 60 s
+// RefreshTimeout), and the refresh cut short is no failure.
+func TestSchedulerStopsWhileWaitingForALease(t *testing.T) {
+	ts, _, st, s, rs := schedulerWaitingForLease(t)
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- rs.stop() }()
