@@ -99,6 +99,7 @@ func (m *Model) closeForm() {
 	}
 	m.overlay = overlayNone
 	m.formSession = 0
+	m.form = form.Model{} // what it held (a password, an API key) goes with it
 }
 
 // SessionSavedMsg reports a session written by the add or edit form.
@@ -285,4 +286,39 @@ func describeProviderError(err error) string {
 		return strings.Join(parts, " · ")
 	}
 	return err.Error()
+}
+
+// tokenUsername is the account a JWT names (unverified), "" when none.
+func tokenUsername(access string) string {
+	t, err := vault.DecodeToken(access)
+	if err != nil || t.Opaque {
+		return ""
+	}
+	for _, c := range []string{"preferred_username", "username", "email"} {
+		if s, ok := t.Claims[c].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// loginFieldErrors maps a 422 envelope's field errors onto the form.
+func loginFieldErrors(err error) map[string]string {
+	var pe *providers.Error
+	if !errors.As(err, &pe) || pe.Envelope == nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, f := range pe.Envelope.Fields {
+		if len(f.Loc) == 0 {
+			continue
+		}
+		switch fmt.Sprint(f.Loc[len(f.Loc)-1]) {
+		case "username":
+			out[fUsername] = f.Msg
+		case "password":
+			out[fPassword] = f.Msg
+		}
+	}
+	return out
 }

@@ -242,6 +242,7 @@ func (m Model) onSessionLoaded(msg SessionLoadedMsg) (Model, tea.Cmd) {
 		return m, nil
 	}
 	m.cacheFull(msg.ID, msg.Session)
+	m.prefillRemember(msg.Session)
 	if a := msg.Latest; a != nil {
 		m.list.SetLastAttempt(msg.ID, a.Outcome, a.Status)
 		// The latest stored attempt is shown unless the pane shows it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -81,12 +82,17 @@ func (m *Model) openLoginForm() {
 	} else if len(provs) == 0 {
 		provs = []string{vault.ProviderPathStack} // submitting says it is not available
 	}
-	methods, methodLabels := m.loginMethods(provider, again)
+	methods, methodLabels := m.loginMethods(provs, again)
+	method := methods[0]
 	username, password := "", ""
+	full, known := m.full[sel.ID]
 	if again {
-		username = sel.LoginUser // the remembered login's
+		username = full.LoginUser // the remembered login's
 		if username == "" {
-			username = tokenUsername(m.full[sel.ID].AccessToken)
+			username = tokenUsername(full.AccessToken)
+		}
+		if full.LoginRemembered == vault.LoginMethodAPIKey && slices.Contains(methods, methodAPIKey) {
+			method = methodAPIKey // logged in with an API key before: again
 		}
 	}
 	if m.deps.LoginHint != nil {
@@ -106,27 +112,30 @@ func (m *Model) openLoginForm() {
 		title = "Log in again: " + sel.Label + " (" + common.ProviderName(provider) + ")"
 	}
 	f := form.New(formLogin, title, []form.Field{
-		{Key: fMethod, Label: "how", Kind: form.Choice, Value: methods[0], Choices: methods, ChoiceLabels: methodLabels,
-			Hidden: len(methods) < 2},
 		{Key: fProvider, Label: "provider", Kind: form.Choice, Value: provider, Choices: provs, ChoiceLabels: provLabels,
 			Hidden: len(provs) < 2},
+		{Key: fMethod, Label: "how", Kind: form.Choice, Value: method, Choices: methods, ChoiceLabels: methodLabels,
+			Hidden: len(methods) < 2},
 		{Key: fLabel, Label: "label", Value: label, Placeholder: "e.g. prod-eu"},
 		{Key: fBaseURL, Label: "base URL", Value: baseURL},
 		{Key: fAPIVersion, Label: "api version", Value: version, Placeholder: versionHint},
 		{Key: fUsername, Label: "username", Value: username, Placeholder: "username or e-mail"},
 		{Key: fPassword, Label: "password", Kind: form.Secret, Value: password},
 		{Key: fAPIKey, Label: "API key", Kind: form.Secret},
+		rememberField(again && full.LoginRemembered != ""),
 		{Key: fSub, Label: "sub", Value: sub, Placeholder: "uuid of the user (PathStack /refresh needs it)"},
 		{Key: fAccess, Label: "access token", Kind: form.Secret, Placeholder: "paste here"},
 		{Key: fRefresh, Label: "refresh token", Kind: form.Secret, Placeholder: "paste here"},
 	}, m.styles.Form, m.keys.formKeys())
 	m.openForm(f)
-	m.loginProvider = ""
+	m.login = loginState{newSession: !again, known: !again || known}
 	m.adaptLoginForm()
 	if again {
 		switch {
-		case methods[0] == methodTokens:
+		case method == methodTokens:
 			m.form.Focus(fAccess)
+		case method == methodAPIKey:
+			m.form.Focus(fAPIKey)
 		case username == "":
 			m.form.Focus(fUsername)
 		case password == "":
@@ -137,14 +146,17 @@ func (m *Model) openLoginForm() {
 	}
 }
 
-// loginMethods are the ways the login form offers: the provider's login
-// (without one, a new session's form still offers it and says it is not
-// available), Galileo's API key, and, for an existing session, pasting
-// new tokens.
-func (m Model) loginMethods(provider string, again bool) (methods, labels []string) {
+// loginMethods are the ways the login form offers for the providers provs
+// (one when logging in again): the provider's login (without one, a new
+// session's form still offers it and says it is not available), Galileo's
+// API key, and, for an existing session, pasting new tokens. A new login
+// offers the API key while Galileo is the chosen provider
+// (adaptLoginForm).
+func (m Model) loginMethods(provs []string, again bool) (methods, labels []string) {
+	provider := provs[0]
 	if !again || m.deps.loginFunc(provider) != nil {
 		methods, labels = append(methods, methodLogin), append(labels, "log in")
-		if again && provider == vault.ProviderGalileo {
+		if slices.Contains(provs, vault.ProviderGalileo) && m.deps.loginFunc(vault.ProviderGalileo) != nil {
 			methods, labels = append(methods, methodAPIKey), append(labels, "API key")
 		}
 	}
@@ -154,20 +166,6 @@ func (m Model) loginMethods(provider string, again bool) (methods, labels []stri
 	return methods, labels
 }
 
-// tokenUsername is the account a JWT names (unverified), "" when none.
-func tokenUsername(access string) string {
-	t, err := vault.DecodeToken(access)
-	if err != nil || t.Opaque {
-		return ""
-	}
-	for _, c := range []string{"preferred_username", "username", "email"} {
-		if s, ok := t.Claims[c].(string); ok && s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // adaptLoginForm shows the fields of the chosen way and provider, and says
 // what saving does.
 func (m *Model) adaptLoginForm() {
@@ -175,8 +173,16 @@ func (m *Model) adaptLoginForm() {
 		return
 	}
 	provider, method := m.form.Value(fProvider), m.form.Value(fMethod)
-	pasting, password := method == methodTokens, method == methodLogin
 	pathstack := provider == vault.ProviderPathStack
+	if m.login.newSession {
+		// The API key is Galileo's: a new PathStack login has one way.
+		if pathstack && method == methodAPIKey {
+			method = methodLogin
+			m.form.SetValue(fMethod, method)
+		}
+		m.form.SetHidden(fMethod, pathstack || m.deps.loginFunc(provider) == nil)
+	}
+	pasting, password := method == methodTokens, method == methodLogin
 	m.form.SetHidden(fBaseURL, pasting)
 	m.form.SetHidden(fAPIVersion, pasting || !pathstack)
 	m.form.SetHidden(fUsername, !password)
@@ -185,8 +191,9 @@ func (m *Model) adaptLoginForm() {
 	m.form.SetHidden(fSub, !pasting || !pathstack)
 	m.form.SetHidden(fAccess, !pasting)
 	m.form.SetHidden(fRefresh, !pasting)
+	m.adaptRemember(provider, method)
 	// A new login may switch provider: Galileo has no public default host.
-	if provider != m.loginProvider {
+	if provider != m.login.provider {
 		switch u := m.form.Value(fBaseURL); {
 		case !pathstack && u == defaultPathStackURL:
 			m.form.SetValue(fBaseURL, "")
@@ -198,7 +205,7 @@ func (m *Model) adaptLoginForm() {
 			placeholder = galileoURLExample
 		}
 		m.form.SetPlaceholder(fBaseURL, placeholder)
-		m.loginProvider = provider
+		m.login.provider = provider
 	}
 
 	var note []string
@@ -212,7 +219,8 @@ func (m *Model) adaptLoginForm() {
 	case exists && s.Provider == provider:
 		note = append(note, "Logging in replaces the tokens of "+s.Label+"; its history and schedule stay.")
 	}
-	if password && m.form.Value(fUsername) != "" && m.form.Value(fPassword) != "" {
+	if (password && m.form.Value(fUsername) != "" && m.form.Value(fPassword) != "") ||
+		(method == methodAPIKey && m.form.Value(fAPIKey) != "") {
 		note = append(note, "ctrl+s logs in.")
 	}
 	m.form.SetNote(strings.Join(note, " "))
@@ -288,7 +296,10 @@ func (m Model) submitLogin(v map[string]string) (Model, tea.Cmd) {
 		return m, replaceTokensCmd(lctx, store, v, m.wg)
 	}
 	m.form.SetBusy("logging in to " + v[fBaseURL] + "…")
-	return m, tea.Batch(loginCmd(lctx, m.deps.loginFunc(v[fProvider]), store, v, m.wg), m.startSpinner())
+	// Forget only the kept login the form said it would (its hint).
+	kept, _ := m.keptLogin(v[fLabel], v[fProvider])
+	forget := kept != "" && v[fRemember] != form.Checked
+	return m, tea.Batch(loginCmd(lctx, m.deps.loginFunc(v[fProvider]), store, v, forget, m.wg), m.startSpinner())
 }
 
 // LoginDoneMsg reports a login, or pasted tokens saved (Pasted), and the
@@ -298,6 +309,8 @@ type LoginDoneMsg struct {
 	Exchange *providers.Exchange
 	Replaced bool
 	Pasted   bool
+	// Remember says what the login did to the session's remembered login.
+	Remember rememberOutcome
 	Err      error
 }
 
@@ -306,8 +319,9 @@ var errLabelTaken = errors.New("a session of another provider has that label")
 
 // loginCmd logs in and stores the session: a new one, or, when the label
 // is an existing session of the same provider, that session with the new
-// tokens (same id, history and schedule).
-func loginCmd(ctx context.Context, login LoginFunc, store *vault.Store, v map[string]string, wg *sync.WaitGroup) tea.Cmd {
+// tokens (same id, history and schedule). Then it keeps the login when
+// "remember" is ticked, or forgets the one kept before when forget is set.
+func loginCmd(ctx context.Context, login LoginFunc, store *vault.Store, v map[string]string, forget bool, wg *sync.WaitGroup) tea.Cmd {
 	provider := v[fProvider]
 	return func() tea.Msg {
 		defer wg.Done()
@@ -326,6 +340,9 @@ func loginCmd(ctx context.Context, login LoginFunc, store *vault.Store, v map[st
 			cred = providers.Credentials{Method: providers.LoginAPIKey, APIKey: v[fAPIKey]}
 		}
 		res, ex, err := login(ctx, target, cred)
+		// The exchange leaves this command redacted: its request carries
+		// the password or API key, which x must not reveal either.
+		ex = ex.Redacted()
 		if err != nil {
 			return LoginDoneMsg{Exchange: ex, Err: err}
 		}
@@ -358,7 +375,8 @@ func loginCmd(ctx context.Context, login LoginFunc, store *vault.Store, v map[st
 		if err != nil {
 			return LoginDoneMsg{Exchange: ex, Err: fmt.Errorf("logged in, but saving the session failed: %w", err)}
 		}
-		return LoginDoneMsg{Session: s, Exchange: ex, Replaced: replace}
+		kept := applyRemember(ctx, store, s.ID, cred, v[fRemember] == form.Checked, forget && replace)
+		return LoginDoneMsg{Session: s, Exchange: ex, Replaced: replace, Remember: kept}
 	}
 }
 
@@ -425,7 +443,8 @@ func (m Model) onLoginDone(msg LoginDoneMsg) (Model, tea.Cmd) {
 	}
 	s := msg.Session
 	if msg.Exchange != nil {
-		m.shown[s.ID] = &exchange.Shown{Caption: "Login", Exchange: msg.Exchange, Outcome: string(providers.OutcomeOK)}
+		// At: the session's stored attempts, all older, do not replace it.
+		m.shown[s.ID] = &exchange.Shown{Caption: "Login", Exchange: msg.Exchange, Outcome: string(providers.OutcomeOK), At: m.deps.Now()}
 	}
 	delete(m.full, s.ID)
 	m.closeForm()
@@ -437,6 +456,13 @@ func (m Model) onLoginDone(msg LoginDoneMsg) (Model, tea.Cmd) {
 	case msg.Replaced:
 		text = "Logged in again as " + s.Label + " · tokens replaced"
 	}
+	kind := toast.Success
+	if r := msg.Remember.text(); r != "" {
+		text += " · " + r
+		if msg.Remember.Err != nil {
+			kind = toast.Warn
+		}
+	}
 	if !s.ExpiresAt.IsZero() {
 		text += " · expires " + common.Relative(s.ExpiresAt, m.now)
 	}
@@ -445,27 +471,6 @@ func (m Model) onLoginDone(msg LoginDoneMsg) (Model, tea.Cmd) {
 	}
 	// A status, like a refresh's outcome: the next refresh replaces it at
 	// once (a note would hide that outcome until the note ends).
-	m.status.SetStatus(text, toast.Success)
+	m.status.SetStatus(text, kind)
 	return m, m.loadSessionsCmd()
-}
-
-// loginFieldErrors maps a 422 envelope's field errors onto the form.
-func loginFieldErrors(err error) map[string]string {
-	var pe *providers.Error
-	if !errors.As(err, &pe) || pe.Envelope == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for _, f := range pe.Envelope.Fields {
-		if len(f.Loc) == 0 {
-			continue
-		}
-		switch fmt.Sprint(f.Loc[len(f.Loc)-1]) {
-		case "username":
-			out[fUsername] = f.Msg
-		case "password":
-			out[fPassword] = f.Msg
-		}
-	}
-	return out
 }

@@ -66,15 +66,15 @@ func waitProgressCmd(progress <-chan ExchangeProgressMsg, done <-chan struct{}) 
 }
 
 // snapshot copies what the UI reads of an exchange the provider may still
-// be filling in.
+// be filling in, redacted: an exchange in flight may be the automatic
+// login after a rejected refresh token, whose request carries the
+// remembered password or API key, which x must not reveal. The final
+// report of a refresh carries its exchange for x.
 func snapshot(ex *providers.Exchange) *providers.Exchange {
 	if ex == nil {
 		return nil
 	}
-	c := *ex
-	c.RequestHeader = ex.RequestHeader.Clone()
-	c.ResponseHeader = ex.ResponseHeader.Clone()
-	return &c
+	return ex.Redacted() // a deep copy
 }
 
 // startRefresh starts refreshing session id unless it is already running.
@@ -370,9 +370,14 @@ func stoppedShown(started *exchange.Shown, now time.Time) *exchange.Shown {
 }
 
 func shownFromReport(rep *providers.Report, caption string, now time.Time) *exchange.Shown {
+	ex := rep.Exchange
+	if rep.Relogin {
+		// The exchange is the login's: shown redacted, secret and all.
+		caption, ex = "Logged in again · refresh token rejected", ex.Redacted()
+	}
 	sh := &exchange.Shown{
 		Caption:   caption,
-		Exchange:  rep.Exchange,
+		Exchange:  ex,
 		Envelope:  rep.Envelope,
 		Outcome:   string(rep.Outcome),
 		AttemptID: rep.Attempt.ID,
@@ -421,10 +426,19 @@ func (m Model) reportStatus(label string, rep *providers.Report, scheduled bool,
 		if scheduled {
 			text += " on schedule"
 		}
+		kind := toast.Success
+		if rep.Relogin {
+			// Worth a look: the provider revoked the token family (a
+			// password change, "log out everywhere", a reused token).
+			text, kind = label+": refresh token rejected — logged in again with the remembered login", toast.Warn
+			if scheduled {
+				text = label + ": scheduled refresh: refresh token rejected — logged in again with the remembered login"
+			}
+		}
 		if status != "" {
 			text += " · " + status
 		}
-		if rep.Rotated {
+		if rep.Rotated && !rep.Relogin {
 			text += " · refresh token rotated"
 		}
 		switch {
@@ -439,7 +453,7 @@ func (m Model) reportStatus(label string, rep *providers.Report, scheduled bool,
 		if rep.Err != nil { // refreshed, but the write failed: the error says where the tokens went
 			return text + " · " + rep.Err.Error(), toast.Error
 		}
-		return text, toast.Success
+		return text, kind
 	}
 	return label + ": refresh cancelled", toast.Warn
 }

@@ -114,9 +114,8 @@ type Model struct {
 	form        form.Model
 	formSession int64              // the session an edit form changes
 	formCancel  context.CancelFunc // a login in flight
-	// loginProvider is the provider the login form was last adapted to.
-	loginProvider string
-	confirm       confirmation
+	login       loginState         // the login form's
+	confirm     confirmation
 
 	selectedID    int64
 	full          map[int64]vault.Session // sessions with tokens, by id (GetSession)

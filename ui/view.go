@@ -312,7 +312,7 @@ func (m Model) shortHelpView() string {
 	var bindings []key.Binding
 	switch {
 	case m.overlay == overlayForm:
-		bindings = m.keys.formKeys().ShortHelp()
+		bindings = m.form.ShortHelp()
 	case m.overlay == overlayConfirm:
 		bindings = []key.Binding{m.keys.Yes, m.keys.No}
 	case m.overlay == overlayHelp:

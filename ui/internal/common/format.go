@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/tokentop/tokentop/vault"
 )
 
 // Countdown formats a non-negative duration compactly and precisely enough
@@ -133,4 +135,16 @@ func TruncateWords(s string, width int) string {
 	}
 	cut = strings.TrimRight(cut, " ·")
 	return cut + "…"
+}
+
+// DescribeLogin says what a remembered login is, never its secret: "API
+// key", "password for ada@example.test".
+func DescribeLogin(method, user string) string {
+	switch {
+	case method == vault.LoginMethodAPIKey:
+		return "API key"
+	case user == "":
+		return "password"
+	}
+	return "password for " + Safe(user)
 }

@@ -37,6 +37,11 @@ func (m Model) lines() []string {
 		kv("sub", m.styles.Value.Render(orDash(common.Safe(s.Sub))))
 	}
 
+	if s.LoginRemembered != "" {
+		// What is kept, never the secret: the Refresher logs in with it
+		// when the provider rejects the refresh token.
+		kv("login", m.styles.Value.Render("remembered ("+common.DescribeLogin(s.LoginRemembered, s.LoginUser)+")"))
+	}
 	kv("state", m.stateLine())
 	if bar := m.lifetimeBar(); bar != "" {
 		kv("lifetime", bar)

@@ -284,6 +284,9 @@ func (m *Model) open() {
 // LatestCaption labels a session's latest stored attempt, shown before any
 // refresh in this dashboard: "Last refresh 13:41:12 · scheduled".
 func LatestCaption(a vault.Attempt, now time.Time, loc *time.Location) string {
+	if a.Trigger == vault.TriggerRelogin {
+		return "Logged in again " + common.ShortClock(a.StartedAt, now, loc) + " · relogin"
+	}
 	return "Last refresh " + common.ShortClock(a.StartedAt, now, loc) + " · " + a.Trigger
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/ui/internal/common"
+	"github.com/tokentop/tokentop/vault"
 )
 
 // skewWarning is the server/local clock difference worth a warning.
@@ -346,7 +347,13 @@ func (m Model) historyLines() []string {
 			status = fmt.Sprintf("%3d", a.Status)
 		}
 		tail := ""
+		relogin := a.Trigger == vault.TriggerRelogin
 		switch {
+		case relogin && a.Outcome == string(providers.OutcomeOK):
+			tail = "logged in by itself" // with the remembered login
+			if a.ReceivedFP != "" {
+				tail += " · new " + a.ReceivedFP
+			}
 		case a.Rotated && a.SentFP != "":
 			tail = "rotated " + a.SentFP + "→" + a.ReceivedFP
 		case a.Error != "":
@@ -355,10 +362,15 @@ func (m Model) historyLines() []string {
 			tail = "sent " + a.SentFP
 		}
 		tail = common.Safe(tail)
+		trigger := common.Fit(common.Safe(a.Trigger), 9)
+		if relogin {
+			// Not a refresh: tokentop logged in by itself after a 401.
+			trigger = st.Warn.Render(trigger)
+		}
 		line := cursor +
 			common.PadLeft(common.ShortClock(a.StartedAt, m.now, m.common.Location), 11) + " " +
 			st.Muted.Render(common.PadLeft(common.Ago(m.now.Sub(a.StartedAt)), 4)) + "  " +
-			common.Fit(common.Safe(a.Trigger), 9) + " " +
+			trigger + " " +
 			oStyle.Render(common.Fit(sym+outcome, 15)) + " " +
 			status + " " + common.PadLeft(common.Millis(a.Duration), 8) + "  " +
 			st.Muted.Render(tail)

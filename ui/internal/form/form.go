@@ -15,6 +15,13 @@ const (
 	Text   Kind = iota
 	Secret      // masked while typing (textinput.EchoPassword)
 	Choice      // one of Choices, changed with ←/→
+	Check       // a checkbox: Value is "true" or "false", space toggles it
+)
+
+// Checked and Unchecked are a Check field's values.
+const (
+	Checked   = "true"
+	Unchecked = "false"
 )
 
 // Field describes one field.
@@ -28,13 +35,15 @@ type Field struct {
 	ChoiceLabels []string // Choice: how the values are shown (default: the values)
 	Hidden       bool
 	Hint         string // shown under the field, muted, unless it is in error
+	Text         string // Check: the words beside the box
 }
 
 type field struct {
 	Field
-	input  textinput.Model
-	choice int
-	err    string
+	input   textinput.Model
+	choice  int
+	checked bool
+	err     string
 }
 
 // SubmitMsg is sent when the user submits a form.
@@ -68,13 +77,16 @@ func New(id, title string, fields []Field, styles Styles, keys KeyMap) Model {
 	m := Model{id: id, title: title, styles: styles, keys: keys}
 	for _, f := range fields {
 		ff := field{Field: f}
-		if f.Kind == Choice {
+		switch f.Kind {
+		case Check:
+			ff.checked = f.Value == Checked
+		case Choice:
 			for i, c := range f.Choices {
 				if c == f.Value {
 					ff.choice = i
 				}
 			}
-		} else {
+		default:
 			in := textinput.New()
 			in.Prompt = ""
 			in.Placeholder = f.Placeholder
@@ -126,15 +138,18 @@ func (m *Model) SetValue(key, value string) {
 		if f.Key != key {
 			continue
 		}
-		if f.Kind == Choice {
+		switch f.Kind {
+		case Check:
+			f.checked = value == Checked
+		case Choice:
 			for j, c := range f.Choices {
 				if c == value {
 					f.choice = j
 				}
 			}
-			continue
+		default:
+			f.input.SetValue(value)
 		}
-		f.input.SetValue(value)
 	}
 }
 
@@ -144,6 +159,24 @@ func (m *Model) SetPlaceholder(key, placeholder string) {
 		if m.fields[i].Key == key {
 			m.fields[i].Placeholder = placeholder
 			m.fields[i].input.Placeholder = placeholder
+		}
+	}
+}
+
+// SetHint changes the muted line under a field ("" removes it).
+func (m *Model) SetHint(key, hint string) {
+	for i := range m.fields {
+		if m.fields[i].Key == key {
+			m.fields[i].Hint = hint
+		}
+	}
+}
+
+// SetText changes the words beside a checkbox.
+func (m *Model) SetText(key, text string) {
+	for i := range m.fields {
+		if m.fields[i].Key == key {
+			m.fields[i].Text = text
 		}
 	}
 }
@@ -229,15 +262,23 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		m.focusField(m.nextVisible(m.focus, -1))
 		return m, nil
 	case key.Matches(km, m.keys.Submit):
-		next := m.nextVisible(m.focus, 1)
-		if km.String() == "enter" && next > m.focus {
-			m.focusField(next)
+		// enter moves on while a text field follows; a checkbox after the
+		// last one does not hold the form back (tab reaches it).
+		if km.String() == "enter" && m.inputAfter(m.focus) {
+			m.focusField(m.nextVisible(m.focus, 1))
 			return m, nil
 		}
 		id, vals := m.id, m.Values()
 		return m, func() tea.Msg { return SubmitMsg{FormID: id, Values: vals} }
 	}
 	f := &m.fields[m.focus]
+	if f.Kind == Check {
+		if key.Matches(km, m.keys.Toggle) {
+			f.checked = !f.checked
+			f.err = ""
+		}
+		return m, nil
+	}
 	if f.Kind == Choice {
 		if key.Matches(km, m.keys.Choose) && len(f.Choices) > 0 {
 			step := 1
@@ -259,6 +300,12 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 }
 
 func (f field) value() string {
+	if f.Kind == Check {
+		if f.checked {
+			return Checked
+		}
+		return Unchecked
+	}
 	if f.Kind == Choice {
 		if f.choice < len(f.Choices) {
 			return f.Choices[f.choice]
@@ -266,6 +313,16 @@ func (f field) value() string {
 		return ""
 	}
 	return f.input.Value()
+}
+
+// inputAfter reports whether a visible field other than a checkbox follows i.
+func (m Model) inputAfter(i int) bool {
+	for j := i + 1; j < len(m.fields); j++ {
+		if !m.fields[j].Hidden && m.fields[j].Kind != Check {
+			return true
+		}
+	}
+	return false
 }
 
 // nextVisible returns the next visible field from i in direction dir,
@@ -287,7 +344,7 @@ func (m *Model) focusField(i int) {
 		m.fields[j].input.Blur()
 	}
 	m.focus = i
-	if m.fields[i].Kind != Choice {
+	if k := m.fields[i].Kind; k != Choice && k != Check {
 		m.fields[i].input.Focus()
 	}
 }

@@ -101,3 +101,57 @@ func TestErrorsFocusTheFirstFieldInError(t *testing.T) {
 		t.Fatal("typing while busy changed the form")
 	}
 }
+
+func TestCheckboxTogglesWithSpace(t *testing.T) {
+	m := New("f", "Title", []Field{
+		{Key: "name", Label: "name"},
+		{Key: "keep", Label: "keep", Kind: Check, Text: "keep it", Hint: "why it is kept"},
+	}, DefaultStyles(common.New(nil)), DefaultKeyMap())
+	m.SetSize(80, 20)
+	if got := m.Value("keep"); got != Unchecked {
+		t.Fatalf("initial = %q, want unchecked", got)
+	}
+	v := ansi.Strip(m.View())
+	if !strings.Contains(v, "[ ] keep it") || !strings.Contains(v, "why it is kept") {
+		t.Fatalf("checkbox not drawn:\n%s", v)
+	}
+	m.Focus("keep")
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+	if got := m.Values()["keep"]; got != Checked {
+		t.Fatalf("after space = %q, want checked", got)
+	}
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "[x] keep it") {
+		t.Fatalf("checked box not drawn:\n%s", v)
+	}
+	m, _ = m.Update(runes("a")) // a checkbox takes no text
+	m, _ = m.Update(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+	if got := m.Value("keep"); got != Unchecked {
+		t.Fatalf("after a second space = %q", got)
+	}
+	m.SetValue("keep", Checked)
+	m.SetText("keep", "kept")
+	m.SetHint("keep", "")
+	if v := ansi.Strip(m.View()); !strings.Contains(v, "[x] kept") || strings.Contains(v, "why it is kept") {
+		t.Fatalf("SetValue/SetText/SetHint not shown:\n%s", v)
+	}
+}
+
+// enter on the last text field submits even when a checkbox follows it.
+func TestEnterSubmitsPastATrailingCheckbox(t *testing.T) {
+	m := New("f", "Title", []Field{
+		{Key: "name", Label: "name"},
+		{Key: "secret", Label: "secret", Kind: Secret},
+		{Key: "keep", Label: "keep", Kind: Check, Value: Checked},
+	}, DefaultStyles(common.New(nil)), DefaultKeyMap())
+	m.SetSize(80, 20)
+	m, cmd := m.Update(keyOf(tea.KeyEnter))
+	if cmd != nil {
+		t.Fatal("enter on the first field must move on")
+	}
+	m, _ = m.Update(runes("pw"))
+	_, cmd = m.Update(keyOf(tea.KeyEnter))
+	msg, ok := cmd().(SubmitMsg)
+	if !ok || msg.Values["secret"] != "pw" || msg.Values["keep"] != Checked {
+		t.Fatalf("enter on the last text field = %#v", cmd())
+	}
+}

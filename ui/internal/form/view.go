@@ -31,7 +31,14 @@ func (m Model) View() string {
 			marker = m.styles.LabelFocus.Render("▸ ")
 		}
 		line := marker + ls.Render(common.Fit(f.Label, labelCol-2)) + " "
-		if f.Kind == Choice {
+		switch f.Kind {
+		case Check:
+			box, st := "[ ] ", m.styles.Choice
+			if f.checked {
+				box, st = "[x] ", m.styles.ChoiceOn
+			}
+			line += st.Render(box + f.Text)
+		case Choice:
 			var opts []string
 			for j, c := range f.Choices {
 				label := c
@@ -45,7 +52,7 @@ func (m Model) View() string {
 				}
 			}
 			line += strings.Join(opts, "  ")
-		} else {
+		default:
 			line += f.input.View()
 		}
 		body = append(body, line)
