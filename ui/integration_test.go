@@ -181,6 +181,9 @@ func TestDashboardRefreshesAgainstAVault(t *testing.T) {
 	e.ps.Revoke(stored.RefreshToken)
 	sendKeys(tm, "h", "r")
 	sw.waitFor(t, "Invalid Refresh Token")
+	// The live exchange shows the body before the refresh lands: wait for
+	// the outcome's own line, drawn when the flight has ended.
+	sw.waitFor(t, "needs login: l logs in again")
 
 	// c copies the access token with OSC 52.
 	sendKeys(tm, "c")
