@@ -112,12 +112,15 @@ func (s *Store) putSession(ctx context.Context, tx *rtx, sess *Session, replace 
 	case !replace:
 		return ErrDuplicateLabel
 	}
+	// New tokens: the last refresh's outcome and a refresh marked as sent
+	// were about the old ones (an import brings its own last status).
 	_, err = tx.ExecContext(ctx, `UPDATE sessions SET provider = ?, base_url = ?, api_version = ?, sub = ?,
 		token_type = ?, issued_at = ?, expires_at = ?, refresh_expires_at = ?, updated_at = ?,
-		needs_login = ?, version = version + 1 WHERE id = ?`,
+		needs_login = ?, last_status = ?, sent_fp = NULL, sent_at = NULL, sent_by = NULL,
+		version = version + 1 WHERE id = ?`,
 		sess.Provider, sess.BaseURL, sess.APIVersion, sess.Sub,
 		sess.TokenType, msOf(sess.IssuedAt), msOf(sess.ExpiresAt), msOf(sess.RefreshExpiresAt), now.UnixMilli(),
-		sess.NeedsLogin, id)
+		sess.NeedsLogin, sess.LastStatus, id)
 	if err != nil {
 		return s.d.mapError(err)
 	}
