@@ -390,3 +390,24 @@ func TestNewLoginChoosesTheProvider(t *testing.T) {
 		t.Fatalf("PathStack base URL = %q", got)
 	}
 }
+
+// A login form opened before the session's record was read gets the
+// username once it is, and the keyboard moves on to the password, unless
+// someone typed a username meanwhile.
+func TestLoginFormFillsInTheUsernameWhenTheRecordArrives(t *testing.T) {
+	ss := fixtureSessions(t)
+	m := New(testDeps(&bytes.Buffer{}))
+	m.deps.Logins = map[string]LoginFunc{vault.ProviderPathStack: failingLogin}
+	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m, _ = update(t, m, SessionsLoadedMsg{Sessions: listed(ss), Schedules: fixtureSchedules(), VaultPath: "/v/vault.db"})
+	m, _ = press(t, m, "j", "j", "l") // prod-eu, its record not read yet
+	if got := m.form.Value(fUsername); got != "" || m.form.Focused() != fUsername {
+		t.Fatalf("before the record: username %q, focus %q", got, m.form.Focused())
+	}
+	s := ss[0]
+	s.AccessToken = makeJWT(t, jwt.MapClaims{"sub": testSub, "email": "ada@example.test", "exp": fixedNow.Add(time.Hour).Unix()})
+	m, _ = update(t, m, SessionLoadedMsg{ID: s.ID, Session: s})
+	if got := m.form.Value(fUsername); got != "ada@example.test" || m.form.Focused() != fPassword {
+		t.Fatalf("after the record: username %q, focus %q", got, m.form.Focused())
+	}
+}

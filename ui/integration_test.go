@@ -278,6 +278,7 @@ func TestAddLoginEditDeleteAgainstAVault(t *testing.T) {
 	// password; a new label makes a new session.
 	sendKeys(tm, "l")
 	sw.waitFor(t, "Logging in replaces the tokens of pasted")
+	sw.waitFor(t, "username        "+e.ps.Username()) // filled in once the session's record is read
 	sendKeys(tm, "shift+tab", "shift+tab", "shift+tab", "shift+tab")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlU})
 	tm.Type("via-login")

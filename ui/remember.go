@@ -104,6 +104,18 @@ func (m *Model) prefillRemember(s vault.Session) {
 	if s.LoginRemembered != "" {
 		m.form.SetValue(fRemember, form.Checked)
 	}
+	// The username the form would have been opened with, if nobody has
+	// typed one meanwhile: then on to the password, as when it was known.
+	if m.form.Value(fUsername) == "" && m.form.Focused() == fUsername {
+		user := s.LoginUser
+		if user == "" {
+			user = tokenUsername(s.AccessToken)
+		}
+		if user != "" {
+			m.form.SetValue(fUsername, user)
+			m.form.Focus(fPassword)
+		}
+	}
 	m.adaptLoginForm()
 }
 

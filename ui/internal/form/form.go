@@ -110,6 +110,14 @@ func New(id, title string, fields []Field, styles Styles, keys KeyMap) Model {
 // ID identifies the form.
 func (m Model) ID() string { return m.id }
 
+// Focused is the key of the field with the focus ("" when none has it).
+func (m Model) Focused() string {
+	if m.focus < 0 || m.focus >= len(m.fields) {
+		return ""
+	}
+	return m.fields[m.focus].Key
+}
+
 // Value returns a field's value.
 func (m Model) Value(key string) string {
 	for _, f := range m.fields {
