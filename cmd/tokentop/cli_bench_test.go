@@ -48,6 +48,7 @@ func runPeer(b *testing.B, cmd *exec.Cmd) {
 func BenchmarkCLIList(b *testing.B) {
 	e := newEnv(b)
 	benchVault(b, e, 10000)
+	tokentopBinary(b) // built before the clock runs, not in the first iteration
 	b.Run("tokentop", func(b *testing.B) {
 		for b.Loop() {
 			runPeer(b, e.command("", "ls"))
@@ -70,6 +71,7 @@ func BenchmarkCLIList(b *testing.B) {
 func BenchmarkCLIToken(b *testing.B) {
 	e := newEnv(b)
 	benchVault(b, e, 10)
+	tokentopBinary(b) // built before the clock runs, not in the first iteration
 	b.Run("tokentop", func(b *testing.B) {
 		for b.Loop() {
 			runPeer(b, e.command("", "token", "session-00003"))
