@@ -178,7 +178,9 @@ func TestOpenEmptyFileRefusedUntouched(t *testing.T) {
 }
 
 // TestOpenNewVaultLeavesNoTemporaryFile: a new vault is built aside and
-// linked into place; nothing else is left in the folder.
+// linked into place; nothing else is left in the folder but its write-ahead
+// log (empty once closed) and log index, which are kept so that read-only
+// opens find them and write nothing.
 func TestOpenNewVaultLeavesNoTemporaryFile(t *testing.T) {
 	env := newTestEnv(t)
 	s := env.open(t)
@@ -190,7 +192,13 @@ func TestOpenNewVaultLeavesNoTemporaryFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Name() != "vault.db" {
+		switch e.Name() {
+		case "vault.db", "vault.db-shm":
+		case "vault.db-wal":
+			if fi, err := e.Info(); err != nil || fi.Size() != 0 {
+				t.Errorf("vault.db-wal not empty after Close: %v, %v", fi, err)
+			}
+		default:
 			t.Errorf("left in the vault folder: %s", e.Name())
 		}
 	}
@@ -490,5 +498,51 @@ func TestOpenWithoutKeyFileCreatesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(env.path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("vault file created anyway (%v)", err)
+	}
+}
+
+// TestOpenReadOnly: a read-only open reads and refuses writes; without the
+// write-ahead log files in place (an older vault) it opens writable, and
+// leaves them for the next read-only open.
+func TestOpenReadOnly(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.open(t)
+	sess := pathstackSession("prod")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	opts := env.options()
+	opts.ReadOnly = true
+
+	ro := env.openWith(t, opts)
+	if !ro.ReadOnly() {
+		t.Error("ReadOnly() = false with the log files in place")
+	}
+	if got, err := ro.GetSessionByLabel(ctxb(), "prod"); err != nil || got.RefreshToken != sess.RefreshToken {
+		t.Errorf("GetSessionByLabel: %+v, %v", got, err)
+	}
+	if list, err := ro.ListSessions(ctxb()); err != nil || len(list) != 1 {
+		t.Errorf("ListSessions: %d, %v", len(list), err)
+	}
+	if err := ro.DeleteSession(ctxb(), sess.ID); err == nil {
+		t.Error("DeleteSession on a read-only Store succeeded")
+	}
+	ro.Close()
+
+	for _, p := range []string{env.path + "-wal", env.path + "-shm"} {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rw := env.openWith(t, opts)
+	if rw.ReadOnly() {
+		t.Error("ReadOnly() = true without the log files")
+	}
+	rw.Close()
+	if again := env.openWith(t, opts); !again.ReadOnly() {
+		t.Error("the writable open did not leave the log files for the next read-only one")
+	} else {
+		again.Close()
 	}
 }

@@ -295,6 +295,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 		}
 	}
 	if err := s.finishOpen(ctx, newMeta); err != nil {
+		s.db.Close()
 		return nil, err
 	}
 	return s, nil

@@ -26,38 +26,38 @@ const sqliteHeaderSize = 100
 // must carry the SQLite magic, be at least as long as its header says, have
 // a user_version this build knows, and be writable by its owner
 // (ErrReadOnly).
-func checkFile(path string) (isNew bool, err error) {
+func checkFile(path string) (isNew bool, h fileHeader, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return true, nil
+		return true, h, nil
 	}
 	if err != nil {
-		return false, err
+		return false, h, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return false, err
+		return false, h, err
 	}
 	if fi.IsDir() {
-		return false, fmt.Errorf("%s is a folder: %w", path, ErrNotVault)
+		return false, h, fmt.Errorf("%s is a folder: %w", path, ErrNotVault)
 	}
 	if fi.Size() == 0 {
 		// Open never leaves an empty file (a new vault is linked into place
 		// whole): an empty file is someone else's, or what is left of one.
-		return false, fmt.Errorf("%s is empty: %w", path, ErrNotVault)
+		return false, h, fmt.Errorf("%s is empty: %w", path, ErrNotVault)
 	}
 
 	hdr := make([]byte, sqliteHeaderSize)
 	n, err := io.ReadFull(f, hdr)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return false, err
+		return false, h, err
 	}
 	if n < len(sqliteMagic) || !bytes.Equal(hdr[:len(sqliteMagic)], []byte(sqliteMagic)) {
-		return false, fmt.Errorf("%s is not a SQLite database: %w", path, ErrNotVault)
+		return false, h, fmt.Errorf("%s is not a SQLite database: %w", path, ErrNotVault)
 	}
 	if n < sqliteHeaderSize {
-		return false, fmt.Errorf("%s: %w", path, ErrTruncated)
+		return false, h, fmt.Errorf("%s: %w", path, ErrTruncated)
 	}
 
 	pageSize := int64(binary.BigEndian.Uint16(hdr[16:18]))
@@ -65,7 +65,7 @@ func checkFile(path string) (isNew bool, err error) {
 		pageSize = 65536
 	}
 	if pageSize < 512 || pageSize&(pageSize-1) != 0 {
-		return false, fmt.Errorf("%s has a damaged header (page size %d): %w", path, pageSize, ErrNotVault)
+		return false, h, fmt.Errorf("%s has a damaged header (page size %d): %w", path, pageSize, ErrNotVault)
 	}
 	// The in-header page count is only trusted when the change counter and
 	// the version-valid-for number agree (SQLite's own rule). With a WAL
@@ -73,18 +73,26 @@ func checkFile(path string) (isNew bool, err error) {
 	pageCount := int64(binary.BigEndian.Uint32(hdr[28:32]))
 	countValid := pageCount > 0 && bytes.Equal(hdr[24:28], hdr[92:96])
 	if countValid && fi.Size() < pageSize*pageCount && !hasWAL(path) {
-		return false, fmt.Errorf("%s: %w (%d bytes, header says %d)", path, ErrTruncated, fi.Size(), pageSize*pageCount)
+		return false, h, fmt.Errorf("%s: %w (%d bytes, header says %d)", path, ErrTruncated, fi.Size(), pageSize*pageCount)
 	}
 
 	if uv := int64(int32(binary.BigEndian.Uint32(hdr[60:64]))); uv > schemaVersion() {
-		return false, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
+		return false, h, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
 	}
 	// Decided by the mode bits, not by trying: root may write anyway, and
 	// the owner made the file read-only for a reason.
 	if mode := fi.Mode().Perm(); mode&0o200 == 0 {
-		return false, readOnlyError{path: path, mode: mode}
+		return false, h, readOnlyError{path: path, mode: mode}
 	}
-	return false, nil
+	h.wal = hdr[18] == 2 && hdr[19] == 2
+	h.userVersion = int64(int32(binary.BigEndian.Uint32(hdr[60:64])))
+	return false, h, nil
+}
+
+// fileHeader is what checkFile read in an existing file's header.
+type fileHeader struct {
+	wal         bool  // in WAL mode (file format read and write versions 2)
+	userVersion int64 // the schema version in the main file; the WAL may hold a newer one
 }
 
 // readOnlyError refuses a vault file without the owner's write permission.
@@ -105,45 +113,38 @@ func hasWAL(path string) bool {
 	return err == nil && fi.Size() > 0
 }
 
-// unlockExisting inspects an existing SQLite file through a query-only
-// connection (no journal mode change, no migration) and unlocks its key.
-// treatAsNew is true for an empty database with no schema at all.
-func unlockExisting(ctx context.Context, path string, opts Options) (aead cipher.AEAD, treatAsNew bool, err error) {
-	db, err := sql.Open("sqlite", dsn(path, true))
-	if err != nil {
-		return nil, false, err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-
-	var uv int64
-	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
-		return nil, false, damaged(path, err)
+// unlockExisting inspects an existing SQLite file through conn, a
+// connection of the Store's own pool, before anything is written (no journal
+// mode change, no migration), and unlocks its key. It returns the schema
+// version; treatAsNew is true for an empty database with no schema at all.
+func unlockExisting(ctx context.Context, conn *sql.Conn, path string, opts Options) (aead cipher.AEAD, uv int64, treatAsNew bool, err error) {
+	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
+		return nil, 0, false, damaged(path, err)
 	}
 	if uv > schemaVersion() {
 		// The header check read the main file; a newer version can still sit in the WAL.
-		return nil, false, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
+		return nil, uv, false, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
 	}
 	if uv == 0 {
 		var objects int
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
-			return nil, false, damaged(path, err)
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&objects); err != nil {
+			return nil, uv, false, damaged(path, err)
 		}
 		if objects > 0 {
-			return nil, false, fmt.Errorf("%s is a SQLite database of something else: %w", path, ErrNotVault)
+			return nil, uv, false, fmt.Errorf("%s is a SQLite database of something else: %w", path, ErrNotVault)
 		}
-		return nil, true, nil
+		return nil, uv, true, nil
 	}
 
-	meta, err := readMeta(ctx, db)
+	meta, err := readMeta(ctx, conn)
 	if err != nil {
-		return nil, false, damaged(path, err)
+		return nil, uv, false, damaged(path, err)
 	}
 	aead, err = unlock(meta, opts)
 	if err != nil {
-		return nil, false, err
+		return nil, uv, false, err
 	}
-	return aead, false, nil
+	return aead, uv, false, nil
 }
 
 // damaged describes a failure to read an existing file, marking files that

@@ -2,10 +2,13 @@ package vault
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -158,16 +161,65 @@ ALTER TABLE sessions ADD COLUMN login_secret BLOB;                     -- sealed
 }
 
 // dsn builds the modernc DSN. Pragmas must live here: PRAGMA through db.Exec
-// reaches only one pooled connection. The probe DSN is for the read-only
-// inspection of an existing file: no journal_mode change, no writes.
-func dsn(path string, probe bool) string {
+// reaches only one pooled connection. None of them writes: journal_mode is
+// persistent in the file and set once (createVault, or setWAL for an older
+// file), so that opening an existing vault changes nothing in it.
+// journal_size_limit(0) truncates the write-ahead log, which is kept
+// (persistWAL), when the last connection closes.
+//
+// A read-only DSN (mode=ro, readonly_shm=1) opens the vault for commands that
+// only read: no write to any of its files, and the -wal and -shm (which must
+// exist: see openSQLite) are left as they are.
+func dsn(path string, readOnly bool) string {
 	// SQLite URI filenames end the path at '?' or '#' and decode %HH.
 	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
-	if probe {
-		return "file:" + escaped + "?_pragma=busy_timeout(5000)&_pragma=query_only(1)"
+	if readOnly {
+		return "file:" + escaped + "?mode=ro&readonly_shm=1&_pragma=busy_timeout(5000)&_pragma=query_only(1)"
 	}
-	return "file:" + escaped + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
+	return "file:" + escaped + "?_pragma=busy_timeout(5000)&_pragma=journal_size_limit(0)" +
 		"&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+}
+
+// openSQLite opens a pool on path. Connections of a writable pool keep the
+// write-ahead log and its index (SQLITE_FCNTL_PERSIST_WAL) once persist is
+// set, that is once the file is known to be a vault: the last connection to
+// close then leaves -wal (empty) and -shm in place instead of deleting them,
+// so that the next process's read-only open finds them and writes nothing.
+func openSQLite(path string, readOnly bool, persist *atomic.Bool) (*sql.DB, error) {
+	base, err := sqlite.NewConnector(dsn(path, readOnly))
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(persistWALConnector{Connector: base, persist: persist}), nil
+}
+
+// persistWALConnector sets SQLITE_FCNTL_PERSIST_WAL on each new connection
+// while persist is set (nil: never).
+type persistWALConnector struct {
+	driver.Connector
+	persist *atomic.Bool
+}
+
+func (c persistWALConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil || c.persist == nil || !c.persist.Load() {
+		return conn, err
+	}
+	if err := persistWAL(conn); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// persistWAL sets SQLITE_FCNTL_PERSIST_WAL on a driver connection.
+func persistWAL(conn any) error {
+	fc, ok := conn.(sqlite.FileControl)
+	if !ok {
+		return fmt.Errorf("sqlite driver connection %T has no file control", conn)
+	}
+	_, err := fc.FileControlPersistWAL("main", 1)
+	return err
 }
 
 // sqliteCode is the extended result code of a SQLite error, 0 for others.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -51,6 +52,11 @@ type Options struct {
 	// Warn is called with one line for things worth fixing that do not stop
 	// Open, such as a key file readable by others. Nil: silent.
 	Warn func(msg string)
+	// ReadOnly opens a SQLite vault for reading only when it can (its
+	// -wal and -shm are in place and its schema is current): nothing is
+	// written to its files, and every write fails. Otherwise, and on
+	// PostgreSQL, the vault is opened as usual.
+	ReadOnly bool
 }
 
 // Store is an open vault. Safe for concurrent use.
@@ -62,6 +68,10 @@ type Store struct {
 	now         func() time.Time
 	maxAttempts int
 	proc        Process // this program as a lease holder
+	// SQLite only: the pool is read-only (Options.ReadOnly), and its
+	// connections keep the write-ahead log (see openSQLite).
+	readOnly   bool
+	persistWAL atomic.Bool
 	// PostgreSQL only: the URL with its password (for LISTEN connections),
 	// the NOTIFY channel of this vault's schema, this Store's tag in
 	// notifications (its own are not news), and where recovery files go.
@@ -110,71 +120,136 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 
 	// Everything up to unlocking only reads: a file that turns out to be
 	// foreign, damaged, newer, read-only or locked with another key is left
-	// untouched.
-	isNew, err := checkFile(path)
+	// untouched. The raw header is checked first (cheap, no SQLite), then the
+	// schema version and the key on a connection of the one pool the Store
+	// keeps, before anything is written.
+	isNew, hdr, err := checkFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var (
-		aead    cipher.AEAD
-		newMeta map[string][]byte // written with the first migration of a vault set up in place
-	)
 	if isNew {
-		if aead, err = createVault(ctx, path, opts); err != nil {
+		aead, err := createVault(ctx, path, opts)
+		if err != nil {
 			return nil, err
 		}
 		if aead == nil { // another process created it meanwhile: open theirs
-			if isNew, err = checkFile(path); err != nil {
+			if isNew, hdr, err = checkFile(path); err != nil {
 				return nil, err
 			}
 			if isNew {
 				return nil, fmt.Errorf("vault file %s vanished while it was being created", path)
 			}
+		} else {
+			return openExisting(ctx, path, opts, hdr, aead, false)
 		}
 	}
-	if aead == nil {
-		var emptyDB bool
-		if aead, emptyDB, err = unlockExisting(ctx, path, opts); err != nil {
-			return nil, err
-		}
-		if emptyDB {
-			// A SQLite database with no schema at all: set it up in place.
-			if aead, newMeta, err = newKey(opts); err != nil {
-				return nil, err
-			}
-		}
+	// A read-only open writes nothing, but needs the write-ahead log and its
+	// index in place (a writable open leaves them) and a current schema.
+	readOnly := opts.ReadOnly && hdr.userVersion == schemaVersion() && walFilesExist(path)
+	st, err := openExisting(ctx, path, opts, hdr, nil, readOnly)
+	if errors.Is(err, errNeedsWrite) {
+		st, err = openExisting(ctx, path, opts, hdr, nil, false)
 	}
+	return st, err
+}
 
-	db, err := sql.Open("sqlite", dsn(path, false))
-	if err != nil {
-		return nil, err
+// errNeedsWrite: a read-only open found the vault needs a migration.
+var errNeedsWrite = errors.New("vault needs a migration")
+
+// walFilesExist reports whether the vault's -wal and -shm are both there.
+func walFilesExist(path string) bool {
+	for _, p := range []string{path + "-wal", path + "-shm"} {
+		if _, err := os.Lstat(p); err != nil {
+			return false
+		}
 	}
-	s := &Store{db: &rdb{DB: db, d: sqliteDialect}, d: sqliteDialect, path: path, aead: aead, now: opts.Now,
+	return true
+}
+
+// openExisting opens the pool on a checked file and finishes the open on
+// one of its connections: schema version and key first (reads only), then,
+// on a writable pool, WAL mode when the header says otherwise and the
+// migrations when the version says some are pending. aead is the key of a
+// vault this process just created (nil: unlock the stored one).
+func openExisting(ctx context.Context, path string, opts Options, hdr fileHeader, aead cipher.AEAD, readOnly bool) (*Store, error) {
+	s := &Store{d: sqliteDialect, path: path, aead: aead, now: opts.Now, readOnly: readOnly,
 		maxAttempts: opts.MaxAttempts, proc: currentProcess()}
 	if opts.Process != nil {
 		s.proc = *opts.Process
 	}
-	if err := s.finishOpen(ctx, newMeta); err != nil {
+	db, err := openSQLite(path, readOnly, &s.persistWAL)
+	if err != nil {
 		return nil, err
 	}
-	restrictFiles(path)
+	s.db = &rdb{DB: db, d: sqliteDialect}
+	if err := s.unlockSQLite(ctx, opts, hdr); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if !readOnly {
+		restrictFiles(path)
+	}
 	return s, nil
+}
+
+// unlockSQLite is openExisting's checks and setup, on one connection.
+func (s *Store) unlockSQLite(ctx context.Context, opts Options, hdr fileHeader) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	uv := schemaVersion()
+	var newMeta map[string][]byte // written with the first migration of a vault set up in place
+	if s.aead == nil {
+		var emptyDB bool
+		var aead cipher.AEAD
+		if aead, uv, emptyDB, err = unlockExisting(ctx, conn, s.path, opts); err != nil {
+			return err
+		}
+		if emptyDB {
+			// A SQLite database with no schema at all: set it up in place.
+			if aead, newMeta, err = newKey(opts); err != nil {
+				return err
+			}
+		}
+		s.aead = aead
+	}
+	if s.readOnly {
+		if uv != schemaVersion() {
+			return errNeedsWrite
+		}
+		return nil
+	}
+	// A vault from now on: keep its write-ahead log (see openSQLite), on
+	// this connection and on those the pool opens later.
+	if err := conn.Raw(func(dc any) error { return persistWAL(dc) }); err != nil {
+		return err
+	}
+	s.persistWAL.Store(true)
+	if !hdr.wal {
+		// Persistent in the file: once for every connection, now and later.
+		var mode string
+		if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+			return fmt.Errorf("set WAL mode: %w", err)
+		}
+	}
+	conn.Close() // migrations take connections of their own
+	if uv == schemaVersion() {
+		return nil // nothing to migrate, and the key was checked against the stored one
+	}
+	return s.finishOpen(ctx, newMeta)
 }
 
 // finishOpen runs the pending migrations and checks the key in hand against
 // the stored one; on failure it closes the database.
 func (s *Store) finishOpen(ctx context.Context, newMeta map[string][]byte) error {
 	if err := s.migrate(ctx, newMeta); err != nil {
-		s.db.Close()
 		return err
 	}
 	// Two processes may create the same vault at once; only one wins the
 	// first migration, so the key in hand is checked against what is stored.
-	if err := s.verifyStoredKey(ctx); err != nil {
-		s.db.Close()
-		return err
-	}
-	return nil
+	return s.verifyStoredKey(ctx)
 }
 
 // Close closes the database.
@@ -278,12 +353,14 @@ func createVault(ctx context.Context, path string, opts Options) (cipher.AEAD, e
 	if err := tmp.Close(); err != nil {
 		return nil, fmt.Errorf("create vault file: %w", err)
 	}
-	db, err := sql.Open("sqlite", dsn(tmpPath, false))
+	db, err := openSQLite(tmpPath, false, nil)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{db: &rdb{DB: db, d: sqliteDialect}, d: sqliteDialect, path: tmpPath, aead: aead}
-	err = s.migrate(ctx, newMeta)
+	if _, err = db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err == nil {
+		err = s.migrate(ctx, newMeta)
+	}
 	// Closing the last connection checkpoints the WAL into the file.
 	if cerr := db.Close(); err == nil {
 		err = cerr
@@ -338,3 +415,7 @@ func timeOf(v sql.NullInt64) time.Time {
 	}
 	return time.UnixMilli(v.Int64)
 }
+
+// ReadOnly reports whether the Store was opened for reading only (see
+// Options.ReadOnly): every write fails.
+func (s *Store) ReadOnly() bool { return s.readOnly }

@@ -73,6 +73,7 @@ type app struct {
 	keyFile   string // set by demo: its throwaway key
 	demo      bool
 	create    bool // the command may create a missing vault (add, login, import, the dashboard)
+	readOnly  bool // the command only reads the vault (ls, show, history, token without a refresh)
 	timeout   time.Duration
 	insecure  bool
 	store     *vault.Store
@@ -327,9 +328,21 @@ func (a *app) vaultExists() (bool, error) {
 // openVault opens the vault once per process. Only commands that store
 // sessions (a.create: add, login, import, the dashboard; demo) create a
 // missing one: a mistyped --vault must not turn into a new empty vault.
+//
+// A command that only reads sets a.readOnly first: the vault is then opened
+// read-only when it can be, and nothing is written to its files. Should it
+// have to write after all (token refreshing), it clears a.readOnly and the
+// next openVault opens the vault again, writable.
 func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 	if a.store != nil {
-		return a.store, nil
+		if !a.store.ReadOnly() || a.readOnly {
+			return a.store, nil
+		}
+		err := a.store.Close()
+		a.store = nil
+		if err != nil {
+			return nil, err
+		}
 	}
 	path, keyFile, err := a.paths()
 	if err != nil {
@@ -343,7 +356,7 @@ func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 			return nil, fmt.Errorf("no vault at %s (create one with tokentop add, login or import)", path)
 		}
 	}
-	opts := vault.Options{Path: path, KeyFile: keyFile, Passphrase: a.io.getenv(envPassword), Now: a.io.now}
+	opts := vault.Options{Path: path, KeyFile: keyFile, Passphrase: a.io.getenv(envPassword), Now: a.io.now, ReadOnly: a.readOnly}
 	if pg {
 		// A team vault on PostgreSQL: nothing local but the key file (when
 		// not in passphrase mode) and, only if the database cannot take a

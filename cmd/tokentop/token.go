@@ -55,6 +55,7 @@ func (a *app) freshSession(cmd *cobra.Command, verb, label string, minValid time
 	if minValid < 0 {
 		return vault.Session{}, usagef("%s: --min-valid must not be negative", a.flagSource(cmd, "min-valid"))
 	}
+	a.readOnly = true // until a refresh is needed (ensureFresh)
 	_, s, err := a.sessionByLabel(cmd.Context(), verb, label)
 	if err != nil {
 		return vault.Session{}, err
@@ -87,6 +88,7 @@ func (a *app) ensureFresh(cmd *cobra.Command, verb string, s vault.Session, minV
 	if s.NeedsLogin && !relogin {
 		return vault.Session{}, fmt.Errorf("%s %q: session needs login (its refresh token was rejected): %s", verb, s.Label, loginHint(s))
 	}
+	a.readOnly = false // the refresh writes: openVault reopens a read-only vault
 	r, err := a.refresher(ctx)
 	if err != nil {
 		return vault.Session{}, err
