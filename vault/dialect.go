@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +40,10 @@ type dialect struct {
 	// labelOrder orders sessions by label byte-wise, as SQLite's BINARY
 	// collation does (PostgreSQL would follow the database's locale).
 	labelOrder string
+	// cacheStatements: the Store prepares each statement once (see rdb).
+	// SQLite: compiling is a large part of a statement's cost in the
+	// transpiled VM. PostgreSQL: pgx keeps its own per-connection cache.
+	cacheStatements bool
 	// listingColumn: ListSessions reads the generated listing column from
 	// its covering index (SQLite; see listing.go), else the plain columns.
 	listingColumn bool
@@ -85,21 +90,67 @@ func (d *dialect) rebind(query string) string {
 	return q
 }
 
-// rdb is the Store's *sql.DB with statements rebound for its dialect.
+// rdb is the Store's *sql.DB with statements rebound for its dialect and,
+// where the dialect asks for it (cacheStatements), prepared once: a
+// statement's *sql.Stmt is kept and reused on every call, by every pooled
+// connection (database/sql prepares it again on a connection that has not
+// seen it) and inside transactions (Tx.StmtContext). With the modernc
+// driver, compiling a statement costs more than running most of ours.
 type rdb struct {
 	*sql.DB
 	d *dialect
+
+	stmts  sync.Map // query as given -> *sql.Stmt
+	nstmts atomic.Int32
+}
+
+// maxCachedStatements bounds the cache: the Store's statements are a fixed
+// set, but a query built with a value in it must not grow it for ever.
+const maxCachedStatements = 256
+
+// stmt is query's prepared statement, nil when statements are not cached
+// (the dialect, a full cache, or preparing failed: the caller then runs the
+// query unprepared and gets its error there).
+func (db *rdb) stmt(ctx context.Context, query string) *sql.Stmt {
+	if !db.d.cacheStatements {
+		return nil
+	}
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	if db.nstmts.Load() >= maxCachedStatements {
+		return nil
+	}
+	st, err := db.DB.PrepareContext(ctx, db.d.rebind(query))
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	db.nstmts.Add(1)
+	return st
 }
 
 func (db *rdb) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := db.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return db.DB.ExecContext(ctx, db.d.rebind(query), args...)
 }
 
 func (db *rdb) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := db.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return db.DB.QueryContext(ctx, db.d.rebind(query), args...)
 }
 
 func (db *rdb) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := db.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return db.DB.QueryRowContext(ctx, db.d.rebind(query), args...)
 }
 
@@ -113,21 +164,52 @@ func (db *rdb) QueryRow(query string, args ...any) *sql.Row {
 	return db.QueryRowContext(context.Background(), query, args...)
 }
 
-// rtx is a write transaction with statements rebound for its dialect.
+// Close closes the cached statements, then the database.
+func (db *rdb) Close() error {
+	db.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+	return db.DB.Close()
+}
+
+// rtx is a write transaction with statements rebound for its dialect, and
+// prepared through the Store's cache (db) where it keeps one.
 type rtx struct {
 	*sql.Tx
-	d *dialect
+	d  *dialect
+	db *rdb
+}
+
+// stmt is query's cached statement bound to the transaction, or nil.
+func (tx *rtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if tx.db == nil {
+		return nil
+	}
+	if st := tx.db.stmt(ctx, query); st != nil {
+		return tx.Tx.StmtContext(ctx, st)
+	}
+	return nil
 }
 
 func (tx *rtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.Tx.ExecContext(ctx, tx.d.rebind(query), args...)
 }
 
 func (tx *rtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.Tx.QueryContext(ctx, tx.d.rebind(query), args...)
 }
 
 func (tx *rtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.Tx.QueryRowContext(ctx, tx.d.rebind(query), args...)
 }
 

@@ -31,8 +31,9 @@ var sqliteDialect = &dialect{
 		_, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v))
 		return err
 	},
-	labelOrder:    "label",
-	listingColumn: true,
+	labelOrder:      "label",
+	listingColumn:   true,
+	cacheStatements: true,
 	leaseNow: func(clock func() time.Time) (string, []any) {
 		// Every process of a SQLite vault runs on one machine: its clock.
 		return "?", []any{clock().UnixMilli()}

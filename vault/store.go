@@ -297,7 +297,7 @@ func (s *Store) tx1(ctx context.Context, fn func(*rtx) error) error {
 	if err != nil {
 		return err
 	}
-	tx := &rtx{Tx: sqlTx, d: s.d}
+	tx := &rtx{Tx: sqlTx, d: s.d, db: s.db}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
