@@ -115,7 +115,7 @@ func BenchmarkSchedulerAllDue(b *testing.B) {
 }
 
 // BenchmarkSchedulerReload is what one reload does with 1,000 enabled
-// schedules: at the start, on Wake, at a due time, and after a look found
+// schedules: at the start, on Wake, and after a look found
 // the vault changed.
 func BenchmarkSchedulerReload(b *testing.B) {
 	srv := startFakePathStack(b, fake.Options{})
