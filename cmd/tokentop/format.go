@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tokentop/tokentop/vault"
@@ -14,16 +14,28 @@ func humanDuration(d time.Duration) string {
 		d = -d
 	}
 	d = d.Round(time.Second)
+	// strconv, not fmt: ls formats one or two per session.
+	var b [24]byte
+	out := b[:0]
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
+		out = append(strconv.AppendInt(out, int64(d.Seconds()), 10), 's')
 	case d < time.Hour:
-		return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
+		out = append(strconv.AppendInt(out, int64(d.Minutes()), 10), "m "...)
+		out = append(twoDigits(out, int64(d.Seconds())%60), 's')
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)
+		out = append(strconv.AppendInt(out, int64(d.Hours()), 10), "h "...)
+		out = append(twoDigits(out, int64(d.Minutes())%60), 'm')
 	default:
-		return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+		out = append(strconv.AppendInt(out, int64(d.Hours())/24, 10), "d "...)
+		out = append(strconv.AppendInt(out, int64(d.Hours())%24, 10), 'h')
 	}
+	return string(out)
+}
+
+// twoDigits appends n (0-99) as two digits, as %02d does.
+func twoDigits(b []byte, n int64) []byte {
+	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
 // relative says "in 41m 12s" or "3h 02m ago".

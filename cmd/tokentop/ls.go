@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -75,8 +75,8 @@ func (a *app) lsCommand() *cobra.Command {
 				fmt.Fprintln(a.io.out, "no sessions yet: add one with `tokentop add` or `tokentop login pathstack`, or try `tokentop demo`")
 				return nil
 			}
-			tw := tabwriter.NewWriter(a.io.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "LABEL\tPROVIDER\tSTATE\tLEFT\tLAST REFRESH")
+			rows := make([][lsColumns]string, 0, len(sessions)+1)
+			rows = append(rows, [lsColumns]string{"LABEL", "PROVIDER", "STATE", "LEFT", "LAST REFRESH"})
 			for _, s := range sessions {
 				last := "-"
 				if !s.LastRefreshAt.IsZero() {
@@ -89,13 +89,50 @@ func (a *app) lsCommand() *cobra.Command {
 				if s.Recovery > 0 { // tokens kept in recovery: `tokentop recover`
 					state += " ⤺ recovery"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Label, s.Provider, state, timeLeft(s, now), last)
+				rows = append(rows, [lsColumns]string{s.Label, s.Provider, state, timeLeft(s, now), last})
 			}
-			return tw.Flush()
+			_, err = a.io.out.Write(appendTable(nil, rows))
+			return err
 		},
 	}
 	jsonFlag(cmd, &asJSON, "print JSON")
 	return cmd
+}
+
+// lsColumns is the number of columns of ls.
+const lsColumns = 5
+
+// appendTable lays rows out as text/tabwriter did for ls (padding 2, spaces,
+// widths in runes, the last column unpadded) in one buffer: tabwriter took
+// a fifth of a 10,000-session ls, cell by cell.
+func appendTable(b []byte, rows [][lsColumns]string) []byte {
+	var widths [lsColumns - 1]int
+	size := 0
+	for _, r := range rows {
+		for i, c := range r {
+			size += len(c)
+			if i < len(widths) {
+				widths[i] = max(widths[i], utf8.RuneCountInString(c))
+			}
+		}
+	}
+	pad := 0
+	for _, w := range widths {
+		pad += w + 2
+	}
+	if b == nil {
+		b = make([]byte, 0, size+len(rows)*(pad+1))
+	}
+	for _, r := range rows {
+		for i, c := range r[:len(widths)] {
+			b = append(b, c...)
+			for n := widths[i] + 2 - utf8.RuneCountInString(c); n > 0; n-- {
+				b = append(b, ' ')
+			}
+		}
+		b = append(append(b, r[len(widths)]...), '\n')
+	}
+	return b
 }
 
 // jsonFlag adds --json (env TOKENTOP_JSON) to cmd.
