@@ -55,6 +55,9 @@ type Report struct {
 	Err      error     // the provider's error or a persistence error, nil when ok
 
 	bg *flight // the refresh a cancelled caller left running (ErrInBackground)
+	// settled: the session's schedule was settled in the transaction that
+	// recorded this refresh (a Scheduler's refresh; see refreshIf).
+	settled *vault.Settled
 }
 
 // AwaitBackground returns the final Report of a refresh that rep, a caller's
@@ -201,6 +204,19 @@ func (r *Refresher) Refresh(ctx context.Context, id int64, trigger string) (*Rep
 // others read the refreshed session and skip. A caller joining a refresh in
 // flight in this process shares it without asking need.
 func (r *Refresher) RefreshIf(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*Report, error) {
+	return r.refreshIf(ctx, id, trigger, need, nil)
+}
+
+// settleFunc works out a schedule's state after a refresh whose Report (with
+// the session as recorded) it is given; false leaves it as stored. It runs
+// inside the vault's write transaction and must not use the Store.
+type settleFunc func(rep *Report, cur vault.Schedule) (vault.Schedule, bool)
+
+// refreshIf is RefreshIf; settle, when not nil, settles the session's
+// schedule in the transaction that records the refresh this call makes (the
+// Report's settled says it did). A refresh joined in flight, skipped, or
+// recorded otherwise (a re-login, tokens kept for recovery) is not settled.
+func (r *Refresher) refreshIf(ctx context.Context, id int64, trigger string, need func(vault.Session) bool, settle settleFunc) (*Report, error) {
 	r.mu.Lock()
 	if f, ok := r.inflight[id]; ok {
 		r.mu.Unlock()
@@ -233,6 +249,7 @@ func (r *Refresher) RefreshIf(ctx context.Context, id int64, trigger string, nee
 		r.land(id, f, rep, err)
 		return rep, err
 	}
+	c.settle = settle
 	// The request and its persistence run detached from ctx: once sent, the
 	// server may rotate the refresh token, and the answer must be saved.
 	// The flight stays until then, so that nobody sends the spent token.
@@ -284,6 +301,8 @@ type planned struct {
 	// answer lost, so the provider may have rotated already and a 401 now
 	// means exactly that.
 	answerLost bool
+	// settle, when not nil, settles the schedule as the refresh is recorded.
+	settle settleFunc
 }
 
 // prepare takes the lease and reads the session under it. It returns the
@@ -528,7 +547,24 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 
 	pctx, cancel := context.WithTimeout(ctx, persistTimeout)
 	defer cancel()
-	stored, serr := r.store.RecordRefreshReleasing(pctx, r.owner, sess.ID, sess.Version, upd, &a, needsLogin)
+	var (
+		stored  vault.Session
+		settled vault.Settled
+		serr    error
+	)
+	if c.settle == nil {
+		stored, serr = r.store.RecordRefreshReleasing(pctx, r.owner, sess.ID, sess.Version, upd, &a, needsLogin)
+	} else {
+		stored, settled, serr = r.store.RecordRefreshSettling(pctx, r.owner, sess.ID, sess.Version, upd, &a, needsLogin,
+			func(cur vault.Schedule, after vault.Session) (vault.Schedule, bool) {
+				final := *rep
+				final.Attempt, final.Session = a, after
+				return c.settle(&final, cur)
+			})
+		if serr == nil {
+			rep.settled = &settled
+		}
+	}
 	if serr == nil {
 		released = true
 		rep.Attempt, rep.Session = a, stored

@@ -356,7 +356,9 @@ func (s *Scheduler) refresh(ctx context.Context, id int64) {
 		stillDue = !due.IsZero() && !due.After(now)
 		return stillDue
 	}
-	rep, err := s.r.RefreshIf(rctx, id, vault.TriggerScheduled, need)
+	// The schedule is settled in the transaction that records the refresh
+	// (one commit fewer); settle below finds it done.
+	rep, err := s.r.refreshIf(rctx, id, vault.TriggerScheduled, need, s.settleInTx)
 	if asked && readErr != nil {
 		rep, err = nil, fmt.Errorf("read schedule: %w", readErr)
 	}
@@ -410,6 +412,19 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 		return nil // cannot happen: reloads keep running entries
 	}
 
+	if rep != nil && rep.settled != nil {
+		// Settled as the refresh was recorded, on the vault's schedule.
+		if !rep.settled.Found {
+			s.forget(id)
+			return nil
+		}
+		sess = withoutTokens(rep.Session)
+		// As nextSchedule decides it (without drawing its jitter again).
+		disabled := !skipped && !(err == nil && rep.Outcome == OutcomeOK) && needsLogin(rep)
+		return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disabled},
+			rep.settled.Schedule, sess)
+	}
+
 	// Start from the vault's schedule, not ours: the user may have edited it
 	// while the refresh ran, and that edit must survive.
 	cur, gerr := s.store.GetSchedule(ctx, id)
@@ -425,9 +440,38 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 		sess = withoutTokens(rep.Session)
 	}
 
-	now := s.opts.Now()
+	next, disabled := s.nextSchedule(cur, sess, rep, err, skipped, s.opts.Now())
+	if scheduleChanged(cur, next) {
+		if perr := s.store.PutSchedule(ctx, next); perr != nil {
+			s.reportError(fmt.Errorf("save schedule of %s: %w", sess.Label, perr))
+		}
+	}
+	return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disabled}, next, sess)
+}
+
+// settled completes res with the schedule as saved and updates the entry.
+func (s *Scheduler) settled(e *entry, res *ScheduledResult, next vault.Schedule, sess vault.Session) *ScheduledResult {
+	res.Schedule, res.NextDue = next, next.NextDue
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	e.sch, e.sess, e.due, e.running, e.seq = next, sess, next.NextDue, false, s.seq
+	return res
+}
+
+// settleInTx is the Refresher's settleFunc for a scheduled refresh: the
+// schedule's state after it, computed inside the transaction that records
+// it, from the schedule as stored then.
+func (s *Scheduler) settleInTx(rep *Report, cur vault.Schedule) (vault.Schedule, bool) {
+	next, _ := s.nextSchedule(cur, withoutTokens(rep.Session), rep, rep.Err, false, s.opts.Now())
+	return next, scheduleChanged(cur, next)
+}
+
+// nextSchedule is cur after a refresh (rep and err; skipped: nothing happened
+// here) of sess, and whether the refresh turned it off (needs login).
+func (s *Scheduler) nextSchedule(cur vault.Schedule, sess vault.Session, rep *Report, err error, skipped bool, now time.Time) (vault.Schedule, bool) {
 	next := cur
-	res := &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err}
+	disabled := false
 	switch {
 	case skipped:
 		// Nothing happened here; whoever did something saved it.
@@ -438,7 +482,7 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 		next.Failures++
 		next.LastError = disabledForLoginPrefix + " the session needs a login (" + describeFailure(rep, err) +
 			"); log in again, then turn the schedule back on"
-		res.Disabled = true
+		disabled = true
 	default:
 		next.Failures++
 		s.randMu.Lock()
@@ -448,18 +492,7 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 		next.LastError = describeFailure(rep, err)
 	}
 	next.NextDue = NextDue(next, sess, now)
-	if scheduleChanged(cur, next) {
-		if perr := s.store.PutSchedule(ctx, next); perr != nil {
-			s.reportError(fmt.Errorf("save schedule of %s: %w", sess.Label, perr))
-		}
-	}
-	res.Schedule, res.NextDue = next, next.NextDue
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.seq++
-	e.sch, e.sess, e.due, e.running, e.seq = next, sess, next.NextDue, false, s.seq
-	return res
+	return next, disabled
 }
 
 // forget drops a schedule that no longer exists.

@@ -28,14 +28,35 @@ const OutcomeOK = "ok"
 // Tokens RecordRefresh would refuse (see CheckTokenUpdate) fail it with
 // ErrInvalid before anything is written.
 func (s *Store) RecordRefresh(ctx context.Context, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool) (Session, error) {
-	return s.recordRefresh(ctx, "", id, expectVersion, upd, a, needsLogin)
+	after, _, err := s.recordRefresh(ctx, "", id, expectVersion, upd, a, needsLogin, nil)
+	return after, err
 }
 
 // RecordRefreshReleasing is RecordRefresh that also drops owner's lease on
 // the session in the same transaction: one disk sync fewer per refresh. When
 // it fails nothing is written and the lease is still held.
 func (s *Store) RecordRefreshReleasing(ctx context.Context, owner string, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool) (Session, error) {
-	return s.recordRefresh(ctx, owner, id, expectVersion, upd, a, needsLogin)
+	after, _, err := s.recordRefresh(ctx, owner, id, expectVersion, upd, a, needsLogin, nil)
+	return after, err
+}
+
+// ScheduleSettler works out a schedule's new state after a refresh from the
+// schedule as stored (cur) and the session as recorded (after); write false
+// leaves the stored schedule as it is. It runs inside the write transaction:
+// it must not use the Store.
+type ScheduleSettler func(cur Schedule, after Session) (next Schedule, write bool)
+
+// Settled is what RecordRefreshSettling did to the session's schedule.
+type Settled struct {
+	Found    bool     // the session has a schedule (settle was called)
+	Schedule Schedule // as stored afterwards
+}
+
+// RecordRefreshSettling is RecordRefreshReleasing that also settles the
+// session's schedule (when it has one) in the same transaction: a scheduled
+// refresh commits, and syncs, once fewer. When it fails nothing is written.
+func (s *Store) RecordRefreshSettling(ctx context.Context, owner string, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool, settle ScheduleSettler) (Session, Settled, error) {
+	return s.recordRefresh(ctx, owner, id, expectVersion, upd, a, needsLogin, settle)
 }
 
 // CheckTokenUpdate reports what RecordRefresh would refuse in upd: an empty
@@ -59,13 +80,14 @@ func CheckTokenUpdate(upd TokenUpdate) error {
 	return nil
 }
 
-func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool) (Session, error) {
+func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool,
+	settle ScheduleSettler) (Session, Settled, error) {
 	now := s.nowMs()
 	var tokens *TokenUpdate
 	if upd != nil {
 		prepared, err := prepareTokens(*upd, now)
 		if err != nil {
-			return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
+			return Session{}, Settled{}, fmt.Errorf("record refresh of session %d: %w", id, err)
 		}
 		tokens = &prepared
 	}
@@ -75,19 +97,52 @@ func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expect
 		attempt = &copied
 	}
 
-	var after Session
+	var (
+		after   Session
+		settled Settled
+	)
 	err := s.tx(ctx, func(tx *rtx) error {
 		var err error
 		after, err = s.recordRefreshTx(ctx, tx, leaseOwner, id, expectVersion, tokens, attempt, needsLogin, now)
+		if err != nil || settle == nil {
+			return err
+		}
+		settled, err = s.settleSchedule(ctx, tx, id, after, settle, now)
 		return err
 	})
 	if err != nil {
-		return Session{}, fmt.Errorf("record refresh of session %d: %w", id, err)
+		return Session{}, Settled{}, fmt.Errorf("record refresh of session %d: %w", id, err)
 	}
 	if a != nil {
 		a.ID, a.SessionID = attempt.ID, id
 	}
-	return after, nil
+	return after, settled, nil
+}
+
+// settleSchedule is RecordRefreshSettling's part in the transaction.
+func (s *Store) settleSchedule(ctx context.Context, tx *rtx, id int64, after Session, settle ScheduleSettler, now time.Time) (Settled, error) {
+	cur, err := scanSchedule(tx.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM schedules WHERE session_id = ?"+s.d.forUpdate, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Settled{}, nil
+	}
+	if err != nil {
+		return Settled{}, err
+	}
+	next, write := settle(cur, after)
+	if !write {
+		return Settled{Found: true, Schedule: cur}, nil
+	}
+	next.SessionID = id
+	if err := validateSchedule(next); err != nil {
+		return Settled{}, err
+	}
+	next.UpdatedAt = now
+	_, err = tx.ExecContext(ctx, putScheduleSQL, id, next.Mode, next.Margin.Milliseconds(), next.Interval.Milliseconds(), next.Enabled,
+		msOf(next.NextDue), next.Failures, msOf(next.BackoffUntil), next.LastError, now.UnixMilli())
+	if err != nil {
+		return Settled{}, err
+	}
+	return Settled{Found: true, Schedule: next}, nil
 }
 
 // prepareTokens checks upd as RecordRefresh does and fills the times left

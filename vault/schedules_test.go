@@ -87,3 +87,46 @@ func sameSchedule(a, b Schedule) bool {
 	b.NextDue, b.BackoffUntil, b.UpdatedAt = time.Time{}, time.Time{}, time.Time{}
 	return a == b
 }
+
+// TestRecordRefreshSettling: the schedule is settled in the transaction that
+// records the refresh, from the schedule as stored and the session as
+// recorded; a session without one is recorded all the same.
+func TestRecordRefreshSettling(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		s := env.open(t)
+		a, b := pathstackSession("a"), pathstackSession("b")
+		for _, x := range []*Session{&a, &b} {
+			if err := s.CreateSession(ctxb(), x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.PutSchedule(ctxb(), Schedule{SessionID: a.ID, Mode: ScheduleEvery, Interval: time.Minute, Enabled: true, Failures: 3}); err != nil {
+			t.Fatal(err)
+		}
+		var seen Session
+		settle := func(cur Schedule, after Session) (Schedule, bool) {
+			seen = after
+			cur.Failures, cur.NextDue = 0, after.LastRefreshAt.Add(cur.Interval)
+			return cur, true
+		}
+		att := Attempt{Trigger: TriggerScheduled, Outcome: OutcomeOK}
+		after, settled, err := s.RecordRefreshSettling(ctxb(), "", a.ID, a.Version, nil, &att, false, settle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !settled.Found || settled.Schedule.Failures != 0 || seen.LastStatus != OutcomeOK || after.LastStatus != OutcomeOK {
+			t.Errorf("settled %+v, session seen %+v", settled, seen)
+		}
+		got, err := s.GetSchedule(ctxb(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Failures != 0 || !got.NextDue.Equal(seen.LastRefreshAt.Add(time.Minute)) {
+			t.Errorf("stored %+v", got)
+		}
+		att = Attempt{Trigger: TriggerScheduled, Outcome: OutcomeOK}
+		if _, settled, err := s.RecordRefreshSettling(ctxb(), "", b.ID, b.Version, nil, &att, false, settle); err != nil || settled.Found {
+			t.Errorf("no schedule: settled %+v, %v", settled, err)
+		}
+	})
+}
