@@ -92,13 +92,40 @@ func reloadTickCmd() tea.Cmd {
 }
 
 func (m Model) onReloadTick() (Model, tea.Cmd) {
+	m, load := m.reload()
+	return m, tea.Batch(load, reloadTickCmd())
+}
+
+// reload re-reads the session list and schedules unless a reload is under way.
+func (m Model) reload() (Model, tea.Cmd) {
 	var load tea.Cmd
 	if !m.reloading {
 		if load = m.loadSessionsCmd(); load != nil {
 			m.reloading = true
 		}
 	}
-	return m, tea.Batch(load, reloadTickCmd())
+	return m, load
+}
+
+// VaultChangedMsg says another process changed the vault (Deps.Changes):
+// on PostgreSQL, a NOTIFY from its commit. Closed: the signal is gone, and
+// the dashboard falls back to reloading every few seconds.
+type VaultChangedMsg struct{ Closed bool }
+
+// waitChangesCmd waits for the next change signal.
+func waitChangesCmd(ch <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		_, ok := <-ch
+		return VaultChangedMsg{Closed: !ok}
+	}
+}
+
+func (m Model) onVaultChanged(msg VaultChangedMsg) (Model, tea.Cmd) {
+	if msg.Closed {
+		return m, reloadTickCmd()
+	}
+	m, load := m.reload()
+	return m, tea.Batch(load, waitChangesCmd(m.deps.Changes))
 }
 
 // SessionLoadedMsg carries one session with its tokens, and its latest

@@ -66,6 +66,9 @@ func Run(parent context.Context, deps Deps, opts ...tea.ProgramOption) (err erro
 	}
 
 	deps, outputOpts := shareTerminal(deps, os.Stdout)
+	if deps.Changes == nil && deps.Store != nil && deps.Store.Notifies() {
+		deps.Changes = deps.Store.Changes(ctx) // closed when the program ends
+	}
 	m := New(deps)
 	// Refreshes and logins run on a context of their own, cancelled once the
 	// program ended (see shutdownGrace and commandGrace).

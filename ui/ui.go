@@ -53,6 +53,11 @@ type Deps struct {
 	// NoColor draws without colours, with attributes only (Run sets it
 	// when NO_COLOR is set or the terminal has no colours).
 	NoColor bool
+	// Changes signals that another process changed the vault, so that the
+	// list is re-read then rather than every few seconds. Run sets it to
+	// Store.Changes on a vault that notifies (PostgreSQL's LISTEN/NOTIFY);
+	// nil: re-read every 3 s.
+	Changes <-chan struct{}
 }
 
 // maxParallelRefresh bounds how many refreshes R runs at once.
@@ -193,7 +198,10 @@ func New(deps Deps) Model {
 // reload that picks up what other processes change.
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.loadSessionsCmd(), tickCmd()}
-	if m.deps.Store != nil {
+	switch {
+	case m.deps.Changes != nil:
+		cmds = append(cmds, waitChangesCmd(m.deps.Changes))
+	case m.deps.Store != nil:
 		cmds = append(cmds, reloadTickCmd())
 	}
 	return tea.Batch(cmds...)

@@ -25,6 +25,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tickCmd()
 	case ReloadTickMsg:
 		return m.onReloadTick()
+	case VaultChangedMsg:
+		return m.onVaultChanged(msg)
 	case SchedulesLoadedMsg:
 		return m.onSchedulesLoaded(msg)
 	case ScheduledResultMsg:
