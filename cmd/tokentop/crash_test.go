@@ -64,15 +64,17 @@ func (p *crashProbe) where(from int, at time.Time) string {
 	return where
 }
 
-// heldAt counts the requests numbered from or later that had arrived by at
-// and were not answered yet, or answered so shortly before (50 ms) that the
-// answer may still have been on its way to the vault.
-func (p *crashProbe) heldAt(from int, at time.Time) int {
+// heldAt counts the requests numbered from or later that the server had
+// committed to when a kill landed at at, give or take slack: arrived by
+// at+slack (a request still on the wire arrives after the kill) and not
+// answered by at-slack (an answer written just before may still have been
+// on its way to the vault).
+func (p *crashProbe) heldAt(from int, at time.Time, slack time.Duration) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := 0
 	for i := from; i < len(p.arrived); i++ {
-		if !p.arrived[i].After(at) && (p.answered[i].IsZero() || p.answered[i].After(at.Add(-50*time.Millisecond))) {
+		if !p.arrived[i].After(at.Add(slack)) && (p.answered[i].IsZero() || p.answered[i].After(at.Add(-slack))) {
 			n++
 		}
 	}
@@ -235,8 +237,10 @@ func TestCrashRefreshKilledAtRandomMoments(t *testing.T) {
 
 // TestCrashWatchKilledDuringScheduledRefreshes SIGKILLs `tokentop watch` 40
 // times while it refreshes 8 sessions of 3 s tokens, restarting it each
-// time; the server holds some answers to widen the windows. Every session
-// must still refresh at the end, or its loss must be explained in history.
+// time; the server holds every answer 40 ms, and every other kill is aimed
+// at a scheduled refresh the server is answering. A lost session must be
+// one whose answer was held when a kill landed, explained in history; it is
+// logged in again before the next run.
 func TestCrashWatchKilledDuringScheduledRefreshes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test: 40 watch processes killed (run by .ci/run)")
@@ -260,24 +264,54 @@ func TestCrashWatchKilledDuringScheduledRefreshes(t *testing.T) {
 	srv.QueueFault(fake.Fault{DelayAfterMS: 40, Count: -1})
 	before := srv.Stats()
 	kills, held := 0, 0 // kills that landed while the server held answers it had rotated, and those answers
-	for range 40 {
+	lost := 0
+	// revive logs lost sessions in again (new tokens, schedule back on) so
+	// that every run of watch has all 8 to refresh; each loss must be
+	// explained in history first.
+	revive := func() {
+		for _, l := range labels {
+			if !e.session(l).NeedsLogin {
+				continue
+			}
+			lost++
+			if hist, _, _ := e.runBinary("history", l, "--limit", "0"); !strings.Contains(hist, "answer was lost") {
+				t.Errorf("%s lost without explanation:\n%s", l, hist)
+			}
+			tok, err := srv.Mint(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--replace", "--label", l, "--sub", tok.Sub, "--base-url", hs.URL)
+			e.mustRun("", "schedule", l, "--before-expiry", "2s")
+		}
+	}
+	for i := range 40 {
+		revive()
 		from := probe.count()
 		cmd := e.command("", "watch")
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(800*time.Millisecond))))
+		if i%2 == 0 {
+			// At a random moment of the run.
+			time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(800*time.Millisecond))))
+		} else {
+			// Aimed at a scheduled refresh: once the server has one, within its hold.
+			for deadline := time.Now().Add(3 * time.Second); probe.count() <= from && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(40 * time.Millisecond))))
+		}
 		killedAt := time.Now()
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
-		if n := probe.heldAt(from, killedAt); n > 0 {
+		time.Sleep(100 * time.Millisecond) // a request on the wire when the kill landed arrives
+		if n := probe.heldAt(from, killedAt, 100*time.Millisecond); n > 0 {
 			kills++
 			held += n
 		}
 	}
 	srv.ClearFaults()
-	after := srv.Stats()
-	lost := 0
 	for _, l := range labels {
 		if out, errOut, err := e.runBinary("refresh", l); err != nil {
 			lost++
@@ -288,17 +322,21 @@ func TestCrashWatchKilledDuringScheduledRefreshes(t *testing.T) {
 			}
 		}
 	}
+	after := srv.Stats() // the final refreshes' reuse detections included
 	refreshes := after.Refreshes - before.Refreshes
-	t.Logf("watch killed 40 times: %d scheduled refreshes served; %d kills landed while the server held %d rotated answers; %d sessions of %d lost, %d reuse detections",
-		refreshes, kills, held, lost, len(labels), after.ReuseDetections)
+	t.Logf("watch killed 40 times: %d scheduled refreshes served; %d kills landed while the server held %d rotated answers; %d sessions lost (and logged in again), %d reuse detections",
+		refreshes, kills, held, lost, after.ReuseDetections)
 	if refreshes < len(labels) {
 		t.Errorf("only %d scheduled refreshes in 40 runs of watch", refreshes)
 	}
 	if lost > held {
-		t.Errorf("%d sessions lost, but only %d answers were held when a kill landed", lost, held)
+		t.Errorf("%d sessions lost, but only %d answers were held (or on the wire) when a kill landed", lost, held)
 	}
-	if after.ReuseDetections != lost {
-		t.Errorf("server saw %d reuses, %d sessions were lost", after.ReuseDetections, lost)
+	// Every loss is the server seeing a spent token (a reuse). A session can
+	// show the server its dead token once more when a later watch is killed
+	// while that 401 is out (before it is recorded): at most one more per kill.
+	if after.ReuseDetections < lost || after.ReuseDetections > lost+kills {
+		t.Errorf("server saw %d reuses for %d sessions lost in %d kills during a held answer", after.ReuseDetections, lost, kills)
 	}
 }
 
