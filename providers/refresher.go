@@ -404,7 +404,12 @@ func (r *Refresher) applyRecovery(ctx context.Context, sess vault.Session, trigg
 
 // lastAnswerLost says whether the newest attempt on the session sent its
 // refresh token and got no answer: a network error after the request went out.
+// The session's last status (its newest attempt's outcome) says when that
+// cannot be, so a refresh after a success reads no history.
 func (r *Refresher) lastAnswerLost(ctx context.Context, id int64, sess vault.Session) bool {
+	if sess.LastStatus != string(OutcomeNetworkError) && sess.LastStatus != string(OutcomeInterrupted) {
+		return false
+	}
 	attempts, err := r.store.ListAttempts(ctx, id, 1)
 	if err != nil || len(attempts) == 0 {
 		return false
