@@ -490,21 +490,9 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	cctx, cancel := context.WithTimeout(ctx, r.callTimeout())
 	res, ex, err := c.p.Refresh(cctx, sess)
 	cancel()
-	a := vault.Attempt{
-		Trigger:   trigger,
-		StartedAt: started,
-		Duration:  time.Since(began),
-		Outcome:   string(OutcomeOK),
-		SentFP:    sentFP,
-		Owner:     r.owner,
-	}
+	a := r.newAttempt(trigger, started, time.Since(began), ex)
+	a.SentFP = sentFP
 	rep := &Report{Session: sess, Outcome: OutcomeOK, Exchange: ex}
-	if ex != nil {
-		a.Status = ex.Status
-		if raw, merr := ex.MarshalRedacted(); merr == nil {
-			a.Exchange = raw
-		}
-	}
 
 	// rotated is a new refresh token the provider sent, even next to an
 	// error: a 200 that broke the schema (or whose body broke off) has still
@@ -588,6 +576,20 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 	}
 	released = r.keepUnsaved(pctx, c, rep, a, *upd, serr)
 	return rep, rep.Err
+}
+
+// newAttempt is the history entry of one call this process made: outcome
+// ok until a failure says otherwise, the exchange's status and its redacted
+// copy when there was one.
+func (r *Refresher) newAttempt(trigger string, started time.Time, took time.Duration, ex *Exchange) vault.Attempt {
+	a := vault.Attempt{Trigger: trigger, StartedAt: started, Duration: took, Outcome: string(OutcomeOK), Owner: r.owner}
+	if ex != nil {
+		a.Status = ex.Status
+		if raw, err := ex.MarshalRedacted(); err == nil {
+			a.Exchange = raw
+		}
+	}
+	return a
 }
 
 // answerLostNote ends the error of a network failure after the request may

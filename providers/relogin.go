@@ -51,16 +51,7 @@ func (r *Refresher) relogin(ctx context.Context, c *planned, rep *Report, a vaul
 	cctx, ccancel := context.WithTimeout(ctx, r.callTimeout())
 	res, ex, lerr := l.Login(cctx, LoginTarget{BaseURL: sess.BaseURL, APIVersion: sess.APIVersion}, creds)
 	ccancel()
-	b := vault.Attempt{
-		Trigger: vault.TriggerRelogin, StartedAt: started, Duration: time.Since(began),
-		Outcome: string(OutcomeOK), Owner: r.owner,
-	}
-	if ex != nil {
-		b.Status = ex.Status
-		if raw, merr := ex.MarshalRedacted(); merr == nil {
-			b.Exchange = raw
-		}
-	}
+	b := r.newAttempt(vault.TriggerRelogin, started, time.Since(began), ex)
 	var upd *vault.TokenUpdate
 	if lerr == nil {
 		upd = tokenUpdate(res, res.RefreshToken)
