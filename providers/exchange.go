@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokentop/tokentop/vault"
 )
 
 // MaxResponseBody caps how much of a response body is read and kept.
@@ -218,6 +220,12 @@ func (e *Exchange) StatusError() *Error {
 // match the documented schema; problem says what is wrong (no secret).
 func (e *Exchange) SchemaError(problem string) *Error {
 	return &Error{Outcome: OutcomeServerError, Status: e.Status, Err: fmt.Errorf("%w: %s", ErrSchema, problem)}
+}
+
+// TokenTooLong is the schema problem of a received token (named what) over
+// vault.MaxTokenLen: it gives the token's length, never its value.
+func TokenTooLong(what, tok string) string {
+	return fmt.Sprintf("%s is %d bytes, over the %d-byte token limit", what, len(tok), vault.MaxTokenLen)
 }
 
 // tracer collects httptrace events. Callbacks run on the transport's

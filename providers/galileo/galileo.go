@@ -187,7 +187,7 @@ func parseToken(ex *providers.Exchange, sent string) (providers.Result, error) {
 	}
 	ex.AddSecrets(rotated)
 	if len(rotated) > vault.MaxTokenLen {
-		return providers.Result{}, ex.SchemaError(tooLong("the refresh_token cookie", rotated))
+		return providers.Result{}, ex.SchemaError(providers.TokenTooLong("the refresh_token cookie", rotated))
 	}
 	if ex.BodyBroken {
 		return providers.Result{RefreshToken: rotated}, nil
@@ -198,12 +198,6 @@ func parseToken(ex *providers.Exchange, sent string) (providers.Result, error) {
 	}
 	res.RefreshToken = rotated
 	return res, nil
-}
-
-// tooLong says that a received token is over vault.MaxTokenLen, giving its
-// length and never its value.
-func tooLong(what, tok string) string {
-	return fmt.Sprintf("%s is %d bytes, over the %d-byte token limit", what, len(tok), vault.MaxTokenLen)
 }
 
 // parseBody reads the Token schema from a 200 body; problem says what is
@@ -231,7 +225,7 @@ func parseBody(ex *providers.Exchange) (res providers.Result, problem string) {
 		return res, "access_token is empty"
 	}
 	if len(res.AccessToken) > vault.MaxTokenLen {
-		return res, tooLong("access_token", res.AccessToken)
+		return res, providers.TokenTooLong("access_token", res.AccessToken)
 	}
 	if body.TokenType != nil && !bytes.Equal(*body.TokenType, []byte("null")) {
 		if json.Unmarshal(*body.TokenType, &res.TokenType) != nil {

@@ -39,7 +39,7 @@ func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 		rotated := partialRefresh(ex.ResponseBody)
 		ex.AddSecrets(rotated)
 		if len(rotated) > vault.MaxTokenLen {
-			return providers.Result{}, ex.SchemaError(tooLong("data.refresh_token", rotated))
+			return providers.Result{}, ex.SchemaError(providers.TokenTooLong("data.refresh_token", rotated))
 		}
 		return providers.Result{RefreshToken: rotated}, nil
 	}
@@ -64,10 +64,10 @@ func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 	}
 	ex.AddSecrets(res.AccessToken, res.RefreshToken)
 	if len(res.RefreshToken) > vault.MaxTokenLen {
-		return providers.Result{}, ex.SchemaError(tooLong("data.refresh_token", res.RefreshToken))
+		return providers.Result{}, ex.SchemaError(providers.TokenTooLong("data.refresh_token", res.RefreshToken))
 	}
 	if len(res.AccessToken) > vault.MaxTokenLen {
-		d.fail("%s", tooLong("data.access_token", res.AccessToken))
+		d.fail("%s", providers.TokenTooLong("data.access_token", res.AccessToken))
 	}
 	expiresIn := d.integer("expires_in")
 	if d.problem != "" {
@@ -84,12 +84,6 @@ func parseTokens(ex *providers.Exchange, login bool) (providers.Result, error) {
 
 // maxExpiresIn caps expires_in, in seconds: ten years.
 const maxExpiresIn = 10 * 365 * 24 * 60 * 60
-
-// tooLong says that a received token is over vault.MaxTokenLen, giving its
-// length and never its value.
-func tooLong(what, tok string) string {
-	return fmt.Sprintf("%s is %d bytes, over the %d-byte token limit", what, len(tok), vault.MaxTokenLen)
-}
 
 // partialRefresh is data.refresh_token read from the start of a body that
 // was cut off, "" unless that string arrived whole. It walks the JSON with a
