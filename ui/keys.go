@@ -3,6 +3,7 @@ package ui
 import (
 	"github.com/charmbracelet/bubbles/key"
 
+	"github.com/tokentop/tokentop/ui/internal/common"
 	"github.com/tokentop/tokentop/ui/internal/detail"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
 	"github.com/tokentop/tokentop/ui/internal/form"
@@ -164,18 +165,19 @@ func (k KeyMap) listKeys() sessionlist.KeyMap {
 	return d
 }
 
-func (k KeyMap) detailKeys() detail.KeyMap {
-	return detail.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home, End: k.End}
+// scrollKeys are the bindings every scrolling pane shares.
+func (k KeyMap) scrollKeys() common.ScrollKeys {
+	return common.ScrollKeys{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home, End: k.End}
 }
+
+func (k KeyMap) detailKeys() detail.KeyMap { return detail.KeyMap{ScrollKeys: k.scrollKeys()} }
 
 func (k KeyMap) exchangeKeys() exchange.KeyMap {
 	d := exchange.DefaultKeyMap()
-	d.Up, d.Down, d.PageUp, d.PageDown, d.Home, d.End = k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End
+	d.ScrollKeys = k.scrollKeys()
 	return d
 }
 
-func (k KeyMap) helpKeys() helpview.KeyMap {
-	return helpview.KeyMap{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home, End: k.End}
-}
+func (k KeyMap) helpKeys() helpview.KeyMap { return k.scrollKeys() }
 
 func (k KeyMap) formKeys() form.KeyMap { return form.DefaultKeyMap() }

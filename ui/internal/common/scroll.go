@@ -1,6 +1,11 @@
 package common
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
 
 // Scroll is a vertical window over pre-rendered lines. Content is rendered
 // once when it changes; drawing a frame only slices the visible part.
@@ -70,4 +75,37 @@ func (s Scroll) Indicator() string {
 func (s *Scroll) clamp() {
 	maxOff := max(0, len(s.lines)-s.height)
 	s.offset = min(max(0, s.offset), maxOff)
+}
+
+// ScrollKeys are the bindings that move a Scroll; the panes that scroll
+// (detail, exchange, help) share them.
+type ScrollKeys struct {
+	Up       key.Binding
+	Down     key.Binding
+	PageUp   key.Binding
+	PageDown key.Binding
+	Home     key.Binding
+	End      key.Binding
+}
+
+// HandleKey scrolls as km asks when it matches one of keys, and reports
+// whether it did.
+func (s *Scroll) HandleKey(km tea.KeyMsg, keys ScrollKeys) bool {
+	switch {
+	case key.Matches(km, keys.Up):
+		s.LineDown(-1)
+	case key.Matches(km, keys.Down):
+		s.LineDown(1)
+	case key.Matches(km, keys.PageUp):
+		s.PageUp()
+	case key.Matches(km, keys.PageDown):
+		s.PageDown()
+	case key.Matches(km, keys.Home):
+		s.Top()
+	case key.Matches(km, keys.End):
+		s.Bottom()
+	default:
+		return false
+	}
+	return true
 }

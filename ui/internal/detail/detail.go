@@ -3,7 +3,6 @@ package detail
 import (
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/tokentop/tokentop/ui/internal/common"
@@ -123,23 +122,8 @@ func (m *Model) ScrollBy(n int) { m.scroll.LineDown(n) }
 
 // Update handles scrolling keys.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	km, ok := msg.(tea.KeyMsg)
-	if !ok {
-		return m, nil
-	}
-	switch {
-	case key.Matches(km, m.keys.Up):
-		m.scroll.LineDown(-1)
-	case key.Matches(km, m.keys.Down):
-		m.scroll.LineDown(1)
-	case key.Matches(km, m.keys.PageUp):
-		m.scroll.PageUp()
-	case key.Matches(km, m.keys.PageDown):
-		m.scroll.PageDown()
-	case key.Matches(km, m.keys.Home):
-		m.scroll.Top()
-	case key.Matches(km, m.keys.End):
-		m.scroll.Bottom()
+	if km, ok := msg.(tea.KeyMsg); ok {
+		m.scroll.HandleKey(km, m.keys.ScrollKeys)
 	}
 	return m, nil
 }

@@ -3,28 +3,27 @@
 // verified), a lifetime bar, and the refresh token decoded when it is a JWT.
 package detail
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/tokentop/tokentop/ui/internal/common"
+)
 
 // KeyMap holds the pane's scrolling bindings.
 type KeyMap struct {
-	Up       key.Binding
-	Down     key.Binding
-	PageUp   key.Binding
-	PageDown key.Binding
-	Home     key.Binding
-	End      key.Binding
+	common.ScrollKeys
 }
 
 // DefaultKeyMap returns the pane's default bindings.
 func DefaultKeyMap() KeyMap {
-	return KeyMap{
+	return KeyMap{common.ScrollKeys{
 		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
 		Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "top")),
 		End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "bottom")),
-	}
+	}}
 }
 
 // ShortHelp implements help.KeyMap.

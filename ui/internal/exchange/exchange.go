@@ -230,20 +230,7 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		return m, nil
 	}
-	switch {
-	case key.Matches(km, m.keys.Up):
-		m.scroll.LineDown(-1)
-	case key.Matches(km, m.keys.Down):
-		m.scroll.LineDown(1)
-	case key.Matches(km, m.keys.PageUp):
-		m.scroll.PageUp()
-	case key.Matches(km, m.keys.PageDown):
-		m.scroll.PageDown()
-	case key.Matches(km, m.keys.Home):
-		m.scroll.Top()
-	case key.Matches(km, m.keys.End):
-		m.scroll.Bottom()
-	case key.Matches(km, m.keys.Back):
+	if !m.scroll.HandleKey(km, m.keys.ScrollKeys) && key.Matches(km, m.keys.Back) {
 		m.Back()
 	}
 	return m, nil

@@ -7,7 +7,6 @@ package helpview
 import (
 	"strings"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 
@@ -15,9 +14,7 @@ import (
 )
 
 // KeyMap scrolls the help.
-type KeyMap struct {
-	Up, Down, PageUp, PageDown, Home, End key.Binding
-}
+type KeyMap = common.ScrollKeys
 
 // Model is the help pane.
 type Model struct {
@@ -57,23 +54,8 @@ func (m Model) Scrollable() bool { return m.scroll.Indicator() != "" }
 
 // Update scrolls.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
-	km, ok := msg.(tea.KeyMsg)
-	if !ok {
-		return m, nil
-	}
-	switch {
-	case key.Matches(km, m.keys.Up):
-		m.scroll.LineDown(-1)
-	case key.Matches(km, m.keys.Down):
-		m.scroll.LineDown(1)
-	case key.Matches(km, m.keys.PageUp):
-		m.scroll.PageUp()
-	case key.Matches(km, m.keys.PageDown):
-		m.scroll.PageDown()
-	case key.Matches(km, m.keys.Home):
-		m.scroll.Top()
-	case key.Matches(km, m.keys.End):
-		m.scroll.Bottom()
+	if km, ok := msg.(tea.KeyMsg); ok {
+		m.scroll.HandleKey(km, m.keys)
 	}
 	return m, nil
 }
