@@ -231,6 +231,20 @@ func (s *Server) serveAuth(w http.ResponseWriter, r *http.Request) {
 // notFoundBody is what FastAPI answers for a path it has no route for.
 var notFoundBody = []byte(`{"detail":"Not Found"}`)
 
+// login starts the token family of a successful login and counts it; false
+// when it could not, having answered 500.
+func (s *Server) login(w http.ResponseWriter) (issued, bool) {
+	out, err := s.newFamily(0)
+	if err != nil {
+		writeBody(w, http.StatusInternalServerError, "application/json", s.flavor.errorBody(500, "Internal Server Error"))
+		return issued{}, false
+	}
+	s.mu.Lock()
+	s.stats.Logins++
+	s.mu.Unlock()
+	return out, true
+}
+
 // reject writes a 4xx answer of the server's own logic and counts it.
 func (s *Server) reject(w http.ResponseWriter, status int, body []byte) {
 	s.mu.Lock()

@@ -102,14 +102,10 @@ func (s *Server) galileoLoginAPIKey(w http.ResponseWriter, r *http.Request) {
 
 // galileoNewFamily answers a successful login.
 func (s *Server) galileoNewFamily(w http.ResponseWriter) {
-	out, err := s.newFamily(0)
-	if err != nil {
-		writeBody(w, http.StatusInternalServerError, "application/json", s.flavor.errorBody(500, "Internal Server Error"))
+	out, ok := s.login(w)
+	if !ok {
 		return
 	}
-	s.mu.Lock()
-	s.stats.Logins++
-	s.mu.Unlock()
 	w.Header().Add("Set-Cookie", fmt.Sprintf("%s=%s; Path=%s; HttpOnly; Secure; SameSite=Lax; Max-Age=%d",
 		refreshCookie, out.refresh, loginCookiePath, int64(s.opts.RefreshTTL/time.Second)))
 	writeJSON(w, http.StatusOK, galileoToken{AccessToken: out.access, TokenType: "bearer"})

@@ -90,14 +90,10 @@ func (s *Server) pathStackLogin(w http.ResponseWriter, r *http.Request) {
 		s.reject(w, http.StatusBadRequest, pathStackBadLogin)
 		return
 	}
-	out, err := s.newFamily(0)
-	if err != nil {
-		writeBody(w, http.StatusInternalServerError, "application/json", s.flavor.errorBody(500, "Internal Server Error"))
+	out, ok := s.login(w)
+	if !ok {
 		return
 	}
-	s.mu.Lock()
-	s.stats.Logins++
-	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, pathStackData{Data: pathStackTokens{
 		TokenType:    "Bearer",
 		ExpiresIn:    int64(out.accessTTL / time.Second),
