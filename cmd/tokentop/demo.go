@@ -70,11 +70,7 @@ servers' account is filled in.`,
 
 // removeDemoVault closes the throwaway vault, then removes it and its key.
 func (a *app) removeDemoVault(dir string) {
-	a.finishRefreshes()
-	if a.store != nil {
-		_ = a.store.Close() // thrown away: nothing to report
-		a.store = nil
-	}
+	_ = a.closeVault() // thrown away: nothing to report
 	_ = os.RemoveAll(dir)
 }
 

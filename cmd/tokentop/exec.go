@@ -205,19 +205,3 @@ func withVars(environ []string, vars []credential, drop ...string) []string {
 	}
 	return out
 }
-
-// closeVault lets refreshes in flight save their tokens, then closes the
-// vault; a later openVault opens it again.
-func (a *app) closeVault() error {
-	a.finishRefreshes()
-	a.ref = nil
-	if a.store == nil {
-		return nil
-	}
-	err := a.store.Close()
-	a.store = nil
-	if err != nil {
-		return fmt.Errorf("close vault: %w", err)
-	}
-	return nil
-}

@@ -99,13 +99,26 @@ func run(ctx context.Context, args []string, io stdio) int {
 	if ferr := a.stdout.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
-	a.finishRefreshes()
-	if a.store != nil {
-		if cerr := a.store.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close vault: %w", cerr)
-		}
+	if cerr := a.closeVault(); cerr != nil && err == nil {
+		err = cerr
 	}
 	return a.report(err)
+}
+
+// closeVault lets refreshes in flight save their tokens, then closes the
+// vault; a later openVault opens it again.
+func (a *app) closeVault() error {
+	a.finishRefreshes()
+	a.ref = nil
+	if a.store == nil {
+		return nil
+	}
+	err := a.store.Close()
+	a.store = nil
+	if err != nil {
+		return fmt.Errorf("close vault: %w", err)
+	}
+	return nil
 }
 
 // finishRefreshes waits for refreshes whose caller gave up (Ctrl-C) after
