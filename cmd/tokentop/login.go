@@ -175,7 +175,12 @@ func (a *app) login(cmd *cobra.Command, in loginInput) error {
 	res, ex, err := loginer.Login(ctx, providers.LoginTarget{BaseURL: in.baseURL, APIVersion: in.apiVersion}, cred)
 	if err != nil {
 		if ex != nil { // what went over the wire, masked, on stdout; the error alone on stderr
-			hidePasswordLength(ex.Redacted(), secret[0]).Format(a.io.out, false)
+			// Redacted masks the password as "…" and hides the request's
+			// Content-Length; the error text was scrubbed before, with
+			// the password's length.
+			red := ex.Redacted()
+			red.Error = withoutLength(red.Error, secret[0])
+			red.Format(a.io.out, false)
 		}
 		var pe *providers.Error
 		if errors.As(err, &pe) && pe.Envelope != nil {
@@ -224,21 +229,9 @@ func describeLogin(method, username string) string {
 	return method
 }
 
-// hidePasswordLength removes what a masked exchange still tells of the
-// password: the length in its mask ("…(16)…") and the request's
-// Content-Length (the body less the username). A token's length is harmless;
-// a password's narrows a guess.
-func hidePasswordLength(ex *providers.Exchange, password string) *providers.Exchange {
-	ex.RequestBody = withoutLength(ex.RequestBody, password)
-	ex.Error = withoutLength(ex.Error, password)
-	ex.ResponseBody = withoutLength(ex.ResponseBody, password)
-	if ex.RequestHeader.Get("Content-Length") != "" {
-		ex.RequestHeader.Set("Content-Length", "(hidden: it tells the password's length)")
-	}
-	return ex
-}
-
-// withoutLength replaces the password's length-only mask in text by "…".
+// withoutLength replaces the password's length-only mask in text ("…(16)…",
+// as error texts are scrubbed) by "…": a token's length is harmless, a
+// password's narrows a guess.
 func withoutLength(text, password string) string {
 	return strings.ReplaceAll(text, fmt.Sprintf("…(%d)…", utf8.RuneCountInString(password)), "…")
 }
