@@ -51,9 +51,7 @@ func (s *Store) Import(ctx context.Context, entries []ImportEntry, replace bool)
 			var err error
 			switch sch := batch[i].Schedule; {
 			case sch != nil:
-				_, err = tx.ExecContext(ctx, putScheduleSQL,
-					sess.ID, sch.Mode, sch.Margin.Milliseconds(), sch.Interval.Milliseconds(), sch.Enabled,
-					msOf(sch.NextDue), sch.Failures, msOf(sch.BackoffUntil), sch.LastError, now.UnixMilli())
+				err = putSchedule(ctx, tx, sess.ID, *sch, now)
 			case batch[i].DropSchedule:
 				_, err = tx.ExecContext(ctx, "DELETE FROM schedules WHERE session_id = ?", sess.ID)
 			}

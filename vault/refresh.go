@@ -137,9 +137,7 @@ func (s *Store) settleSchedule(ctx context.Context, tx *rtx, id int64, after Ses
 		return Settled{}, err
 	}
 	next.UpdatedAt = now
-	_, err = tx.ExecContext(ctx, putScheduleSQL, id, next.Mode, next.Margin.Milliseconds(), next.Interval.Milliseconds(), next.Enabled,
-		msOf(next.NextDue), next.Failures, msOf(next.BackoffUntil), next.LastError, now.UnixMilli())
-	if err != nil {
+	if err := putSchedule(ctx, tx, id, next, now); err != nil {
 		return Settled{}, err
 	}
 	return Settled{Found: true, Schedule: next}, nil

@@ -16,10 +16,7 @@ func (s *Store) PutSchedule(ctx context.Context, sch Schedule) error {
 		return fmt.Errorf("put schedule of session %d: %w", sch.SessionID, err)
 	}
 	err := s.tx(ctx, func(tx *rtx) error {
-		_, err := tx.ExecContext(ctx, putScheduleSQL,
-			sch.SessionID, sch.Mode, sch.Margin.Milliseconds(), sch.Interval.Milliseconds(), sch.Enabled,
-			msOf(sch.NextDue), sch.Failures, msOf(sch.BackoffUntil), sch.LastError, s.nowMs().UnixMilli())
-		return err
+		return putSchedule(ctx, tx, sch.SessionID, sch, s.nowMs())
 	})
 	if err != nil {
 		return fmt.Errorf("put schedule of session %d: %w", sch.SessionID, s.d.mapError(err))
@@ -51,6 +48,13 @@ const putScheduleSQL = `INSERT INTO schedules (session_id, mode, margin_ms, inte
 	interval_ms = excluded.interval_ms, enabled = excluded.enabled, next_due = excluded.next_due,
 	failures = excluded.failures, backoff_until = excluded.backoff_until,
 	last_error = excluded.last_error, updated_at = excluded.updated_at`
+
+// putSchedule creates or replaces session id's schedule, updated at now.
+func putSchedule(ctx context.Context, tx *rtx, id int64, sch Schedule, now time.Time) error {
+	_, err := tx.ExecContext(ctx, putScheduleSQL, id, sch.Mode, sch.Margin.Milliseconds(), sch.Interval.Milliseconds(), sch.Enabled,
+		msOf(sch.NextDue), sch.Failures, msOf(sch.BackoffUntil), sch.LastError, now.UnixMilli())
+	return err
+}
 
 const scheduleColumns = `session_id, mode, margin_ms, interval_ms, enabled, next_due,
 	failures, backoff_until, last_error, updated_at`
