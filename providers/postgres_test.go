@@ -83,6 +83,24 @@ func startFake(t testing.TB) *fake.Server {
 	return srv
 }
 
+// refreshHeld starts a CLI refresh of session id whose answer the fake
+// holds back for delayMS after rotating, and returns once the fake has
+// counted it (or after 5 s: the caller checks); the refresh's error comes on
+// the channel.
+func refreshHeld(r *providers.Refresher, srv *fake.Server, id int64, delayMS int) <-chan error {
+	srv.QueueFault(fake.Fault{DelayAfterMS: delayMS})
+	done := make(chan error, 1)
+	go func() {
+		_, err := r.Refresh(context.Background(), id, vault.TriggerCLI)
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().Refreshes == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return done
+}
+
 // TestPostgresThreeMachinesRefreshOneSession: 3 machines × 50 refreshes of
 // one session at once: the rotating refresh token is never spent twice.
 func TestPostgresThreeMachinesRefreshOneSession(t *testing.T) {
@@ -226,16 +244,7 @@ func TestPostgresConnectionKilledMidRefresh(t *testing.T) {
 	sess := mintSession(t, st, srv, "killed", 0)
 	r := pgRefresher(st, "victim")
 
-	srv.QueueFault(fake.Fault{DelayAfterMS: 1500})
-	done := make(chan error, 1)
-	go func() {
-		_, err := r.Refresh(context.Background(), sess.ID, vault.TriggerCLI)
-		done <- err
-	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Stats().Refreshes == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	done := refreshHeld(r, srv, sess.ID, 1500)
 	if srv.Stats().Refreshes != 1 {
 		t.Fatal("the refresh never reached the fake")
 	}
@@ -274,16 +283,7 @@ func TestPostgresWriteFailsMidRefreshRecovered(t *testing.T) {
 	sess := mintSession(t, st, srv, "lost", 0)
 	r := pgRefresher(st, "victim")
 
-	srv.QueueFault(fake.Fault{DelayAfterMS: 1000})
-	done := make(chan error, 1)
-	go func() {
-		_, err := r.Refresh(context.Background(), sess.ID, vault.TriggerCLI)
-		done <- err
-	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for srv.Stats().Refreshes == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	done := refreshHeld(r, srv, sess.ID, 1000)
 	pgtest.Exec(t, "ALTER TABLE "+schema+".sessions RENAME TO sessions_away")
 	err := <-done
 	pgtest.Exec(t, "ALTER TABLE "+schema+".sessions_away RENAME TO sessions")
