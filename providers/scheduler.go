@@ -419,9 +419,7 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 			return nil
 		}
 		sess = withoutTokens(rep.Session)
-		// As nextSchedule decides it (without drawing its jitter again).
-		disabled := !skipped && !(err == nil && rep.Outcome == OutcomeOK) && needsLogin(rep)
-		return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disabled},
+		return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disablesSchedule(rep, err, skipped)},
 			rep.settled.Schedule, sess)
 	}
 
@@ -471,18 +469,17 @@ func (s *Scheduler) settleInTx(rep *Report, cur vault.Schedule) (vault.Schedule,
 // here) of sess, and whether the refresh turned it off (needs login).
 func (s *Scheduler) nextSchedule(cur vault.Schedule, sess vault.Session, rep *Report, err error, skipped bool, now time.Time) (vault.Schedule, bool) {
 	next := cur
-	disabled := false
+	disabled := disablesSchedule(rep, err, skipped)
 	switch {
 	case skipped:
 		// Nothing happened here; whoever did something saved it.
-	case rep != nil && err == nil && rep.Outcome == OutcomeOK:
+	case succeeded(rep, err):
 		next.Failures, next.BackoffUntil, next.LastError = 0, time.Time{}, ""
-	case needsLogin(rep):
+	case disabled:
 		next.Enabled, next.BackoffUntil = false, time.Time{}
 		next.Failures++
 		next.LastError = disabledForLoginPrefix + " the session needs a login (" + describeFailure(rep, err) +
 			"); log in again, then turn the schedule back on"
-		disabled = true
 	default:
 		next.Failures++
 		s.randMu.Lock()
@@ -493,6 +490,17 @@ func (s *Scheduler) nextSchedule(cur vault.Schedule, sess vault.Session, rep *Re
 	}
 	next.NextDue = NextDue(next, sess, now)
 	return next, disabled
+}
+
+// succeeded says whether a refresh succeeded.
+func succeeded(rep *Report, err error) bool {
+	return rep != nil && err == nil && rep.Outcome == OutcomeOK
+}
+
+// disablesSchedule says whether a refresh turns its schedule off: it
+// happened here (not skipped), failed, and the session needs a login.
+func disablesSchedule(rep *Report, err error, skipped bool) bool {
+	return !skipped && !succeeded(rep, err) && needsLogin(rep)
 }
 
 // forget drops a schedule that no longer exists.
