@@ -158,16 +158,8 @@ func TestCredentialHelperAnswersWithStdinOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(in, `{"uri": "%s/v1/me"}`+"\n", srv.URL)
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil || !strings.Contains(stdout.String(), `"Authorization"`) {
-			t.Fatalf("credential-helper: %v %s %s", err, stdout.String(), stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		c.Process.Kill()
-		t.Fatal("credential-helper waited for the end of stdin")
+	if err := waitExit(t, c, 10*time.Second, "credential-helper waited for the end of stdin"); err != nil || !strings.Contains(stdout.String(), `"Authorization"`) {
+		t.Fatalf("credential-helper: %v %s %s", err, stdout.String(), stderr.String())
 	}
 
 	// exec completes labels, then leaves the command to the shell.

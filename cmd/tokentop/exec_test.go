@@ -155,15 +155,7 @@ func TestExecPassesSignalsOnAndWaits(t *testing.T) {
 		if err := c.Process.Signal(sig); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan error, 1)
-		go func() { done <- c.Wait() }()
-		var err error
-		select {
-		case err = <-done:
-		case <-time.After(10 * time.Second):
-			c.Process.Kill()
-			t.Fatalf("%s: tokentop did not end after the child's trap", name)
-		}
+		err := waitExit(t, c, 10*time.Second, "%s: tokentop did not end after the child's trap", name)
 		if got := exitCode(t, err); got != 42 {
 			t.Errorf("%s: exit %d, want the child's 42", name, got)
 		}

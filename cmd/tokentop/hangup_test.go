@@ -31,16 +31,8 @@ func TestWatchStopsCleanlyOnHangup(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("watch on SIGHUP: %v\n%s", err, errOut.String())
-		}
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("watch did not stop on SIGHUP")
+	if err := waitExit(t, cmd, 20*time.Second, "watch did not stop on SIGHUP"); err != nil {
+		t.Fatalf("watch on SIGHUP: %v\n%s", err, errOut.String())
 	}
 	if !strings.Contains(errOut.String(), "stopped after") {
 		t.Errorf("stderr: %s", errOut.String())

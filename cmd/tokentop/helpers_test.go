@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,3 +88,19 @@ func tokenPair(t *testing.T, now time.Time, ttl time.Duration, marker string) (a
 }
 
 const testSub = "8c1e5b9e-1f0a-4c59-9a57-2f4f3e7d1a01"
+
+// waitExit waits up to timeout for cmd to exit and returns what Wait
+// returned; on timeout it kills cmd and fails the test with format and args.
+func waitExit(t testing.TB, cmd *exec.Cmd, timeout time.Duration, format string, args ...any) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		t.Fatalf(format, args...)
+		return nil
+	}
+}

@@ -265,16 +265,8 @@ func TestFakeServerCommand(t *testing.T) {
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("fake-server did not exit 0 on SIGINT: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("fake-server did not stop on SIGINT")
+	if err := waitExit(t, cmd, 10*time.Second, "fake-server did not stop on SIGINT"); err != nil {
+		t.Fatalf("fake-server did not exit 0 on SIGINT: %v", err)
 	}
 
 }

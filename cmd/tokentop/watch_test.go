@@ -207,16 +207,8 @@ func TestWatchTwoProcessesKeepSessionsFresh(t *testing.T) {
 		}
 	}
 	for i, p := range procs {
-		waited := make(chan error, 1)
-		go func() { waited <- p.cmd.Wait() }()
-		select {
-		case err := <-waited:
-			if err != nil {
-				t.Errorf("watch %d: %v\nstderr: %s", i, err, p.errOut.String())
-			}
-		case <-time.After(20 * time.Second):
-			p.cmd.Process.Kill()
-			t.Fatalf("watch %d did not stop on SIGTERM", i)
+		if err := waitExit(t, p.cmd, 20*time.Second, "watch %d did not stop on SIGTERM", i); err != nil {
+			t.Errorf("watch %d: %v\nstderr: %s", i, err, p.errOut.String())
 		}
 		if !strings.Contains(p.errOut.String(), "watching 3 scheduled sessions") || !strings.Contains(p.errOut.String(), "stopped after") {
 			t.Errorf("watch %d stderr: %s", i, p.errOut.String())
