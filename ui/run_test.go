@@ -143,49 +143,79 @@ func TestRunReportsAPanic(t *testing.T) {
 	}
 }
 
-// TestQuitLetsARefreshInFlightSaveItsTokens: quitting while the server is
-// still answering must not drop the rotated refresh token it sends back.
-func TestQuitLetsARefreshInFlightSaveItsTokens(t *testing.T) {
-	e := newTestEnv(t)
-	s := e.addSession(t, "slow", e.ps.URL)
-	e.ps.QueueFault(fake.Fault{DelayMS: 700}) // then served normally: rotates
-	deps := e.deps
-	deps.NoScheduler = true
+// slowRefreshRun is Run on a vault with one session, "slow", whose next
+// refresh the server answers after 700 ms (rotating its refresh token),
+// with keys piped in.
+type slowRefreshRun struct {
+	e    testEnv
+	s    vault.Session
+	deps Deps
+	log  *msgLog
+	keys *io.PipeWriter
+	done chan error
+}
+
+// startSlowRefresh starts Run on ctx, presses r once the list is loaded,
+// and returns when the request is at the server.
+func startSlowRefresh(t *testing.T, ctx context.Context) *slowRefreshRun {
+	t.Helper()
+	r := &slowRefreshRun{e: newTestEnv(t), done: make(chan error, 1)}
+	r.s = r.e.addSession(t, "slow", r.e.ps.URL)
+	r.e.ps.QueueFault(fake.Fault{DelayMS: 700}) // then served normally: rotates
+	r.deps = r.e.deps
+	r.deps.NoScheduler = true
 	in, keys := io.Pipe()
 	t.Cleanup(func() { _ = keys.Close() })
+	r.keys = keys
 	log, logOpt := logMessages()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), logOpt)
-	}()
+	r.log = log
+	go func() { r.done <- Run(ctx, r.deps, tea.WithInput(in), tea.WithOutput(io.Discard), logOpt) }()
 	log.waitFor(t, "the session list", isMsg[SessionsLoadedMsg])
-	if _, err := keys.Write([]byte("r")); err != nil {
+	r.press(t, "r")
+	waitUntil(t, "the request at the server", func() bool { return r.e.ps.Stats().Requests == 1 })
+	return r
+}
+
+func (r *slowRefreshRun) press(t *testing.T, k string) {
+	t.Helper()
+	if _, err := r.keys.Write([]byte(k)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, "the request at the server", func() bool { return e.ps.Stats().Requests == 1 })
-	if _, err := keys.Write([]byte("q")); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// wait waits for Run to return nil, and returns the session as stored then.
+func (r *slowRefreshRun) wait(t *testing.T) vault.Session {
+	t.Helper()
 	select {
-	case err := <-done:
+	case err := <-r.done:
 		if err != nil {
 			t.Fatalf("Run = %v", err)
 		}
 	case <-time.After(shutdownGrace + 5*time.Second):
 		t.Fatal("Run did not return")
 	}
-	got, err := e.store.GetSession(context.Background(), s.ID)
+	got, err := r.e.store.GetSession(context.Background(), r.s.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return got
+}
+
+// TestQuitLetsARefreshInFlightSaveItsTokens: quitting while the server is
+// still answering must not drop the rotated refresh token it sends back.
+func TestQuitLetsARefreshInFlightSaveItsTokens(t *testing.T) {
+	r := startSlowRefresh(t, context.Background())
+	s := r.s
+	r.press(t, "q")
+	got := r.wait(t)
 	if got.Version != s.Version+1 || got.RefreshToken == s.RefreshToken {
 		t.Fatalf("the refresh in flight at quit was not saved: version %d → %d", s.Version, got.Version)
 	}
-	if st := e.ps.Stats(); st.Rotations != 1 {
+	if st := r.e.ps.Stats(); st.Rotations != 1 {
 		t.Fatalf("server rotations = %d, want 1", st.Rotations)
 	}
 	// The saved refresh token is the live one: the next refresh works.
-	rep, err := deps.Refresher.Refresh(context.Background(), s.ID, vault.TriggerCLI)
+	rep, err := r.deps.Refresher.Refresh(context.Background(), s.ID, vault.TriggerCLI)
 	if err != nil || rep.Outcome != providers.OutcomeOK {
 		t.Fatalf("refresh after quit: %v %v", rep, err)
 	}
@@ -195,46 +225,16 @@ func TestQuitLetsARefreshInFlightSaveItsTokens(t *testing.T) {
 // Refresher completes it in the background. Quitting right after must
 // still wait for it, so that its rotated refresh token is saved.
 func TestQuitAfterEscWaitsForTheRequestStillOut(t *testing.T) {
-	e := newTestEnv(t)
-	s := e.addSession(t, "slow", e.ps.URL)
-	e.ps.QueueFault(fake.Fault{DelayMS: 700}) // then served normally: rotates
-	deps := e.deps
-	deps.NoScheduler = true
-	in, keys := io.Pipe()
-	t.Cleanup(func() { _ = keys.Close() })
-	log, logOpt := logMessages()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(context.Background(), deps, tea.WithInput(in), tea.WithOutput(io.Discard), logOpt)
-	}()
-	press := func(k string) {
-		t.Helper()
-		if _, err := keys.Write([]byte(k)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	log.waitFor(t, "the session list", isMsg[SessionsLoadedMsg])
-	press("r")
-	waitUntil(t, "the request at the server", func() bool { return e.ps.Stats().Requests == 1 })
-	press("\x1b")
-	log.waitFor(t, "esc", isKey("esc")) // read alone, not as alt+q
-	press("q")
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	case <-time.After(shutdownGrace + 5*time.Second):
-		t.Fatal("Run did not return")
-	}
-	got, err := e.store.GetSession(context.Background(), s.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startSlowRefresh(t, context.Background())
+	s := r.s
+	r.press(t, "\x1b")
+	r.log.waitFor(t, "esc", isKey("esc")) // read alone, not as alt+q
+	r.press(t, "q")
+	got := r.wait(t)
 	if got.Version != s.Version+1 || got.RefreshToken == s.RefreshToken {
 		t.Fatalf("Run returned before the request still out was saved: version %d → %d", s.Version, got.Version)
 	}
-	if attempts, err := e.store.ListAttempts(context.Background(), s.ID, 0); err != nil || len(attempts) != 1 || attempts[0].Outcome != "ok" {
+	if attempts, err := r.e.store.ListAttempts(context.Background(), s.ID, 0); err != nil || len(attempts) != 1 || attempts[0].Outcome != "ok" {
 		t.Fatalf("attempts = %+v, %v", attempts, err)
 	}
 }
@@ -242,43 +242,19 @@ func TestQuitAfterEscWaitsForTheRequestStillOut(t *testing.T) {
 // A signal cancels Run's context (cmd/tokentop): a refresh whose request
 // is with the server is still saved, and Run returns soon after.
 func TestCancelLetsARefreshInFlightSaveItsTokens(t *testing.T) {
-	e := newTestEnv(t)
-	s := e.addSession(t, "slow", e.ps.URL)
-	e.ps.QueueFault(fake.Fault{DelayMS: 700}) // then served normally: rotates
-	deps := e.deps
-	deps.NoScheduler = true
-	in, keys := io.Pipe()
-	t.Cleanup(func() { _ = keys.Close() })
-	log, logOpt := logMessages()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, deps, tea.WithInput(in), tea.WithOutput(io.Discard), logOpt) }()
-	log.waitFor(t, "the session list", isMsg[SessionsLoadedMsg])
-	if _, err := keys.Write([]byte("r")); err != nil {
-		t.Fatal(err)
-	}
-	waitUntil(t, "the request at the server", func() bool { return e.ps.Stats().Requests == 1 })
+	r := startSlowRefresh(t, ctx)
+	s := r.s
 	cancelled := time.Now()
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Run = %v", err)
-		}
-	case <-time.After(shutdownGrace + 5*time.Second):
-		t.Fatal("Run did not return")
-	}
+	got := r.wait(t)
 	if d := time.Since(cancelled); d > 3*time.Second {
 		t.Fatalf("Run took %s after the cancel: more than the request needed", d)
-	}
-	got, err := e.store.GetSession(context.Background(), s.ID)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if got.Version != s.Version+1 || got.RefreshToken == s.RefreshToken {
 		t.Fatalf("the refresh in flight at the cancel was not saved: version %d → %d", s.Version, got.Version)
 	}
-	if rep, err := deps.Refresher.Refresh(context.Background(), s.ID, vault.TriggerCLI); err != nil || rep.Outcome != providers.OutcomeOK {
+	if rep, err := r.deps.Refresher.Refresh(context.Background(), s.ID, vault.TriggerCLI); err != nil || rep.Outcome != providers.OutcomeOK {
 		t.Fatalf("refresh after the cancel: %v %v", rep, err)
 	}
 }
