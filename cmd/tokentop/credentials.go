@@ -21,15 +21,6 @@ const (
 // tokenFormats are the shapes of tokentop token's output.
 var tokenFormats = []string{"raw", "header", "json", "env"}
 
-func validTokenFormat(f string) bool {
-	for _, v := range tokenFormats {
-		if f == v {
-			return true
-		}
-	}
-	return false
-}
-
 // credential is one header to send, in the order it is printed.
 type credential struct{ name, value string }
 

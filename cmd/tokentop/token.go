@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,7 +30,7 @@ or env (export lines for eval, the variables tokentop exec sets).`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !validTokenFormat(format) {
+			if !slices.Contains(tokenFormats, format) {
 				return usagef("--format %q: want raw, header, json or env", format)
 			}
 			s, err := a.freshSession(cmd, "token", args[0], minValid)
