@@ -65,36 +65,18 @@ func (s *Store) PutSession(ctx context.Context, sess *Session, replace bool) err
 // ImportSessions validates every session first, then writes them all in one
 // transaction (all or nothing). Existing labels are refused unless replace.
 // Imported sessions keep their CreatedAt, LastRefreshAt, LastStatus and
-// NeedsLogin; the caller's slice is not modified.
+// NeedsLogin (CreatedAt defaults to now); the caller's slice is not modified.
+// It is Import with no schedules.
 func (s *Store) ImportSessions(ctx context.Context, sessions []Session, replace bool) error {
-	batch := make([]Session, len(sessions))
-	seen := make(map[string]int, len(sessions))
-	for i := range sessions {
-		batch[i] = sessions[i]
-		if err := prepareSession(&batch[i]); err != nil {
-			return fmt.Errorf("import session %d (%q): %w", i+1, sessions[i].Label, err)
-		}
-		if j, dup := seen[batch[i].Label]; dup {
-			return fmt.Errorf("import session %d (%q): %w (also session %d)", i+1, batch[i].Label, ErrDuplicateLabel, j+1)
-		}
-		seen[batch[i].Label] = i
-	}
 	now := s.nowMs()
-	err := s.tx(ctx, func(tx *rtx) error {
-		for i := range batch {
-			if batch[i].CreatedAt.IsZero() {
-				batch[i].CreatedAt = now
-			}
-			if err := s.putSession(ctx, tx, &batch[i], replace, now); err != nil {
-				return fmt.Errorf("session %d (%q): %w", i+1, batch[i].Label, err)
-			}
+	entries := make([]ImportEntry, len(sessions))
+	for i, sess := range sessions {
+		if sess.CreatedAt.IsZero() {
+			sess.CreatedAt = now
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("import sessions: %w", err)
+		entries[i].Session = sess
 	}
-	return nil
+	return s.Import(ctx, entries, replace)
 }
 
 // putSession inserts sess, or overwrites the row with its label when replace.
