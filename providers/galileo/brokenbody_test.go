@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/internal/rawtest"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -29,7 +30,7 @@ func halfAnswer() string {
 // spent, so the new one comes back in Result.RefreshToken next to the
 // network error (it used to be dropped with the body).
 func TestBrokenBodyKeepsRotatedCookie(t *testing.T) {
-	base := rawServer(t, func(c net.Conn) { io.WriteString(c, halfAnswer()) })
+	base := rawtest.Server(t, func(c net.Conn) { io.WriteString(c, halfAnswer()) })
 	res, ex, err := client().Refresh(context.Background(), session(base))
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.Outcome != providers.OutcomeNetworkError || pe.Status != 200 {
@@ -54,7 +55,7 @@ func TestBrokenBodyKeepsRotatedCookie(t *testing.T) {
 func TestBodyTimeoutKeepsRotatedCookie(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
-	base := rawServer(t, func(c net.Conn) {
+	base := rawtest.Server(t, func(c net.Conn) {
 		io.WriteString(c, halfAnswer())
 		select {
 		case <-release:
@@ -84,7 +85,7 @@ func TestBrokenBodyWithoutRotation(t *testing.T) {
 		"same cookie": "Set-Cookie: " + RefreshCookie + "=" + refreshToken + "\r\n",
 		"deleted":     "Set-Cookie: " + RefreshCookie + "=" + newRefresh + "; Max-Age=0\r\n",
 	} {
-		base := rawServer(t, func(c net.Conn) {
+		base := rawtest.Server(t, func(c net.Conn) {
 			io.WriteString(c, "HTTP/1.1 200 OK\r\n"+cookie+"Content-Length: 50\r\n\r\n{\"access")
 		})
 		res, ex, err := client().Refresh(context.Background(), session(base))
@@ -127,7 +128,7 @@ func TestRefresherSavesRotationFromBrokenBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	base := rawServer(t, func(c net.Conn) { io.WriteString(c, halfAnswer()) })
+	base := rawtest.Server(t, func(c net.Conn) { io.WriteString(c, halfAnswer()) })
 	sess := vault.Session{Provider: vault.ProviderGalileo, Label: "acme", BaseURL: base,
 		AccessToken: opaqueAccess, RefreshToken: refreshToken}
 	if err := st.CreateSession(context.Background(), &sess); err != nil {

@@ -1,54 +1,18 @@
 package galileo
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokentop/tokentop/providers/internal/rawtest"
 )
 
 // cookieLen is the size of the hostile cookie: 200 KB of one character, which
 // once took a refresh minutes to redact.
 const cookieLen = 200_000
-
-// rawAnswerServer reads each request whole and writes answer as it is.
-func rawAnswerServer(t testing.TB, answer string) string {
-	return rawServer(t, func(c net.Conn) { io.WriteString(c, answer) })
-}
-
-// rawServer reads each request whole from a loopback connection, then hands
-// the connection to answer, and closes it.
-func rawServer(t testing.TB, answer func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, req.Body)
-				answer(c)
-			}(c)
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
 
 // TestLongCookieTiming prints how long a refresh (and redacting its
 // exchange) takes with a 200 KB cookie of one repeated character, both ways:
@@ -67,7 +31,7 @@ func TestLongCookieTiming(t *testing.T) {
 		{"sent, answered 401", rejecting, long},
 		{"received in Set-Cookie", rotating, refreshToken},
 	} {
-		sess := session(rawAnswerServer(t, tc.answer))
+		sess := session(rawtest.Answer(t, tc.answer))
 		sess.RefreshToken = tc.sent
 		start := time.Now()
 		_, ex, err := client().Refresh(context.Background(), sess)

@@ -1,48 +1,16 @@
 package pathstack
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/internal/rawtest"
 )
-
-// rawServer reads each request whole from a loopback connection, writes
-// answer as it is, and closes the connection.
-func rawServer(t testing.TB, answer string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				io.Copy(io.Discard, req.Body)
-				io.WriteString(c, answer)
-			}(c)
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
 
 // TestBrokenBodyRecoversWholeRefreshToken: a 200 whose body is cut off by a
 // closed connection. When what arrived holds data.refresh_token up to its
@@ -63,7 +31,7 @@ func TestBrokenBodyRecoversWholeRefreshToken(t *testing.T) {
 		{"token not a string", `{"data": {"refresh_token": 12345, "acc`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base := rawServer(t, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+			base := rawtest.Answer(t, fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 				len(tc.partial)+100, tc.partial))
 			res, ex, err := client().Refresh(context.Background(), session(base))
 			var pe *providers.Error
