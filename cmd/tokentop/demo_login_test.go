@@ -19,9 +19,7 @@ func TestDemoRevokedLogsInAgain(t *testing.T) {
 	s := startScreen(t, e.command("", "demo", "--vault", e.vault), 100, 30)
 	s.waitFor("the session list", 15*time.Second, "demo-revoked")
 
-	s.press("/")
-	s.press(strings.Split("demo-revoked", "")...)
-	s.press("\r")
+	s.filterTo("demo-revoked")
 	s.waitFor("the revoked session", 5*time.Second, "─ demo-revoked · PathStack")
 	s.press("r")
 	s.waitFor("the 401", 10*time.Second, "Invalid Refresh Token", "l logs in again")

@@ -21,6 +21,14 @@ func selectedExpiry(t *testing.T, screen string) string {
 	return m[1]
 }
 
+// filterTo filters the session list to label and opens it, as a person
+// types it: /, the label, enter.
+func (s *screen) filterTo(label string) {
+	s.press("/")
+	s.press(strings.Split(label, "")...)
+	s.press("\r")
+}
+
 // TestDemoEndToEnd drives `tokentop demo` in a pseudo-terminal as a person
 // would: filter, refresh a session, see the 200 and a later expiry; refresh the
 // revoked one and see the 401 envelope; copy a token (OSC 52); quit with q.
@@ -30,9 +38,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	s := startScreen(t, e.command("", "demo", "--vault", e.vault), 100, 30)
 	s.waitFor("the session list", 15*time.Second, "demo-pathstack", "demo-expiring", "demo-galileo", "demo-revoked", "demo-invalid", "demo-down")
 
-	s.press("/")
-	s.press(strings.Split("demo-expiring", "")...)
-	s.press("\r")
+	s.filterTo("demo-expiring")
 	before := selectedExpiry(t, s.waitFor("the filtered session", 5*time.Second, "─ demo-expiring · PathStack"))
 	time.Sleep(1100 * time.Millisecond) // so that the new expiry is a later second
 	s.press("r")
@@ -43,9 +49,7 @@ func TestDemoEndToEnd(t *testing.T) {
 
 	s.press("\x1b") // esc clears the filter
 	time.Sleep(300 * time.Millisecond)
-	s.press("/")
-	s.press(strings.Split("demo-revoked", "")...)
-	s.press("\r")
+	s.filterTo("demo-revoked")
 	s.waitFor("the revoked session", 5*time.Second, "─ demo-revoked · PathStack")
 	s.press("r")
 	s.waitFor("the 401 envelope", 10*time.Second, "401", "Invalid Refresh Token")
