@@ -219,12 +219,6 @@ func pgConnLost(err error) bool {
 // only reads: a newer schema, foreign tables or a wrong key leave the
 // database untouched.
 func openPostgres(ctx context.Context, opts Options) (*Store, error) {
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
 	connURL := withConnectTimeout(opts.Path)
 	db, err := sql.Open("pgx", connURL)
 	if err != nil {

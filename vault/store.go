@@ -88,6 +88,12 @@ type Store struct {
 // write (SQLite header, not truncated, schema not newer, key check) so that a
 // bad file is left byte-for-byte unchanged, then runs pending migrations.
 func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
 	if IsPostgresURL(opts.Path) {
 		st, err := openPostgres(ctx, opts)
 		if err != nil {
@@ -110,12 +116,6 @@ func open(ctx context.Context, opts Options) (*Store, error) {
 	path, err := filepath.Abs(opts.Path)
 	if err != nil {
 		return nil, err
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
 	}
 
 	// Everything up to unlocking only reads: a file that turns out to be
