@@ -100,13 +100,8 @@ func TestCopyAccessTokenShowsToastAndSchedulesClear(t *testing.T) {
 	var out bytes.Buffer
 	deps := testDeps(&out)
 	deps.Clipboard = NewClipboard(&out, WithNativeClipboard(nil), WithEnv(func(string) string { return "" }), WithClearAfter(45*time.Second))
-	m := New(deps)
-	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m := loadedModelWith(t, deps, 100, 30)
 	ss := fixtureSessions(t)
-	m, _ = update(t, m, SessionsLoadedMsg{Sessions: listed(ss)})
-	for _, s := range ss {
-		m, _ = update(t, m, SessionLoadedMsg{ID: s.ID, Session: s})
-	}
 	m, _ = press(t, m, "j", "j") // prod-eu
 	m, cmd := press(t, m, "c")
 	msgs := collect(cmd)
@@ -145,13 +140,8 @@ func TestCopyAccessTokenShowsToastAndSchedulesClear(t *testing.T) {
 
 func TestCopyVariants(t *testing.T) {
 	var out bytes.Buffer
-	m := New(testDeps(&out))
-	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m := loadedModelWith(t, testDeps(&out), 100, 30)
 	ss := fixtureSessions(t)
-	m, _ = update(t, m, SessionsLoadedMsg{Sessions: listed(ss)})
-	for _, s := range ss {
-		m, _ = update(t, m, SessionLoadedMsg{ID: s.ID, Session: s})
-	}
 	// acme is selected: an expired Galileo session.
 	out.Reset()
 	_, cmd := press(t, m, "b")

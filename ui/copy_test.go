@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -149,13 +147,8 @@ func TestCurlQuotingResistsHostileValues(t *testing.T) {
 // copies nothing, y copies the refresh call.
 func TestRefreshCurlAsksFirst(t *testing.T) {
 	var out bytes.Buffer
-	m := New(testDeps(&out))
-	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
+	m := loadedModelWith(t, testDeps(&out), 100, 30)
 	ss := fixtureSessions(t)
-	m, _ = update(t, m, SessionsLoadedMsg{Sessions: listed(ss)})
-	for _, s := range ss {
-		m, _ = update(t, m, SessionLoadedMsg{ID: s.ID, Session: s})
-	}
 	m, _ = press(t, m, "j", "j") // prod-eu
 	m, cmd := press(t, m, "U")
 	if cmd != nil || m.overlay != overlayConfirm {

@@ -119,8 +119,15 @@ func update(t testing.TB, m Model, msg tea.Msg) (Model, tea.Cmd) {
 // and loaded their tokens; the cursor is on the first (acme).
 func loadedModel(t testing.TB, w, h int) Model {
 	t.Helper()
+	return loadedModelWith(t, testDeps(&bytes.Buffer{}), w, h)
+}
+
+// loadedModelWith is loadedModel on deps (a clipboard whose output the
+// test reads, say).
+func loadedModelWith(t testing.TB, deps Deps, w, h int) Model {
+	t.Helper()
 	ss := fixtureSessions(t)
-	m := New(testDeps(&bytes.Buffer{}))
+	m := New(deps)
 	m, _ = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
 	m, _ = update(t, m, SessionsLoadedMsg{Sessions: listed(ss), Schedules: fixtureSchedules(), VaultPath: "/home/dev/.local/share/tokentop/vault.db"})
 	for _, s := range ss {
