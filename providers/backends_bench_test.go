@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/fake"
 	"github.com/tokentop/tokentop/providers/pathstack"
 	"github.com/tokentop/tokentop/vault"
 	"github.com/tokentop/tokentop/vault/pgtest"
@@ -47,7 +48,7 @@ func scheduleThousand(b *testing.B, path string) float64 {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	srv := startFake(b)
+	srv := startFakePathStack(b, fake.Options{})
 	var entries []vault.ImportEntry
 	for i := range sessions {
 		tok, err := srv.Mint(time.Hour)

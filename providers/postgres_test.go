@@ -73,16 +73,6 @@ func mintSession(t testing.TB, st *vault.Store, srv *fake.Server, label string, 
 	return s
 }
 
-func startFake(t testing.TB) *fake.Server {
-	t.Helper()
-	srv, err := fake.StartPathStack(fake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
-
 // refreshHeld starts a CLI refresh of session id whose answer the fake
 // holds back for delayMS after rotating, and returns once the fake has
 // counted it (or after 5 s: the caller checks); the refresh's error comes on
@@ -107,7 +97,7 @@ func TestPostgresThreeMachinesRefreshOneSession(t *testing.T) {
 	t.Parallel()
 	const machines, each = 3, 50
 	stores, _ := pgMachines(t, machines)
-	srv := startFake(t)
+	srv := startFakePathStack(t, fake.Options{})
 	sess := mintSession(t, stores[0], srv, "shared", 0)
 
 	var wg sync.WaitGroup
@@ -169,7 +159,7 @@ func TestPostgresTwoWatchersDoEachRefreshOnce(t *testing.T) {
 	}
 	const sessions = 4
 	stores, _ := pgMachines(t, 2)
-	srv := startFake(t)
+	srv := startFakePathStack(t, fake.Options{})
 	var ids []int64
 	for i := range sessions {
 		s := mintSession(t, stores[0], srv, fmt.Sprintf("s%d", i), time.Hour)
@@ -240,7 +230,7 @@ func TestPostgresConnectionKilledMidRefresh(t *testing.T) {
 	t.Parallel()
 	stores, schema := pgMachines(t, 1)
 	st := stores[0]
-	srv := startFake(t)
+	srv := startFakePathStack(t, fake.Options{})
 	sess := mintSession(t, st, srv, "killed", 0)
 	r := pgRefresher(st, "victim")
 
@@ -279,7 +269,7 @@ func TestPostgresWriteFailsMidRefreshRecovered(t *testing.T) {
 	t.Parallel()
 	stores, schema := pgMachines(t, 2)
 	st := stores[0]
-	srv := startFake(t)
+	srv := startFakePathStack(t, fake.Options{})
 	sess := mintSession(t, st, srv, "lost", 0)
 	r := pgRefresher(st, "victim")
 
