@@ -288,6 +288,15 @@ func describeProviderError(err error) string {
 	return err.Error()
 }
 
+// loginUsername is the username a login of s starts with: its remembered
+// login's, else the account its access token names.
+func loginUsername(s vault.Session) string {
+	if s.LoginUser != "" {
+		return s.LoginUser
+	}
+	return tokenUsername(s.AccessToken)
+}
+
 // tokenUsername is the account a JWT names (unverified), "" when none.
 func tokenUsername(access string) string {
 	t, err := vault.DecodeToken(access)

@@ -87,10 +87,7 @@ func (m *Model) openLoginForm() {
 	username, password := "", ""
 	full, known := m.full[sel.ID]
 	if again {
-		username = full.LoginUser // the remembered login's
-		if username == "" {
-			username = tokenUsername(full.AccessToken)
-		}
+		username = loginUsername(full)
 		if full.LoginRemembered == vault.LoginMethodAPIKey && slices.Contains(methods, methodAPIKey) {
 			method = methodAPIKey // logged in with an API key before: again
 		}

@@ -107,11 +107,7 @@ func (m *Model) prefillRemember(s vault.Session) {
 	// The username the form would have been opened with, if nobody has
 	// typed one meanwhile: then on to the password, as when it was known.
 	if m.form.Value(fUsername) == "" && m.form.Focused() == fUsername {
-		user := s.LoginUser
-		if user == "" {
-			user = tokenUsername(s.AccessToken)
-		}
-		if user != "" {
+		if user := loginUsername(s); user != "" {
 			m.form.SetValue(fUsername, user)
 			m.form.Focus(fPassword)
 		}
