@@ -76,7 +76,8 @@ func checkFile(path string) (isNew bool, h fileHeader, err error) {
 		return false, h, fmt.Errorf("%s: %w (%d bytes, header says %d)", path, ErrTruncated, fi.Size(), pageSize*pageCount)
 	}
 
-	if uv := int64(int32(binary.BigEndian.Uint32(hdr[60:64]))); uv > schemaVersion() {
+	uv := int64(int32(binary.BigEndian.Uint32(hdr[60:64])))
+	if uv > schemaVersion() {
 		return false, h, fmt.Errorf("%s: %w (schema %d, this build knows %d)", path, ErrNewerSchema, uv, schemaVersion())
 	}
 	// Decided by the mode bits, not by trying: root may write anyway, and
@@ -85,7 +86,7 @@ func checkFile(path string) (isNew bool, h fileHeader, err error) {
 		return false, h, readOnlyError{path: path, mode: mode}
 	}
 	h.wal = hdr[18] == 2 && hdr[19] == 2
-	h.userVersion = int64(int32(binary.BigEndian.Uint32(hdr[60:64])))
+	h.userVersion = uv
 	return false, h, nil
 }
 
