@@ -29,6 +29,12 @@ const DefaultTokenType = "bearer"
 // ErrNoBaseURL: Galileo is per tenant, so a session must name its server.
 var ErrNoBaseURL = errors.New("galileo session has no base URL (e.g. https://api.acme.rungalileo.io)")
 
+// errNoBaseURL is what Refresh and Login return, sending nothing, for a
+// session or target without a base URL.
+func errNoBaseURL() *providers.Error {
+	return &providers.Error{Outcome: providers.OutcomeNetworkError, Kind: providers.KindNetwork, Err: ErrNoBaseURL}
+}
+
 // The client refreshes and logs in.
 var (
 	_ providers.Provider = (*Client)(nil)
@@ -61,7 +67,7 @@ func (c *Client) Name() string { return vault.ProviderGalileo }
 // exp claim (zero when the token is not a JWT).
 func (c *Client) Refresh(ctx context.Context, s vault.Session) (providers.Result, *providers.Exchange, error) {
 	if s.BaseURL == "" {
-		return providers.Result{}, nil, &providers.Error{Outcome: providers.OutcomeNetworkError, Kind: providers.KindNetwork, Err: ErrNoBaseURL}
+		return providers.Result{}, nil, errNoBaseURL()
 	}
 	h := http.Header{}
 	h.Set("Accept", "application/json")
@@ -72,10 +78,17 @@ func (c *Client) Refresh(ctx context.Context, s vault.Session) (providers.Result
 		Header:  h,
 		Secrets: []string{s.RefreshToken},
 	}
+	return c.send(ctx, req, func(ex *providers.Exchange) (providers.Result, error) {
+		return parseToken(ex, s.RefreshToken)
+	})
+}
+
+// send captures req, reading the answer with parse.
+func (c *Client) send(ctx context.Context, req providers.Request, parse func(*providers.Exchange) (providers.Result, error)) (providers.Result, *providers.Exchange, error) {
 	var res providers.Result
 	ex, err := providers.Capture(ctx, c.hc, c.now, req, func(ex *providers.Exchange) error {
 		var perr error
-		res, perr = parseToken(ex, s.RefreshToken)
+		res, perr = parse(ex)
 		return perr
 	})
 	return res, ex, err
@@ -93,7 +106,7 @@ func (c *Client) Refresh(ctx context.Context, s vault.Session) (providers.Result
 // read from the response's headers.
 func (c *Client) Login(ctx context.Context, target providers.LoginTarget, cred providers.Credentials) (providers.Result, *providers.Exchange, error) {
 	if target.BaseURL == "" {
-		return providers.Result{}, nil, &providers.Error{Outcome: providers.OutcomeNetworkError, Kind: providers.KindNetwork, Err: ErrNoBaseURL}
+		return providers.Result{}, nil, errNoBaseURL()
 	}
 	base := strings.TrimRight(target.BaseURL, "/")
 	h := http.Header{}
@@ -129,13 +142,7 @@ func (c *Client) Login(ctx context.Context, target providers.LoginTarget, cred p
 		return providers.Result{}, nil, fmt.Errorf("%w: Galileo logs in with %q or %q, not %q",
 			providers.ErrLoginMethod, providers.LoginPassword, providers.LoginAPIKey, cred.Method)
 	}
-	var res providers.Result
-	ex, err := providers.Capture(ctx, c.hc, c.now, req, func(ex *providers.Exchange) error {
-		var perr error
-		res, perr = parseLogin(ex)
-		return perr
-	})
-	return res, ex, err
+	return c.send(ctx, req, parseLogin)
 }
 
 // encodeForm encodes the named fields of v in that order (url.Values.Encode
