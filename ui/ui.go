@@ -188,6 +188,7 @@ func New(deps Deps) Model {
 
 		helpPane: helpview.New(st.Panel, keys.helpKeys()),
 	}
+	m.helpPane.SetContent(m.helpContent()) // keys and styles are fixed: laid out again on resize only
 	m.setNow(m.now)
 	m.setFocus(paneList)
 	m.setSpinnerFrame()

@@ -62,7 +62,6 @@ func (m *Model) setSize(w, h int) {
 	m.exch.SetSize(l.exch.w, l.exch.h)
 	m.form.SetSize(l.body.w, l.body.h)
 	m.help.Width = w - 1
-	m.helpPane.SetContent(m.helpContent())
 	m.helpPane.SetSize(l.body.w, l.body.h)
 }
 
