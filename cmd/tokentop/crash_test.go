@@ -126,11 +126,7 @@ func TestCrashRefreshKilledAtRandomMoments(t *testing.T) {
 
 	const n = 100
 	for i := range n {
-		tok, err := srv.Mint(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", fmt.Sprintf("s%03d", i), "--sub", tok.Sub, "--base-url", hs.URL)
+		e.addMintedAt(srv, hs.URL, fmt.Sprintf("s%03d", i))
 	}
 	e.mustRunBinary("refresh", "s000") // warm up: the first run of a binary is slower
 
@@ -253,11 +249,7 @@ func TestCrashWatchKilledDuringScheduledRefreshes(t *testing.T) {
 	labels := make([]string, 8)
 	for i := range labels {
 		labels[i] = fmt.Sprintf("w%d", i)
-		tok, err := srv.Mint(0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", labels[i], "--sub", tok.Sub, "--base-url", hs.URL)
+		e.addMintedAt(srv, hs.URL, labels[i])
 		e.mustRun("", "schedule", labels[i], "--before-expiry", "2s")
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 40))
@@ -277,11 +269,7 @@ func TestCrashWatchKilledDuringScheduledRefreshes(t *testing.T) {
 			if hist, _, _ := e.runBinary("history", l, "--limit", "0"); !strings.Contains(hist, "answer was lost") {
 				t.Errorf("%s lost without explanation:\n%s", l, hist)
 			}
-			tok, err := srv.Mint(0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--replace", "--label", l, "--sub", tok.Sub, "--base-url", hs.URL)
+			e.addMintedAt(srv, hs.URL, l, "--replace")
 			e.mustRun("", "schedule", l, "--before-expiry", "2s")
 		}
 	}

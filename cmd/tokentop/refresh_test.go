@@ -27,11 +27,19 @@ func startFake(t *testing.T, opts fake.Options) *fake.Server {
 // addMinted stores a fresh session minted by srv under label.
 func (e *env) addMinted(srv *fake.Server, label string) {
 	e.t.Helper()
+	e.addMintedAt(srv, srv.URL, label)
+}
+
+// addMintedAt stores a fresh session minted by srv under label, refreshed
+// at baseURL (a proxy in front of srv, say); extra are more flags of add.
+func (e *env) addMintedAt(srv *fake.Server, baseURL, label string, extra ...string) {
+	e.t.Helper()
 	tok, err := srv.Mint(0)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", label, "--sub", tok.Sub, "--base-url", srv.URL)
+	args := append([]string{"add", "pathstack", "--label", label, "--sub", tok.Sub, "--base-url", baseURL}, extra...)
+	e.mustRun(tok.AccessToken+"\n"+tok.RefreshToken+"\n", args...)
 }
 
 func TestLoginRefreshTokenHistory(t *testing.T) {
