@@ -331,7 +331,12 @@ func (a *app) vaultExists() (bool, error) {
 		}
 		return err == nil, err
 	}
-	_, err = os.Stat(path)
+	return fileExists(path)
+}
+
+// fileExists reports whether there is a file at path.
+func fileExists(path string) (bool, error) {
+	_, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
@@ -363,7 +368,7 @@ func (a *app) openVault(ctx context.Context) (*vault.Store, error) {
 	}
 	pg := vault.IsPostgresURL(path)
 	if !a.create && !a.demo && !pg {
-		if exists, err := a.vaultExists(); err != nil {
+		if exists, err := fileExists(path); err != nil {
 			return nil, err
 		} else if !exists {
 			return nil, fmt.Errorf("no vault at %s (create one with tokentop add, login or import)", path)
