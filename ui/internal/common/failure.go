@@ -3,6 +3,7 @@ package common
 import (
 	"strconv"
 
+	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -14,8 +15,8 @@ func Failing(s vault.Session) bool {
 	if s.NeedsLogin {
 		return false
 	}
-	switch s.LastStatus {
-	case "", "ok", "cancelled", "recovered":
+	switch providers.Outcome(s.LastStatus) {
+	case "", providers.OutcomeOK, providers.OutcomeCancelled, providers.OutcomeRecovered:
 		return false
 	}
 	return true
@@ -34,16 +35,16 @@ func FailureClass(outcome string, status int) string {
 	case status >= 100 && status <= 999:
 		return strconv.Itoa(status)
 	}
-	switch outcome {
-	case "rejected":
+	switch providers.Outcome(outcome) {
+	case providers.OutcomeRejected:
 		return "4xx"
-	case "server_error":
+	case providers.OutcomeServerError:
 		return "5xx"
-	case "network_error":
+	case providers.OutcomeNetworkError:
 		return "net"
-	case "interrupted":
+	case providers.OutcomeInterrupted:
 		return "lost"
-	case "not_saved":
+	case providers.OutcomeNotSaved:
 		return "save"
 	}
 	return "fail"
