@@ -61,10 +61,8 @@ func (s *Store) ListSessions(ctx context.Context) ([]Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	if len(counts) > 0 {
-		for i := range out {
-			out[i].Recovery = counts[out[i].ID]
-		}
+	for i := range out {
+		out[i].Recovery = counts[out[i].ID]
 	}
 	return out, nil
 }
