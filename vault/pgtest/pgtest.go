@@ -66,10 +66,7 @@ func adminDB() (*sql.DB, error) {
 func Schema(t testing.TB) (vaultURL, schema string) {
 	t.Helper()
 	Require(t)
-	db, err := adminDB()
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
+	db := DB(t)
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema = "t_" + hex.EncodeToString(b)
@@ -99,12 +96,8 @@ func Schema(t testing.TB) (vaultURL, schema string) {
 // as when the network drops or an admin kills them. It returns how many.
 func Terminate(t testing.TB, schema string) int {
 	t.Helper()
-	db, err := adminDB()
-	if err != nil {
-		t.Fatalf("pgtest: %v", err)
-	}
 	var n int
-	err = db.QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	err := DB(t).QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE application_name = $1 AND pid <> pg_backend_pid()`, schema).Scan(&n)
 	if err != nil {
 		t.Errorf("pgtest: terminate: %v", err)
@@ -115,11 +108,7 @@ func Terminate(t testing.TB, schema string) int {
 // Exec runs a statement as the server's admin (tests look at raw rows with it).
 func Exec(t testing.TB, query string, args ...any) {
 	t.Helper()
-	db, err := adminDB()
-	if err == nil {
-		_, err = db.ExecContext(context.Background(), query, args...)
-	}
-	if err != nil {
+	if _, err := DB(t).ExecContext(context.Background(), query, args...); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 }
