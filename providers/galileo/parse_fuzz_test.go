@@ -2,14 +2,13 @@ package galileo
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/internal/redacttest"
 	"github.com/tokentop/tokentop/vault"
 )
 
@@ -24,56 +23,6 @@ func answer(status int, setCookie, body string, broken bool) *providers.Exchange
 	}
 	ex.AddSecrets(refreshToken)
 	return ex
-}
-
-// lookedFor says whether the redactor promises to mask s wherever it
-// appears: 4 characters or more, and not spelled with a mask's "…(", digits
-// and ")…".
-func lookedFor(s string) bool {
-	return utf8.RuneCountInString(s) >= 4 && !strings.ContainsAny(s, "…()") &&
-		strings.Trim(s, "0123456789") != "" && utf8.ValidString(s)
-}
-
-// checkShown fails when a token shows in the redacted exchange, or when the
-// formatted exchange or the error keeps a control character.
-func checkShown(t *testing.T, ex *providers.Exchange, err error, tokens ...string) {
-	t.Helper()
-	raw, merr := json.Marshal(ex.Redacted())
-	if merr != nil {
-		t.Fatal(merr)
-	}
-	var out bytes.Buffer
-	ex.Format(&out, false)
-	shown := out.String()
-	if err != nil {
-		shown += "\n" + err.Error()
-	}
-	if i := strings.IndexFunc(shown, func(r rune) bool { return r != '\n' && providers.UnsafeRune(r) }); i >= 0 {
-		t.Fatalf("control character kept: %q", shown[i:])
-	}
-	red := ex.Redacted()
-	texts := []string{red.ResponseBody, red.Error, string(raw)}
-	for _, vs := range red.ResponseHeader {
-		texts = append(texts, vs...)
-	}
-	for _, tok := range tokens {
-		if !lookedFor(tok) {
-			continue
-		}
-		for _, text := range texts[:2] {
-			if strings.Contains(text, tok) {
-				t.Fatalf("token %q shows in %q", tok, text)
-			}
-		}
-		for _, text := range texts[3:] {
-			if strings.Contains(text, tok) {
-				t.Fatalf("token %q shows in a header: %q", tok, text)
-			}
-		}
-		if err != nil && strings.Contains(err.Error(), tok) {
-			t.Fatalf("token %q shows in the error %q", tok, err)
-		}
-	}
 }
 
 // FuzzParseToken: a /v1/refresh_token answer, body and Set-Cookie, never
@@ -116,7 +65,7 @@ func FuzzParseToken(f *testing.F) {
 		if res.RefreshToken == refreshToken {
 			t.Fatal("the token sent came back as rotated")
 		}
-		checkShown(t, ex, err, res.RefreshToken, res.AccessToken, refreshToken)
+		redacttest.CheckShown(t, ex, err, res.RefreshToken, res.AccessToken, refreshToken)
 	})
 }
 
