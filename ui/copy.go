@@ -145,11 +145,11 @@ func apiCurl(s vault.Session) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cmd := "curl -sS -g -H " + shellQuote("Authorization: Bearer "+s.AccessToken)
+	cmd := "curl -sS -g -H " + common.ShellQuote("Authorization: Bearer "+s.AccessToken)
 	if s.Provider == vault.ProviderPathStack {
-		cmd += " -H " + shellQuote("x-api-version: "+apiVersion(s))
+		cmd += " -H " + common.ShellQuote("x-api-version: "+apiVersion(s))
 	}
-	return cmd + " --url " + shellQuote(base+"/"), nil
+	return cmd + " --url " + common.ShellQuote(base+"/"), nil
 }
 
 // refreshCurl is the provider's refresh call, ready to paste in a shell.
@@ -161,8 +161,8 @@ func refreshCurl(s vault.Session) (string, error) {
 		return "", err
 	}
 	if s.Provider == vault.ProviderGalileo {
-		return "curl -sS -g -X POST -H " + shellQuote("Cookie: refresh_token="+s.RefreshToken) +
-			" --url " + shellQuote(base+"/v1/refresh_token"), nil
+		return "curl -sS -g -X POST -H " + common.ShellQuote("Cookie: refresh_token="+s.RefreshToken) +
+			" --url " + common.ShellQuote(base+"/v1/refresh_token"), nil
 	}
 	body, _ := json.Marshal(struct {
 		Sub          string `json:"sub"`
@@ -170,9 +170,9 @@ func refreshCurl(s vault.Session) (string, error) {
 	}{s.Sub, s.RefreshToken})
 	return "curl -sS -g -X POST \\\n" +
 		"  -H 'Content-Type: application/json' \\\n" +
-		"  -H " + shellQuote("x-api-version: "+apiVersion(s)) + " \\\n" +
-		"  --data " + shellQuote(string(body)) + " \\\n" +
-		"  --url " + shellQuote(base+"/refresh"), nil
+		"  -H " + common.ShellQuote("x-api-version: "+apiVersion(s)) + " \\\n" +
+		"  --data " + common.ShellQuote(string(body)) + " \\\n" +
+		"  --url " + common.ShellQuote(base+"/refresh"), nil
 }
 
 func apiVersion(s vault.Session) string {
@@ -203,12 +203,6 @@ func curlSafe(s vault.Session) (string, error) {
 // hasControl reports ASCII or Unicode control characters (ESC, newline, DEL, C1...).
 func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
-}
-
-// shellQuote quotes s for POSIX shells as one single-quoted word; a quote
-// inside closes the quoting, is escaped with a backslash and reopens it.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func (m Model) onCopied(msg CopiedMsg) (Model, tea.Cmd) {

@@ -148,3 +148,9 @@ func DescribeLogin(method, user string) string {
 	}
 	return "password for " + Safe(user)
 }
+
+// ShellQuote quotes s for POSIX shells as one single-quoted word; a quote
+// inside closes the quoting, is escaped with a backslash and reopens it.
+func ShellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -154,7 +154,7 @@ func shellWord(s string) string {
 	}) < 0 {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return common.ShellQuote(s)
 }
 
 // kv is a key and its value, the value wrapped under itself when long.
