@@ -268,12 +268,7 @@ func (s *Store) DeleteSession(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return changedRow(res)
 	})
 	if err != nil {
 		return fmt.Errorf("delete session %d: %w", id, err)
