@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tokentop/tokentop/vault"
 )
@@ -33,7 +32,7 @@ type Restored struct {
 // the case when another process took the tokens back meanwhile.
 func (r *Refresher) Recover(ctx context.Context, id int64, trigger string) (*Restored, error) {
 	owner := r.RecoverOwner()
-	if err := r.waitLease(ctx, id, owner); err != nil {
+	if _, err := r.acquireLeaseAs(ctx, id, owner); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
 	defer func() {
@@ -51,44 +50,14 @@ func (r *Refresher) Recover(ctx context.Context, id int64, trigger string) (*Res
 	if rec == nil {
 		return nil, fmt.Errorf("recover %s: %w", sess.Label, ErrNothingToRecover)
 	}
-	// Under the lease nobody else takes recovery back: applyRecovery finds
-	// the same entry, and the version says whether it reached the session.
-	stored, found, err := r.applyRecovery(ctx, sess, trigger)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("recover %s: %w", sess.Label, err)
-	case !found:
-		return nil, fmt.Errorf("recover %s: %w", sess.Label, ErrNothingToRecover)
-	case stored.Version == sess.Version:
-		return nil, fmt.Errorf("recover %s: the kept tokens could not be written to the session; they stay in recovery", sess.Label)
+	stored, a, err := r.restore(ctx, sess, *rec, trigger)
+	if err != nil {
+		return nil, fmt.Errorf("recover %s: the kept tokens could not be written to the session; they stay in recovery: %w", sess.Label, err)
 	}
-	out := &Restored{Session: stored, Recovery: *rec}
-	if attempts, err := r.store.ListAttempts(ctx, id, 1); err == nil && len(attempts) == 1 && attempts[0].Outcome == string(OutcomeRecovered) {
-		out.Attempt = attempts[0]
-	}
-	return out, nil
+	return &Restored{Session: stored, Recovery: *rec, Attempt: a}, nil
 }
 
 // RecoverOwner is the lease owner Recover uses: this Refresher's own, marked,
 // so that a refresh of this process (whose owner is Owner) waits for it
 // exactly as one of another process would.
 func (r *Refresher) RecoverOwner() string { return r.owner + "-recover" }
-
-// waitLease takes session id's lease for owner, polling while another owner
-// holds it, until ctx ends.
-func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) error {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", vault.ErrLeaseHeld, ctx.Err())
-		case <-timer.C:
-		}
-		ok, err := r.store.TakeLease(ctx, id, owner, r.ttl)
-		if err != nil || ok {
-			return err
-		}
-		timer.Reset(leasePoll)
-	}
-}

@@ -390,16 +390,24 @@ func (r *Refresher) applyRecovery(ctx context.Context, sess vault.Session, trigg
 	if rec == nil {
 		return sess, false, nil
 	}
-	a := &vault.Attempt{
-		Trigger: trigger, StartedAt: r.now(), Outcome: string(OutcomeRecovered), Owner: r.owner,
-		Rotated: true, SentFP: sess.SentFP, ReceivedFP: vault.Fingerprint(rec.Tokens.RefreshToken),
-		Error: "restored the rotated tokens kept in recovery since " + rec.CreatedAt.Format(time.RFC3339),
-	}
-	stored, err := r.store.ApplyRecovery(ctx, *rec, sess.Version, a)
+	stored, _, err := r.restore(ctx, sess, *rec, trigger)
 	if err != nil {
 		return applyUpdate(sess, rec.Tokens), true, nil
 	}
 	return stored, true, nil
+}
+
+// restore writes rec's tokens into sess (compare-and-swap on its version)
+// and drops rec, recording the restore in history: the session as stored
+// and the attempt recorded.
+func (r *Refresher) restore(ctx context.Context, sess vault.Session, rec vault.Recovery, trigger string) (vault.Session, vault.Attempt, error) {
+	a := vault.Attempt{
+		Trigger: trigger, StartedAt: r.now(), Outcome: string(OutcomeRecovered), Owner: r.owner,
+		Rotated: true, SentFP: sess.SentFP, ReceivedFP: vault.Fingerprint(rec.Tokens.RefreshToken),
+		Error: "restored the rotated tokens kept in recovery since " + rec.CreatedAt.Format(time.RFC3339),
+	}
+	stored, err := r.store.ApplyRecovery(ctx, rec, sess.Version, &a)
+	return stored, a, err
 }
 
 // lastAnswerLost says whether the newest attempt on the session sent its
@@ -424,7 +432,13 @@ func (r *Refresher) lastAnswerLost(ctx context.Context, id int64, sess vault.Ses
 // returns that reading so that the caller can tell whether the other owner
 // changed it.
 func (r *Refresher) acquireLease(ctx context.Context, id int64) (*vault.Session, error) {
-	ok, err := r.store.TakeLease(ctx, id, r.owner, r.ttl)
+	return r.acquireLeaseAs(ctx, id, r.owner)
+}
+
+// acquireLeaseAs is acquireLease for owner (Recover takes the lease as an
+// owner of its own).
+func (r *Refresher) acquireLeaseAs(ctx context.Context, id int64, owner string) (*vault.Session, error) {
+	ok, err := r.store.TakeLease(ctx, id, owner, r.ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -446,7 +460,7 @@ func (r *Refresher) acquireLease(ctx context.Context, id int64) (*vault.Session,
 			return nil, fmt.Errorf("%w: %w", vault.ErrLeaseHeld, ctx.Err())
 		case <-timer.C:
 		}
-		ok, err := r.store.TakeLease(ctx, id, r.owner, r.ttl)
+		ok, err := r.store.TakeLease(ctx, id, owner, r.ttl)
 		if err != nil {
 			return nil, err
 		}
