@@ -278,18 +278,6 @@ func (m Model) quit() (Model, tea.Cmd) {
 // onMouse scrolls the pane under the pointer; a click selects a row or
 // focuses a pane.
 func (m Model) onMouse(msg tea.MouseMsg) (Model, tea.Cmd) {
-	if m.overlay == overlayHelp && msg.Action == tea.MouseActionPress {
-		switch msg.Button {
-		case tea.MouseButtonWheelUp:
-			m.helpPane.ScrollBy(-3)
-		case tea.MouseButtonWheelDown:
-			m.helpPane.ScrollBy(3)
-		}
-		return m, nil
-	}
-	if m.overlay != overlayNone || m.layout.tooSmall || m.list.Len() == 0 {
-		return m, nil
-	}
 	if msg.Action != tea.MouseActionPress {
 		return m, nil
 	}
@@ -301,6 +289,13 @@ func (m Model) onMouse(msg tea.MouseMsg) (Model, tea.Cmd) {
 		delta = 1
 	case tea.MouseButtonLeft:
 	default:
+		return m, nil
+	}
+	if m.overlay == overlayHelp {
+		m.helpPane.ScrollBy(wheelLines * delta) // a click does nothing
+		return m, nil
+	}
+	if m.overlay != overlayNone || m.layout.tooSmall || m.list.Len() == 0 {
 		return m, nil
 	}
 	l := m.layout
@@ -315,19 +310,23 @@ func (m Model) onMouse(msg tea.MouseMsg) (Model, tea.Cmd) {
 		return m, m.syncSelection()
 	case l.detail.contains(msg.X, msg.Y):
 		if delta != 0 {
-			m.detail.ScrollBy(3 * delta)
+			m.detail.ScrollBy(wheelLines * delta)
 		} else {
 			m.setFocus(paneDetail)
 		}
 	case l.exch.contains(msg.X, msg.Y):
 		if delta != 0 {
-			m.exch.ScrollBy(delta * 3)
+			m.exch.ScrollBy(wheelLines * delta)
 		} else {
 			m.setFocus(paneExchange)
 		}
 	}
 	return m, nil
 }
+
+// wheelLines is how far a notch of the mouse wheel scrolls a text pane
+// (the list moves one row).
+const wheelLines = 3
 
 func plural(n int, one, many string) string {
 	if n == 1 {
