@@ -68,13 +68,9 @@ func (s *Store) PutSession(ctx context.Context, sess *Session, replace bool) err
 // NeedsLogin (CreatedAt defaults to now); the caller's slice is not modified.
 // It is Import with no schedules.
 func (s *Store) ImportSessions(ctx context.Context, sessions []Session, replace bool) error {
-	now := s.nowMs()
 	entries := make([]ImportEntry, len(sessions))
 	for i, sess := range sessions {
-		if sess.CreatedAt.IsZero() {
-			sess.CreatedAt = now
-		}
-		entries[i].Session = sess
+		entries[i].Session = sess // a zero CreatedAt becomes now as it is inserted (putSession)
 	}
 	return s.Import(ctx, entries, replace)
 }
