@@ -46,6 +46,17 @@ type Result struct {
 	ExpiresAt    time.Time // from expires_in (PathStack) or the JWT exp (Galileo)
 }
 
+// Session is the session a login's Result makes: provider and where it
+// lives from the caller, tokens and times from the Result (the vault fills
+// in what the tokens' claims say and the Result leaves zero).
+func (res Result) Session(provider, label, baseURL, apiVersion string) vault.Session {
+	return vault.Session{
+		Provider: provider, Label: label, BaseURL: baseURL, APIVersion: apiVersion,
+		Sub: res.Sub, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, TokenType: res.TokenType,
+		IssuedAt: res.IssuedAt, ExpiresAt: res.ExpiresAt,
+	}
+}
+
 // Provider refreshes sessions of one kind.
 type Provider interface {
 	Name() string

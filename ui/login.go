@@ -346,23 +346,9 @@ func loginCmd(ctx context.Context, login LoginFunc, store *vault.Store, v map[st
 		if res.RefreshToken == "" {
 			return LoginDoneMsg{Exchange: ex, Err: errors.New("the login answered no refresh token: nothing to save")}
 		}
-		s := vault.Session{
-			Provider:     provider,
-			Label:        v[fLabel],
-			BaseURL:      v[fBaseURL],
-			APIVersion:   target.APIVersion,
-			Sub:          res.Sub,
-			AccessToken:  res.AccessToken,
-			RefreshToken: res.RefreshToken,
-			TokenType:    res.TokenType,
-			IssuedAt:     res.IssuedAt,
-			ExpiresAt:    res.ExpiresAt,
-		}
+		s := res.Session(provider, v[fLabel], v[fBaseURL], target.APIVersion) // the vault reads the refresh token's expiry
 		if s.Sub == "" && replace {
 			s.Sub = cur.Sub
-		}
-		if t, err := vault.DecodeToken(res.RefreshToken); err == nil && !t.Opaque {
-			s.RefreshExpiresAt = t.ExpiresAt
 		}
 		if replace {
 			err = store.PutSession(ctx, &s, true)

@@ -113,9 +113,8 @@ func (a *app) seedDemo(ctx context.Context, ps, gl *fake.Server) error {
 	if err != nil {
 		return fmt.Errorf("log in to the fake PathStack: %w", err)
 	}
-	if err := st.CreateSession(ctx, &vault.Session{Provider: vault.ProviderPathStack, Label: "demo-pathstack", BaseURL: psURL,
-		APIVersion: vault.DefaultPathStackAPIVersion, Sub: res.Sub, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken,
-		TokenType: res.TokenType, IssuedAt: res.IssuedAt, ExpiresAt: res.ExpiresAt}); err != nil {
+	demo := res.Session(vault.ProviderPathStack, "demo-pathstack", psURL, vault.DefaultPathStackAPIVersion)
+	if err := st.CreateSession(ctx, &demo); err != nil {
 		return err
 	}
 

@@ -188,11 +188,7 @@ func (a *app) login(cmd *cobra.Command, in loginInput) error {
 		}
 		return errors.New(withoutLength("login failed: "+err.Error(), secret[0]))
 	}
-	sess := vault.Session{
-		Provider: in.provider, Label: in.label, BaseURL: in.baseURL, APIVersion: in.apiVersion,
-		Sub: res.Sub, AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, TokenType: res.TokenType,
-		IssuedAt: res.IssuedAt, ExpiresAt: res.ExpiresAt,
-	}
+	sess := res.Session(in.provider, in.label, in.baseURL, in.apiVersion)
 	st, err := a.createVault(ctx)
 	if err != nil {
 		return fmt.Errorf("logged in, but the tokens were not saved: %w", err)
