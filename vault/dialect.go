@@ -44,6 +44,8 @@ type dialect struct {
 	// SQLite: compiling is a large part of a statement's cost in the
 	// transpiled VM. PostgreSQL: pgx keeps its own per-connection cache.
 	cacheStatements bool
+	// groupCommit: concurrent write transactions share one (see group.go).
+	groupCommit bool
 	// listingColumn: ListSessions reads the generated listing column from
 	// its covering index (SQLite; see listing.go), else the plain columns.
 	listingColumn bool
@@ -179,6 +181,18 @@ type rtx struct {
 	*sql.Tx
 	d  *dialect
 	db *rdb
+	// ctx, when not nil, stands for every context given to the methods: a
+	// transaction shared by several callers (group commit) must not be
+	// interrupted by one of them.
+	ctx context.Context
+}
+
+// use is the context a statement runs with.
+func (tx *rtx) use(ctx context.Context) context.Context {
+	if tx.ctx != nil {
+		return tx.ctx
+	}
+	return ctx
 }
 
 // stmt is query's cached statement bound to the transaction, or nil.
@@ -193,6 +207,7 @@ func (tx *rtx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (tx *rtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx = tx.use(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -200,6 +215,7 @@ func (tx *rtx) ExecContext(ctx context.Context, query string, args ...any) (sql.
 }
 
 func (tx *rtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx = tx.use(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -207,6 +223,7 @@ func (tx *rtx) QueryContext(ctx context.Context, query string, args ...any) (*sq
 }
 
 func (tx *rtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	ctx = tx.use(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}

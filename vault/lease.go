@@ -34,7 +34,9 @@ func (s *Store) TakeLease(ctx context.Context, id int64, owner string, ttl time.
 	// PostgreSQL re-checks the WHERE on the row's newest version after
 	// waiting for its row lock, so two contenders cannot both see the
 	// lease free.
-	err := s.tx(ctx, func(tx *rtx) error {
+	// Lazy: a lease a power cut takes back was worth nothing, since nothing
+	// is sent before MarkSent, which syncs it with its own commit.
+	err := s.lazyTx(ctx, func(tx *rtx) error {
 		var until int64
 		err := tx.QueryRowContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < "+nowSQL+") RETURNING lease_until",
 			append(args(owner), nowArgs...)...).Scan(&until)
@@ -101,7 +103,9 @@ func leaseHolder(ctx context.Context, q queryer, id int64) (string, time.Time, P
 
 // ReleaseLease drops owner's lease (no-op if not held by owner).
 func (s *Store) ReleaseLease(ctx context.Context, id int64, owner string) error {
-	err := s.tx(ctx, func(tx *rtx) error { return releaseLease(ctx, tx, id, owner) })
+	// Lazy: a release a power cut takes back leaves a lease that lapses,
+	// or whose holder is seen gone.
+	err := s.lazyTx(ctx, func(tx *rtx) error { return releaseLease(ctx, tx, id, owner) })
 	if err != nil {
 		return fmt.Errorf("release lease on session %d: %w", id, err)
 	}

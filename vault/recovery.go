@@ -184,8 +184,11 @@ func (s *Store) ApplyRecovery(ctx context.Context, rec Recovery, expectVersion i
 	if err != nil {
 		return Session{}, fmt.Errorf("apply recovery to session %d: %w", id, err)
 	}
-	if rec.Path != "" && os.Remove(rec.Path) == nil && after.Recovery > 0 {
-		after.Recovery--
+	if rec.Path != "" && os.Remove(rec.Path) == nil {
+		s.forgetRecoveryListing()
+		if after.Recovery > 0 {
+			after.Recovery--
+		}
 	}
 	if a != nil {
 		a.ID, a.SessionID = attempt.ID, id
@@ -200,7 +203,9 @@ func (s *Store) DeleteRecovery(ctx context.Context, rec Recovery) error {
 		if !s.isRecoveryFile(rec.Path) {
 			return fmt.Errorf("delete recovery: %s is not a recovery file of this vault", rec.Path)
 		}
-		if err := os.Remove(rec.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		err := os.Remove(rec.Path)
+		s.forgetRecoveryListing()
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("delete recovery: %w", err)
 		}
 		return nil

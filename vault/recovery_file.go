@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -101,21 +102,62 @@ func (s *Store) recoveryBase() string {
 func (s *Store) recoveryPrefix() string { return filepath.Base(s.recoveryBase()) + ".recovery-" }
 
 // recoveryFiles lists the recovery files beside the vault (by name only).
+//
+// It is asked on every session read, and the folder almost never changes,
+// so the last listing is kept with the folder's modification time and used
+// again while that time stays the same. A folder modified less than
+// listingSlack before it was listed is listed again each time: on a file
+// system with coarse timestamps a file added in the same tick would not
+// change the time.
 func (s *Store) recoveryFiles() ([]recoveryFileName, error) {
-	entries, err := os.ReadDir(filepath.Dir(s.recoveryBase()))
+	dir := filepath.Dir(s.recoveryBase())
+	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) && s.d.name == BackendPostgres {
 		return nil, nil // no recovery file was ever written for this vault
 	}
 	if err != nil {
 		return nil, err
 	}
+	c := &s.recoveryListing
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && fi.ModTime().Equal(c.mtime) {
+		return c.files, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	var out []recoveryFileName
 	for _, e := range entries {
 		if id, ok := s.parseRecoveryName(e.Name()); ok && e.Type().IsRegular() {
-			out = append(out, recoveryFileName{path: filepath.Join(filepath.Dir(s.recoveryBase()), e.Name()), sessionID: id})
+			out = append(out, recoveryFileName{path: filepath.Join(dir, e.Name()), sessionID: id})
 		}
 	}
+	// The time read before listing: a change during the listing moves it on.
+	c.files, c.mtime = out, fi.ModTime()
+	c.ok = time.Since(fi.ModTime()) > listingSlack
 	return out, nil
+}
+
+// listingSlack is how old a folder's modification time must be for a
+// listing of it to be kept (see recoveryFiles).
+const listingSlack = 2 * time.Second
+
+// dirListing is the kept listing of the recovery files' folder.
+type dirListing struct {
+	mu    sync.Mutex
+	ok    bool // files may be used while the folder's time is mtime
+	mtime time.Time
+	files []recoveryFileName // never changed once kept: callers may hold it
+}
+
+// forgetRecoveryListing drops the kept listing, after this Store added or
+// removed a recovery file.
+func (s *Store) forgetRecoveryListing() {
+	s.recoveryListing.mu.Lock()
+	s.recoveryListing.ok = false
+	s.recoveryListing.mu.Unlock()
 }
 
 // parseRecoveryName returns the session id in a recovery file's name.
@@ -163,6 +205,7 @@ func (s *Store) recoveryFileCount(id int64) int {
 // and linked into place without replacing anything, then the folder is
 // synced: a failed write leaves no empty or partial recovery file behind.
 func (s *Store) writeRecoveryFile(sessionID int64, hash string, upd TokenUpdate, reason string, now time.Time) (string, error) {
+	defer s.forgetRecoveryListing()
 	f := recoveryFile{
 		SessionID: sessionID, CreatedAt: now.UnixMilli(), Reason: reason, SpentHash: hash, TokenType: upd.TokenType, Sub: upd.Sub,
 		IssuedAt: unixMsOrZero(upd.IssuedAt), ExpiresAt: unixMsOrZero(upd.ExpiresAt), RefreshExpiresAt: unixMsOrZero(upd.RefreshExpiresAt),

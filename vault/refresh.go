@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -171,23 +172,29 @@ func (s *Store) recordRefreshTx(ctx context.Context, tx *rtx, leaseOwner string,
 	if err != nil {
 		return Session{}, err
 	}
+	// One UPDATE of the session row for all of it (every SET sees the row
+	// as it was): the new tokens, the attempt's status, the end of the sent
+	// mark, needs_login and the lease.
+	u := rowUpdate{}
+	if upd != nil || a != nil {
+		u.set("updated_at = ?", now.UnixMilli())
+	}
 	if upd != nil {
 		if version != expectVersion {
 			return Session{}, fmt.Errorf("%w (have %d, stored %d)", ErrVersionConflict, expectVersion, version)
 		}
-		if err := s.updateTokens(ctx, tx, id, *upd, sealedRefresh, now); err != nil {
+		if err := s.setTokens(&u, id, *upd, sealedRefresh); err != nil {
 			return Session{}, err
 		}
 	}
 	if a != nil {
-		if err := s.recordAttempt(ctx, tx, id, a, now); err != nil {
+		if err := s.insertAttempt(ctx, tx, id, a, now); err != nil {
 			return Session{}, err
 		}
+		setAttemptStatus(&u, a)
 	}
 	if upd != nil || a != nil {
-		if _, err := tx.ExecContext(ctx, "UPDATE sessions SET sent_fp = NULL, sent_at = NULL, sent_by = NULL WHERE id = ?", id); err != nil {
-			return Session{}, err
-		}
+		u.set("sent_fp = NULL, sent_at = NULL, sent_by = NULL")
 	}
 	// Only an attempt made with the session as stored speaks for it: a
 	// late 401 for a refresh token that has since been replaced must not
@@ -195,44 +202,69 @@ func (s *Store) recordRefreshTx(ctx context.Context, tx *rtx, leaseOwner string,
 	current := expectVersion == 0 || version == expectVersion
 	switch {
 	case needsLogin && current:
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = ? WHERE id = ?", true, id)
+		u.set("needs_login = ?", true)
 	case upd != nil || (a != nil && a.Outcome == OutcomeOK && current):
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET needs_login = ? WHERE id = ?", false, id)
-	}
-	if err != nil {
-		return Session{}, err
+		u.set("needs_login = ?", false)
 	}
 	if leaseOwner != "" {
-		if err := releaseLease(ctx, tx, id, leaseOwner); err != nil {
-			return Session{}, err
-		}
+		// Dropped only when leaseOwner holds it.
+		u.set(`lease_owner = CASE WHEN lease_owner = ? THEN NULL ELSE lease_owner END,
+			lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END,
+			lease_host = CASE WHEN lease_owner = ? THEN NULL ELSE lease_host END,
+			lease_pid = CASE WHEN lease_owner = ? THEN NULL ELSE lease_pid END,
+			lease_start = CASE WHEN lease_owner = ? THEN NULL ELSE lease_start END`,
+			leaseOwner, leaseOwner, leaseOwner, leaseOwner, leaseOwner)
+	}
+	if err := u.exec(ctx, tx, id); err != nil {
+		return Session{}, err
 	}
 	return s.getSession(ctx, tx, "id = ?", id)
+}
+
+// rowUpdate builds one UPDATE of a session row.
+type rowUpdate struct {
+	sets []string
+	args []any
+}
+
+func (u *rowUpdate) set(clause string, args ...any) {
+	u.sets = append(u.sets, clause)
+	u.args = append(u.args, args...)
+}
+
+func (u *rowUpdate) exec(ctx context.Context, tx *rtx, id int64) error {
+	if len(u.sets) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE sessions SET "+strings.Join(u.sets, ", ")+" WHERE id = ?", append(u.args, id)...)
+	return err
 }
 
 // recordAttempt inserts attempt a for session id (StartedAt defaults to now)
 // and makes its outcome the session's last status.
 func (s *Store) recordAttempt(ctx context.Context, tx *rtx, id int64, a *Attempt, now time.Time) error {
-	a.SessionID = id
-	if a.StartedAt.IsZero() {
-		a.StartedAt = now
-	}
-	if err := s.insertAttempt(ctx, tx, a); err != nil {
+	if err := s.insertAttempt(ctx, tx, id, a, now); err != nil {
 		return err
 	}
+	u := rowUpdate{}
+	u.set("updated_at = ?", now.UnixMilli())
+	setAttemptStatus(&u, a)
+	return u.exec(ctx, tx, id)
+}
+
+// setAttemptStatus makes a's outcome the session's last status, and its
+// start the last refresh when it succeeded.
+func setAttemptStatus(u *rowUpdate, a *Attempt) {
 	var lastRefresh any // NULL: keep
 	if a.Outcome == OutcomeOK {
 		lastRefresh = a.StartedAt.UnixMilli()
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_status = ?,
-		last_refresh_at = coalesce(?, last_refresh_at), updated_at = ? WHERE id = ?`,
-		a.Outcome, lastRefresh, now.UnixMilli(), id)
-	return err
+	u.set("last_status = ?, last_refresh_at = coalesce(?, last_refresh_at)", a.Outcome, lastRefresh)
 }
 
-// updateTokens writes new tokens and bumps the version. An empty refresh
+// setTokens writes new tokens and bumps the version. An empty refresh
 // token, sub or token type keeps the stored one (and the refresh token's expiry).
-func (s *Store) updateTokens(ctx context.Context, tx *rtx, id int64, upd TokenUpdate, sealedRefresh []byte, now time.Time) error {
+func (s *Store) setTokens(u *rowUpdate, id int64, upd TokenUpdate, sealedRefresh []byte) error {
 	sealedAccess, err := seal(s.aead, []byte(upd.AccessToken), sessionAD(id, colAccessToken))
 	if err != nil {
 		return err
@@ -242,24 +274,25 @@ func (s *Store) updateTokens(ctx context.Context, tx *rtx, id int64, upd TokenUp
 			return err
 		}
 	}
-	// A kept refresh token keeps its expiry unless the caller knows better.
-	keepRefreshExpiry := upd.RefreshToken == "" && upd.RefreshExpiresAt.IsZero()
-	query := `UPDATE sessions SET access_token = ?, refresh_token = ?,
+	u.set(`access_token = ?, refresh_token = ?,
 		token_type = CASE WHEN ? = '' THEN token_type ELSE ? END,
 		sub = CASE WHEN ? = '' THEN sub ELSE ? END,
-		issued_at = ?, expires_at = ?, updated_at = ?, version = version + 1`
-	args := []any{sealedAccess, sealedRefresh, upd.TokenType, upd.TokenType, upd.Sub, upd.Sub,
-		msOf(upd.IssuedAt), msOf(upd.ExpiresAt), now.UnixMilli()}
-	if !keepRefreshExpiry {
-		query += ", refresh_expires_at = ?"
-		args = append(args, msOf(upd.RefreshExpiresAt))
+		issued_at = ?, expires_at = ?, version = version + 1`,
+		sealedAccess, sealedRefresh, upd.TokenType, upd.TokenType, upd.Sub, upd.Sub, msOf(upd.IssuedAt), msOf(upd.ExpiresAt))
+	// A kept refresh token keeps its expiry unless the caller knows better.
+	if upd.RefreshToken != "" || !upd.RefreshExpiresAt.IsZero() {
+		u.set("refresh_expires_at = ?", msOf(upd.RefreshExpiresAt))
 	}
-	_, err = tx.ExecContext(ctx, query+" WHERE id = ?", append(args, id)...)
-	return err
+	return nil
 }
 
-// insertAttempt records a and prunes the session's history to the newest maxAttempts.
-func (s *Store) insertAttempt(ctx context.Context, tx *rtx, a *Attempt) error {
+// insertAttempt records a for session id (StartedAt defaults to now) and
+// prunes the session's history to the newest maxAttempts.
+func (s *Store) insertAttempt(ctx context.Context, tx *rtx, id int64, a *Attempt, now time.Time) error {
+	a.SessionID = id
+	if a.StartedAt.IsZero() {
+		a.StartedAt = now
+	}
 	err := tx.QueryRowContext(ctx, `INSERT INTO attempts (session_id, triggered_by, started_at, duration_ns,
 		outcome, status, rotated, envelope, exchange, error, sent_fp, received_fp, owner)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -268,9 +301,14 @@ func (s *Store) insertAttempt(ctx context.Context, tx *rtx, a *Attempt) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM attempts WHERE session_id = ? AND id NOT IN (
-		SELECT id FROM attempts WHERE session_id = ? ORDER BY started_at DESC, id DESC LIMIT ?)`,
-		a.SessionID, a.SessionID, s.maxAttempts)
+	// Everything from the first attempt past the newest maxAttempts on: one
+	// walk down the index, where NOT IN (newest maxAttempts) built a table
+	// of them on every insert. The count is part of the text, not a bound
+	// parameter, which would make SQLite compile the statement again each
+	// time (a LIMIT or OFFSET value can change its plan).
+	_, err = tx.ExecContext(ctx, fmt.Sprintf(`DELETE FROM attempts WHERE session_id = ? AND (started_at, id) <= (
+		SELECT started_at, id FROM attempts WHERE session_id = ? ORDER BY started_at DESC, id DESC LIMIT 1 OFFSET %d)`,
+		s.maxAttempts), a.SessionID, a.SessionID)
 	return err
 }
 

@@ -34,6 +34,7 @@ var sqliteDialect = &dialect{
 	labelOrder:      "label",
 	listingColumn:   true,
 	cacheStatements: true,
+	groupCommit:     true,
 	leaseNow: func(clock func() time.Time) (string, []any) {
 		// Every process of a SQLite vault runs on one machine: its clock.
 		return "?", []any{clock().UnixMilli()}
@@ -191,8 +192,16 @@ func openSQLite(path string, readOnly bool, persist *atomic.Bool) (*sql.DB, erro
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(persistWALConnector{Connector: base, persist: persist}), nil
+	db := sql.OpenDB(persistWALConnector{Connector: base, persist: persist})
+	// A connection costs an open, its pragmas and the schema read, and then
+	// each statement is prepared on it again: keep as many as a scheduler's
+	// refreshes use at once rather than database/sql's default of two.
+	db.SetMaxIdleConns(maxIdleSQLite)
+	return db, nil
 }
+
+// maxIdleSQLite is how many idle connections a SQLite pool keeps.
+const maxIdleSQLite = 16
 
 // persistWALConnector sets SQLITE_FCNTL_PERSIST_WAL on each new connection
 // while persist is set (nil: never).

@@ -72,6 +72,9 @@ type Store struct {
 	// connections keep the write-ahead log (see openSQLite).
 	readOnly   bool
 	persistWAL atomic.Bool
+	group      group // concurrent write transactions, committed together
+	// the last listing of the recovery files' folder (recoveryFiles)
+	recoveryListing dirListing
 	// PostgreSQL only: the URL with its password (for LISTEN connections),
 	// the NOTIFY channel of this vault's schema, this Store's tag in
 	// notifications (its own are not news), and where recovery files go.
@@ -267,7 +270,19 @@ func (s *Store) Path() string { return s.path }
 // tx runs fn in a write transaction (BEGIN IMMEDIATE through _txlock, so a
 // read-then-write never fails with SQLITE_BUSY halfway) and commits it when fn
 // returns nil.
+//
+// On SQLite the write transactions of concurrent callers share one commit
+// (see group.go); fn may then run after other callers' functions in the
+// same transaction, and must only use tx.
 func (s *Store) tx(ctx context.Context, fn func(*rtx) error) error {
+	if s.d.groupCommit {
+		return s.groupTx(ctx, fn, false)
+	}
+	return s.txAlone(ctx, fn)
+}
+
+// txAlone runs fn in a transaction of its own.
+func (s *Store) txAlone(ctx context.Context, fn func(*rtx) error) error {
 	err := s.tx1(ctx, fn)
 	if err != nil && !errors.Is(err, errCommit) && s.d.connLost != nil && s.d.connLost(err) && ctx.Err() == nil {
 		// The connection died before COMMIT was sent (a server restart, an

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -122,6 +124,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 		io := stdio{in: strings.NewReader(""), out: lines, err: io.Discard,
 			getenv: func(k string) string { return e.vars[k] }, now: time.Now}
 		code := make(chan int, 1)
+		stopProfile := profileWindow(b, i)
 		c0, t0 := cpuTime(b), time.Now()
 		b.StartTimer()
 		go func() { code <- run(ctx, []string{"watch", "--insecure-http"}, io) }()
@@ -133,6 +136,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 		b.StopTimer()
 		wall += time.Since(t0)
 		cpu += cpuTime(b) - c0
+		stopProfile()
 		total += lines.n.Load()
 		cancel()
 		if c := <-code; c != 0 {
@@ -141,4 +145,25 @@ func BenchmarkWatchThroughput(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/wall.Seconds(), "refreshes/s")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(total), "CPU-ms/refresh")
+}
+
+// profileWindow starts a CPU profile of the timed part of iteration i when
+// TOKENTOP_BENCH_CPUPROFILE names a file (the first iteration only): go
+// test's -cpuprofile would mix in the setup, 1,000 logins and inserts.
+func profileWindow(b *testing.B, i int) (stop func()) {
+	path := os.Getenv("TOKENTOP_BENCH_CPUPROFILE")
+	if path == "" || i > 0 {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
