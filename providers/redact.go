@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -55,11 +54,110 @@ var sensitiveKeys = map[string]bool{
 	"accesstoken": true, "refreshtoken": true, "idtoken": true, "apikey": true, "clientsecret": true, "sessiontoken": true,
 }
 
-// jsonSecretRe finds `"key": "value"` pairs with a sensitive key at any depth.
-// A regular expression rather than a decoder: it keeps the body byte for byte
-// apart from the masked values, and also works on truncated or broken JSON
-// (a value cut off by the end of the body has no closing quote: group 4).
-var jsonSecretRe = regexp.MustCompile(`(?i)"(access_?token|refresh_?token|id_?token|password|api_?key|client_?secret|token|session_?token|jwt)"(\s*:\s*)"((?:[^"\\]|\\.)*)("?)`)
+// jsonSecrets finds the `"key": "value"` pairs with a sensitive key at any
+// depth, as the regular expression
+//
+//	(?i)"(access_?token|refresh_?token|id_?token|password|api_?key|client_?secret|token|session_?token|jwt)"(\s*:\s*)"((?:[^"\\]|\\.)*)("?)
+//
+// would with FindAllStringSubmatchIndex (the same ten indexes a match:
+// whole, key, separator, value, closing quote), in one pass without the
+// regexp machine, which cost more than the rest of redaction. A scanner
+// rather than a decoder: it keeps the body byte for byte apart from the
+// masked values, and also works on truncated or broken JSON (a value cut off
+// by the end of the body has no closing quote). A test holds it to the
+// expression on fuzzed input.
+func jsonSecrets(b string) [][]int {
+	var out [][]int
+	for i := 0; i < len(b); {
+		q := strings.IndexByte(b[i:], '"')
+		if q < 0 {
+			break
+		}
+		start := i + q
+		if m := jsonSecretAt(b, start); m != nil {
+			out = append(out, m)
+			i = m[1]
+			continue
+		}
+		i = start + 1
+	}
+	return out
+}
+
+// jsonSecretAt matches a sensitive pair starting at b[start] == '"'.
+func jsonSecretAt(b string, start int) []int {
+	keyStart := start + 1
+	// The key: letters and underscores up to the next quote, compared with
+	// case folded as (?i) does (including ſ for s and the Kelvin sign for k).
+	var key [16]byte
+	n, j := 0, keyStart
+	for j < len(b) && b[j] != '"' {
+		r, w := utf8.DecodeRuneInString(b[j:])
+		switch {
+		case r == '\u017f':
+			r = 's'
+		case r == '\u212a':
+			r = 'k'
+		case 'A' <= r && r <= 'Z':
+			r += 'a' - 'A'
+		}
+		if n == len(key) || !(r == '_' || 'a' <= r && r <= 'z') {
+			return nil
+		}
+		key[n] = byte(r)
+		n++
+		j += w
+	}
+	if j >= len(b) || !sensitiveKeys[string(key[:n])] {
+		return nil
+	}
+	keyEnd := j
+	j++ // the key's closing quote
+	sepStart := j
+	j = skipJSONSpace(b, j)
+	if j >= len(b) || b[j] != ':' {
+		return nil
+	}
+	j = skipJSONSpace(b, j+1)
+	sepEnd := j
+	if j >= len(b) || b[j] != '"' {
+		return nil
+	}
+	valStart := j + 1
+	j = valStart
+	for j < len(b) && b[j] != '"' {
+		if b[j] != '\\' {
+			_, w := utf8.DecodeRuneInString(b[j:])
+			j += w
+			continue
+		}
+		// A backslash and the character it escapes (any but a newline).
+		if j+1 >= len(b) || b[j+1] == '\n' {
+			break
+		}
+		_, w := utf8.DecodeRuneInString(b[j+1:])
+		j += 1 + w
+	}
+	valEnd, end := j, j
+	if j < len(b) && b[j] == '"' {
+		end = j + 1
+	}
+	return []int{start, end, keyStart, keyEnd, sepStart, sepEnd, valStart, valEnd, valEnd, end}
+}
+
+// skipJSONSpace skips what \s matches: tab, newline, form feed, carriage
+// return and space.
+func skipJSONSpace(b string, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case '\t', '\n', '\f', '\r', ' ':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
 
 // Redacted returns a deep copy with every secret masked (Mask): credential
 // headers and cookie values, sensitive JSON and form fields, sensitive URL
@@ -251,7 +349,7 @@ func (r *redactor) body(b, contentType string) string {
 	if strings.Contains(strings.ToLower(contentType), "x-www-form-urlencoded") {
 		return r.form(b)
 	}
-	matches := jsonSecretRe.FindAllStringSubmatchIndex(b, -1)
+	matches := jsonSecrets(b)
 	if matches == nil {
 		return b
 	}

@@ -303,6 +303,9 @@ type planned struct {
 	answerLost bool
 	// settle, when not nil, settles the schedule as the refresh is recorded.
 	settle settleFunc
+	// marked: the sent mark was written as the lease was taken
+	// (TakeLeaseAndMark), so call does not MarkSent again.
+	marked bool
 }
 
 // prepare takes the lease and reads the session under it. It returns the
@@ -315,26 +318,44 @@ type planned struct {
 // process, or the vault's recovery): sending the spent token instead would
 // make the provider revoke the live one too.
 func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*planned, *Report, error) {
-	before, err := r.acquireLease(ctx, id)
+	// The common case in one commit: the lease is free, and the session as
+	// read under it can be sent at once (nothing to take back, still
+	// needed), so the lease and the sent mark are written together.
+	var fast *planned
+	sess, taken, plan, err := r.store.TakeLeaseAndMark(ctx, id, r.owner, r.ttl, func(s vault.Session) vault.SendPlan {
+		if fast = r.planAtOnce(ctx, s, trigger, need); fast == nil {
+			return vault.SendPlan{}
+		}
+		return vault.SendPlan{Mark: true, FP: vault.Fingerprint(s.RefreshToken), Lost: fast.lost}
+	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("refresh: %w", err)
+	}
+	if taken && plan.Mark {
+		fast.sess, fast.marked = sess, true
+		return fast, nil, nil
 	}
 	release := func() {
 		// A lease that fails to release lapses after its TTL: nothing to report.
 		_ = r.store.ReleaseLease(context.WithoutCancel(ctx), id, r.owner)
 	}
-
-	// Read under the lease: the refresh token may have rotated meanwhile.
-	sess, err := r.store.GetSession(ctx, id)
-	if err != nil {
-		release()
-		return nil, nil, fmt.Errorf("refresh: %w", err)
-	}
-	if before != nil && sess.Version != before.Version {
-		// Another process refreshed (or someone edited the session) while we
-		// waited: use that, never spend the refresh token twice.
-		release()
-		return nil, &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
+	if !taken {
+		// Another owner holds the lease: wait for it, then read the session
+		// under the lease (the refresh token may have rotated meanwhile).
+		before, err := r.waitLease(ctx, id, r.owner)
+		if err != nil {
+			return nil, nil, fmt.Errorf("refresh: %w", err)
+		}
+		if sess, err = r.store.GetSession(ctx, id); err != nil {
+			release()
+			return nil, nil, fmt.Errorf("refresh: %w", err)
+		}
+		if sess.Version != before.Version {
+			// Another process refreshed (or someone edited the session) while we
+			// waited: use that, never spend the refresh token twice.
+			release()
+			return nil, &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
+		}
 	}
 	p, ok := r.reg.Get(sess.Provider)
 	if !ok {
@@ -358,16 +379,14 @@ func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need 
 		release()
 		return nil, &Report{Session: c.sess, Outcome: OutcomeOK, Shared: !restored}, nil
 	}
-	if !restored && sess.SentFP != "" && sess.SentFP == vault.Fingerprint(c.sess.RefreshToken) {
-		// An earlier refresh sent this token and never recorded an answer:
-		// the process died, or its vault write failed. Say so in history.
-		c.answerLost = true
-		c.lost = &vault.Attempt{
-			Trigger: trigger, StartedAt: sess.SentAt, Outcome: string(OutcomeInterrupted),
-			Error: ErrAnswerLost.Error(), SentFP: sess.SentFP, Owner: sess.SentBy,
+	if !restored {
+		// An earlier refresh sent this token and never recorded an answer
+		// (say so in history), or its answer was lost on the network.
+		if c.lost = lostAttempt(sess, c.sess.RefreshToken, trigger); c.lost != nil {
+			c.answerLost = true
+		} else {
+			c.answerLost = r.lastAnswerLost(ctx, id, c.sess)
 		}
-	} else if !restored {
-		c.answerLost = r.lastAnswerLost(ctx, id, c.sess)
 	}
 	if err := ctx.Err(); err != nil {
 		release()
@@ -445,6 +464,12 @@ func (r *Refresher) acquireLeaseAs(ctx context.Context, id int64, owner string) 
 	if ok {
 		return nil, nil
 	}
+	return r.waitLease(ctx, id, owner)
+}
+
+// waitLease reads the session, then polls until owner takes the lease that
+// another owner held a moment ago, and returns that reading.
+func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) (*vault.Session, error) {
 	before, err := r.store.GetSession(ctx, id)
 	if err != nil {
 		return nil, err
@@ -468,6 +493,45 @@ func (r *Refresher) acquireLeaseAs(ctx context.Context, id int64, owner string) 
 			return &before, nil
 		}
 		timer.Reset(leasePoll)
+	}
+}
+
+// planAtOnce is the refresh to make of s, read under a lease just taken,
+// when it can be sent as it stands: nil when anything needs a closer look
+// first (tokens kept in recovery or in this process for it, an earlier
+// network failure whose history tells whether the answer was lost, an
+// unknown provider, need saying no, ctx ended), which prepare then takes
+// step by step. It runs inside the vault's transaction: no Store calls.
+func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, trigger string, need func(vault.Session) bool) *planned {
+	if s.Recovery > 0 || s.LastStatus == string(OutcomeNetworkError) || s.LastStatus == string(OutcomeInterrupted) {
+		return nil
+	}
+	r.mu.Lock()
+	_, overridden := r.overrides[s.ID]
+	r.mu.Unlock()
+	if overridden {
+		return nil
+	}
+	p, ok := r.reg.Get(s.Provider)
+	if !ok || (need != nil && !need(s)) || ctx.Err() != nil {
+		return nil
+	}
+	c := &planned{p: p, sess: s, storedRefresh: s.RefreshToken}
+	c.lost = lostAttempt(s, s.RefreshToken, trigger)
+	c.answerLost = c.lost != nil
+	return c
+}
+
+// lostAttempt is the history entry for an earlier refresh that sent
+// refreshToken and never recorded an answer (the process died, or its vault
+// write failed), as s's sent mark tells; nil when there was none.
+func lostAttempt(s vault.Session, refreshToken, trigger string) *vault.Attempt {
+	if s.SentFP == "" || s.SentFP != vault.Fingerprint(refreshToken) {
+		return nil
+	}
+	return &vault.Attempt{
+		Trigger: trigger, StartedAt: s.SentAt, Outcome: string(OutcomeInterrupted),
+		Error: ErrAnswerLost.Error(), SentFP: s.SentFP, Owner: s.SentBy,
 	}
 }
 
@@ -495,7 +559,9 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 		}
 	}()
 	sentFP := vault.Fingerprint(sess.RefreshToken)
-	if err := r.store.MarkSent(ctx, sess.ID, r.owner, sentFP, c.lost); err != nil {
+	if c.marked {
+		// Written with the lease (TakeLeaseAndMark).
+	} else if err := r.store.MarkSent(ctx, sess.ID, r.owner, sentFP, c.lost); err != nil {
 		// No attempt: nothing was sent, nothing spent (a nil Report says so).
 		return nil, fmt.Errorf("refresh %s: nothing was sent: recording the refresh before sending it failed: %w", sess.Label, err)
 	}
@@ -523,7 +589,7 @@ func (r *Refresher) call(ctx context.Context, c *planned, trigger string) (*Repo
 		needsLogin = loginRequired(sess.Provider, pe)
 	} else {
 		upd = tokenUpdate(res, rotated)
-		if cerr := vault.CheckTokenUpdate(*upd); cerr != nil {
+		if cerr := vault.CheckTokenUpdate(upd); cerr != nil {
 			// The vault would refuse what the provider sent (a malformed
 			// access token, say): the provider's fault, but a rotated
 			// refresh token must be kept all the same (below).

@@ -57,7 +57,7 @@ func (r *Refresher) relogin(ctx context.Context, c *planned, rep *Report, a vaul
 		upd = tokenUpdate(res, res.RefreshToken)
 		if res.RefreshToken == "" {
 			lerr = &Error{Outcome: OutcomeServerError, Status: b.Status, Err: fmt.Errorf("%w: the login answered no refresh token", ErrSchema)}
-		} else if cerr := vault.CheckTokenUpdate(*upd); cerr != nil {
+		} else if cerr := vault.CheckTokenUpdate(upd); cerr != nil {
 			lerr = &Error{Outcome: OutcomeServerError, Status: b.Status, Err: fmt.Errorf("%w: %w", ErrSchema, cerr)}
 		}
 	}

@@ -19,6 +19,22 @@ func (s *Store) TakeLease(ctx context.Context, id int64, owner string, ttl time.
 	if owner == "" || ttl <= 0 {
 		return false, fmt.Errorf("take lease on session %d: owner and a positive ttl are required", id)
 	}
+	var taken bool
+	// Lazy: a lease a power cut takes back was worth nothing, since nothing
+	// is sent before MarkSent, which syncs it with its own commit.
+	err := s.lazyTx(ctx, func(tx *rtx) error {
+		var err error
+		taken, err = s.takeLease(ctx, tx, id, owner, ttl)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("take lease on session %d: %w", id, err)
+	}
+	return taken, nil
+}
+
+// takeLease is TakeLease's part in a transaction.
+func (s *Store) takeLease(ctx context.Context, tx *rtx, id int64, owner string, ttl time.Duration) (bool, error) {
 	// "now" is the Store's clock on SQLite and the database's on PostgreSQL,
 	// where the holders run on machines whose clocks need not agree.
 	nowSQL, nowArgs := s.d.leaseNow(s.now)
@@ -29,46 +45,101 @@ func (s *Store) TakeLease(ctx context.Context, id int64, owner string, ttl time.
 		a = append(a, ttl.Milliseconds(), s.proc.Host, s.proc.PID, s.proc.Start, id)
 		return append(a, extra...)
 	}
-	var taken bool
 	// One UPDATE decides: SQLite serialises writers across processes, and
 	// PostgreSQL re-checks the WHERE on the row's newest version after
 	// waiting for its row lock, so two contenders cannot both see the
 	// lease free.
-	// Lazy: a lease a power cut takes back was worth nothing, since nothing
-	// is sent before MarkSent, which syncs it with its own commit.
-	err := s.lazyTx(ctx, func(tx *rtx) error {
-		var until int64
-		err := tx.QueryRowContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < "+nowSQL+") RETURNING lease_until",
-			append(args(owner), nowArgs...)...).Scan(&until)
-		if err == nil {
-			taken = true
+	var until int64
+	err := tx.QueryRowContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < "+nowSQL+") RETURNING lease_until",
+		append(args(owner), nowArgs...)...).Scan(&until)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	holder, _, hp, err := leaseHolder(ctx, tx, id)
+	if err != nil {
+		return false, err
+	}
+	if !holderGone(s.proc, hp) {
+		return false, nil
+	}
+	// The holder is dead (same host only: a PID says nothing about
+	// another machine). Compare-and-swap on the stale holder: of two
+	// takers judging the same corpse, only the first write matches.
+	res, err := tx.ExecContext(ctx, set+"lease_owner = ? AND lease_pid = ? AND lease_host = ?",
+		args(holder, hp.PID, hp.Host)...)
+	if err != nil {
+		return false, err
+	}
+	return oneRow(res)
+}
+
+// SendPlan is what a TakeLeaseAndMark decision says to do with the session
+// read under the new lease.
+type SendPlan struct {
+	// Mark: record the refresh token with fingerprint FP as about to be
+	// sent, as MarkSent does; false leaves the session as it is (the caller
+	// goes on under the lease, and may MarkSent later).
+	Mark bool
+	FP   string
+	// Lost, when not nil, is inserted as an attempt with the mark (see
+	// MarkSent); its ID is set.
+	Lost *Attempt
+}
+
+// TakeLeaseAndMark is TakeLease, then, when the lease is taken, the
+// session read under it and decide's plan carried out, all in one durable
+// transaction: when a refresh can go ahead at once, taking the lease and
+// MarkSent cost one commit instead of two. decide runs inside the
+// transaction (perhaps more than once: the last run is the one that
+// counts) and must not use the Store. It returns the session as read
+// (zero when the lease was not taken), whether the lease was taken, and
+// the plan carried out.
+func (s *Store) TakeLeaseAndMark(ctx context.Context, id int64, owner string, ttl time.Duration, decide func(Session) SendPlan) (Session, bool, SendPlan, error) {
+	if owner == "" || ttl <= 0 {
+		return Session{}, false, SendPlan{}, fmt.Errorf("take lease on session %d: owner and a positive ttl are required", id)
+	}
+	now := s.nowMs()
+	var (
+		sess  Session
+		taken bool
+		plan  SendPlan
+		lost  Attempt
+	)
+	err := s.tx(ctx, func(tx *rtx) error {
+		var err error
+		sess, plan = Session{}, SendPlan{}
+		if taken, err = s.takeLease(ctx, tx, id, owner, ttl); err != nil || !taken {
+			return err
+		}
+		if sess, err = s.getSession(ctx, tx, "id = ?", id); err != nil {
+			return err
+		}
+		if plan = decide(sess); !plan.Mark {
 			return nil
 		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
+		if plan.Lost != nil {
+			lost = *plan.Lost
+			if err := s.recordAttempt(ctx, tx, id, &lost, now); err != nil {
+				return err
+			}
 		}
-		holder, _, hp, err := leaseHolder(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if !holderGone(s.proc, hp) {
-			return nil
-		}
-		// The holder is dead (same host only: a PID says nothing about
-		// another machine). Compare-and-swap on the stale holder: of two
-		// takers judging the same corpse, only the first write matches.
-		res, err := tx.ExecContext(ctx, set+"lease_owner = ? AND lease_pid = ? AND lease_host = ?",
-			args(holder, hp.PID, hp.Host)...)
-		if err != nil {
-			return err
-		}
-		taken, err = oneRow(res)
+		_, err = tx.ExecContext(ctx, "UPDATE sessions SET sent_fp = ?, sent_at = ?, sent_by = ? WHERE id = ?",
+			plan.FP, now.UnixMilli(), owner, id)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("take lease on session %d: %w", id, err)
+		return Session{}, false, SendPlan{}, fmt.Errorf("take lease on session %d: %w", id, err)
 	}
-	return taken, nil
+	if plan.Lost != nil {
+		plan.Lost.ID, plan.Lost.SessionID = lost.ID, id
+	}
+	if plan.Mark {
+		sess.SentFP, sess.SentAt, sess.SentBy = plan.FP, now, owner
+	}
+	return sess, taken, plan, nil
 }
 
 // LeaseHolder is the lease on session id as stored: its owner ("" when

@@ -66,18 +66,34 @@ func (s *Store) RecordRefreshSettling(ctx context.Context, owner string, id, exp
 // field, never a value). A refresher checks first so that it can keep what is
 // fine: a rotated refresh token must be saved even when the access token that
 // came with it is unusable.
-func CheckTokenUpdate(upd TokenUpdate) error {
-	if err := validateToken("access token", upd.AccessToken); err != nil {
+//
+// When upd passes, the times left zero are filled from the tokens' claims
+// (as RecordRefresh would) and upd is marked as checked: recording it as it
+// stands then decodes nothing again.
+func CheckTokenUpdate(upd *TokenUpdate) error {
+	access, err := checkToken("access token", upd.AccessToken)
+	if err != nil {
 		return err
 	}
+	var refresh *Token
 	if upd.RefreshToken != "" {
-		if err := validateToken("refresh token", upd.RefreshToken); err != nil {
+		if refresh, err = checkToken("refresh token", upd.RefreshToken); err != nil {
 			return err
 		}
 	}
 	if hasSpaceOrControl(upd.Sub) || hasSpaceOrControl(upd.TokenType) {
 		return fmt.Errorf("%w: sub or token type contains whitespace or control characters", ErrInvalid)
 	}
+	if upd.IssuedAt.IsZero() {
+		upd.IssuedAt = access.IssuedAt
+	}
+	if upd.ExpiresAt.IsZero() {
+		upd.ExpiresAt = access.ExpiresAt
+	}
+	if refresh != nil && upd.RefreshExpiresAt.IsZero() {
+		upd.RefreshExpiresAt = refresh.ExpiresAt
+	}
+	upd.checked = &checkedTokens{upd.AccessToken, upd.RefreshToken, upd.TokenType, upd.Sub}
 	return nil
 }
 
@@ -147,10 +163,11 @@ func (s *Store) settleSchedule(ctx context.Context, tx *rtx, id int64, after Ses
 // prepareTokens checks upd as RecordRefresh does and fills the times left
 // zero from the tokens' claims.
 func prepareTokens(upd TokenUpdate, now time.Time) (TokenUpdate, error) {
-	if err := CheckTokenUpdate(upd); err != nil {
-		return TokenUpdate{}, err
+	if !upd.isChecked() {
+		if err := CheckTokenUpdate(&upd); err != nil {
+			return TokenUpdate{}, err
+		}
 	}
-	fillTokenTimes(&upd.IssuedAt, &upd.ExpiresAt, &upd.RefreshExpiresAt, upd.AccessToken, upd.RefreshToken)
 	if upd.IssuedAt.IsZero() {
 		upd.IssuedAt = now // no iat: the token was issued about when it was received
 	}

@@ -63,7 +63,7 @@ func TestCheckTokenUpdate(t *testing.T) {
 			{TokenUpdate{AccessToken: "a-ok", RefreshToken: "eyJSECRET.x.y"}, "refresh token is malformed"},
 			{TokenUpdate{AccessToken: "a-ok", Sub: "a b"}, "sub or token type"},
 		} {
-			err := CheckTokenUpdate(tc.upd)
+			err := CheckTokenUpdate(&tc.upd)
 			if tc.want == "" {
 				if err != nil {
 					t.Errorf("%+v: %v", tc.upd, err)
@@ -83,4 +83,34 @@ func TestCheckTokenUpdate(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCheckedTokenUpdateChangedAfterwardsIsCheckedAgain: CheckTokenUpdate
+// spares RecordRefresh a second decoding of the same tokens, never a check
+// of tokens put in afterwards.
+func TestCheckedTokenUpdateChangedAfterwardsIsCheckedAgain(t *testing.T) {
+	s := newTestEnv(t).open(t)
+	sess := pathstackSession("checked")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	upd := TokenUpdate{AccessToken: "access-ok", RefreshToken: "refresh-ok"}
+	if err := CheckTokenUpdate(&upd); err != nil {
+		t.Fatal(err)
+	}
+	for name, change := range map[string]func(u *TokenUpdate){
+		"access":     func(u *TokenUpdate) { u.AccessToken = "eyJbroken.x.y" },
+		"refresh":    func(u *TokenUpdate) { u.RefreshToken = "has space" },
+		"sub":        func(u *TokenUpdate) { u.Sub = "a\x1bb" },
+		"token type": func(u *TokenUpdate) { u.TokenType = "Bearer\u202e" },
+	} {
+		bad := upd
+		change(&bad)
+		if _, err := s.RecordRefresh(ctxb(), sess.ID, sess.Version, &bad, nil, false); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s changed after the check: %v, want ErrInvalid", name, err)
+		}
+	}
+	if after, err := s.RecordRefresh(ctxb(), sess.ID, sess.Version, &upd, nil, false); err != nil || after.AccessToken != "access-ok" {
+		t.Fatalf("the checked update: %v", err)
+	}
 }

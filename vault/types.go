@@ -122,6 +122,16 @@ type TokenUpdate struct {
 	IssuedAt         time.Time
 	ExpiresAt        time.Time
 	RefreshExpiresAt time.Time
+
+	// checked is what CheckTokenUpdate passed, so that RecordRefresh need
+	// not decode the same tokens again (it checks anything else).
+	checked *checkedTokens
+}
+
+type checkedTokens struct{ access, refresh, tokenType, sub string }
+
+func (u *TokenUpdate) isChecked() bool {
+	return u.checked != nil && *u.checked == checkedTokens{u.AccessToken, u.RefreshToken, u.TokenType, u.Sub}
 }
 
 // Attempt is one refresh attempt in a session's history. Exchange holds the

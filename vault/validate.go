@@ -113,21 +113,28 @@ func validateAPIVersion(v string) error {
 // validateToken requires a non-empty token without whitespace or control
 // characters (a pasted token with a newline would break every header).
 func validateToken(what, tok string) error {
+	_, err := checkToken(what, tok)
+	return err
+}
+
+// checkToken is validateToken that also returns the token decoded.
+func checkToken(what, tok string) (*Token, error) {
 	if tok == "" {
-		return fmt.Errorf("%w: %s is empty", ErrInvalid, what)
+		return nil, fmt.Errorf("%w: %s is empty", ErrInvalid, what)
 	}
 	if len(tok) > MaxTokenLen {
-		return fmt.Errorf("%w: %s is %d bytes, over the %d-byte limit", ErrInvalid, what, len(tok), MaxTokenLen)
+		return nil, fmt.Errorf("%w: %s is %d bytes, over the %d-byte limit", ErrInvalid, what, len(tok), MaxTokenLen)
 	}
 	if hasSpaceOrControl(tok) {
-		return fmt.Errorf("%w: %s contains whitespace or control characters", ErrInvalid, what)
+		return nil, fmt.Errorf("%w: %s contains whitespace or control characters", ErrInvalid, what)
 	}
 	// A token that looks like a JWT must decode: a paste that lost characters
 	// would otherwise only fail at the provider. Opaque tokens pass.
-	if _, err := DecodeToken(tok); err != nil {
-		return fmt.Errorf("%w: %s is malformed: %v", ErrInvalid, what, err)
+	t, err := DecodeToken(tok)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is malformed: %v", ErrInvalid, what, err)
 	}
-	return nil
+	return t, nil
 }
 
 // hasSpaceOrControl reports whitespace, control characters (C0, DEL, C1),

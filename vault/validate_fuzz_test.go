@@ -24,8 +24,8 @@ func TestTokenLengthLimit(t *testing.T) {
 			BaseURL: "https://api.acme.rungalileo.io", AccessToken: long, RefreshToken: "r-ok"})},
 		{"session refresh token", s.CreateSession(ctxb(), &Session{Provider: ProviderGalileo, Label: "b",
 			BaseURL: "https://api.acme.rungalileo.io", AccessToken: "a-ok", RefreshToken: long})},
-		{"update access token", CheckTokenUpdate(TokenUpdate{AccessToken: long})},
-		{"update refresh token", CheckTokenUpdate(TokenUpdate{AccessToken: "a-ok", RefreshToken: long})},
+		{"update access token", CheckTokenUpdate(&TokenUpdate{AccessToken: long})},
+		{"update refresh token", CheckTokenUpdate(&TokenUpdate{AccessToken: "a-ok", RefreshToken: long})},
 	} {
 		want := strconv.Itoa(len(long)) + " bytes, over the 16384-byte limit"
 		if !errors.Is(tc.err, ErrInvalid) || !strings.Contains(tc.err.Error(), want) || strings.Contains(tc.err.Error(), "SECRET") {
@@ -61,7 +61,7 @@ func TestHiddenControlsRefused(t *testing.T) {
 				t.Errorf("%s with %q: %v, want ErrInvalid", tc.field, bad, err)
 			}
 		}
-		if err := CheckTokenUpdate(TokenUpdate{AccessToken: "a-ok", TokenType: "bearer" + bad}); !errors.Is(err, ErrInvalid) {
+		if err := CheckTokenUpdate(&TokenUpdate{AccessToken: "a-ok", TokenType: "bearer" + bad}); !errors.Is(err, ErrInvalid) {
 			t.Errorf("token type update with %q: %v", bad, err)
 		}
 	}
