@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Group commit for SQLite vaults.
@@ -64,6 +65,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(*rtx) error, lazy bool) err
 	}
 	g := &s.group
 	req := &groupReq{ctx: ctx, fn: fn, lazy: lazy, wake: make(chan struct{})}
+	writeStats.transactions.Add(1)
 	g.mu.Lock()
 	g.queue = append(g.queue, req)
 	lead := !g.running
@@ -191,6 +193,7 @@ func (s *Store) batchOnce(batch []*groupReq, lazy bool) error {
 			return lost(err)
 		}
 	}
+	countCommit(!lazy)
 	if err := tx.Commit(); err != nil {
 		// The commit may or may not have reached the disk: nothing runs
 		// again, and every request that wrote gets the error.
@@ -213,6 +216,7 @@ func (s *Store) lazyTx(ctx context.Context, fn func(*rtx) error) error {
 	if s.d.groupCommit {
 		return s.groupTx(ctx, fn, true)
 	}
+	writeStats.transactions.Add(1)
 	return s.txAlone(ctx, fn)
 }
 
@@ -239,4 +243,35 @@ func (s *Store) endLazy(ctx context.Context, conn *sql.Conn) {
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 	conn.Close()
+}
+
+// WriteStats counts the write transactions of this process's Stores.
+type WriteStats struct {
+	// Transactions is how many were asked for.
+	Transactions int64
+	// Commits is how many commits they took (one per batch on SQLite).
+	Commits int64
+	// Synced is how many of those waited for the disk: on SQLite each is
+	// one fsync of the write-ahead log (a checkpoint, every thousand pages
+	// or so, syncs the log and the vault file once more).
+	Synced int64
+}
+
+var writeStats struct{ transactions, commits, synced atomic.Int64 }
+
+// Stats is the count of write transactions and commits so far in this
+// process, over all its Stores (for benchmarks and diagnostics).
+func Stats() WriteStats {
+	return WriteStats{
+		Transactions: writeStats.transactions.Load(),
+		Commits:      writeStats.commits.Load(),
+		Synced:       writeStats.synced.Load(),
+	}
+}
+
+func countCommit(synced bool) {
+	writeStats.commits.Add(1)
+	if synced {
+		writeStats.synced.Add(1)
+	}
 }

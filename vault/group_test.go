@@ -94,7 +94,13 @@ func TestGroupCommitRunsQueuedTransactionsTogether(t *testing.T) {
 			return putMeta(ctxb(), tx, key, "v-"+key)
 		}
 	}
+	before := Stats()
 	errs := batchOf(t, s, fn("a"), fn("b"), fn("c"), fn("d"))
+	after := Stats()
+	// The request holding the lead, then the four: two commits, both synced.
+	if n, c, sy := after.Transactions-before.Transactions, after.Commits-before.Commits, after.Synced-before.Synced; n != 5 || c != 2 || sy != 2 {
+		t.Errorf("stats: %d transactions, %d commits, %d synced; want 5, 2, 2", n, c, sy)
+	}
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("request %d: %v", i, err)
@@ -317,8 +323,12 @@ func TestLazyCommitIsVisibleAndLeavesThePoolDurable(t *testing.T) {
 	if err := a.CreateSession(ctxb(), &sess); err != nil {
 		t.Fatal(err)
 	}
+	before := Stats()
 	if ok, err := a.TakeLease(ctxb(), sess.ID, "owner-a", time.Minute); err != nil || !ok {
 		t.Fatal(ok, err)
+	}
+	if after := Stats(); after.Commits-before.Commits != 1 || after.Synced != before.Synced {
+		t.Errorf("taking a lease: %d commits, %d synced; want 1, 0", after.Commits-before.Commits, after.Synced-before.Synced)
 	}
 	b := env.open(t)
 	if owner, _, _, err := b.LeaseHolder(ctxb(), sess.ID); err != nil || owner != "owner-a" {

@@ -278,6 +278,7 @@ func (s *Store) tx(ctx context.Context, fn func(*rtx) error) error {
 	if s.d.groupCommit {
 		return s.groupTx(ctx, fn, false)
 	}
+	writeStats.transactions.Add(1)
 	return s.txAlone(ctx, fn)
 }
 
@@ -323,6 +324,7 @@ func (s *Store) tx1(ctx context.Context, fn func(*rtx) error) error {
 			return err
 		}
 	}
+	countCommit(true)
 	if err := tx.Commit(); err != nil {
 		return commitError{err}
 	}
