@@ -42,7 +42,8 @@ func (s *Store) takeLease(ctx context.Context, tx *rtx, id int64, owner string, 
 		WHERE id = ? AND `
 	args := func(extra ...any) []any {
 		a := append([]any{owner}, nowArgs...)
-		a = append(a, ttl.Milliseconds(), s.proc.Host, s.proc.PID, s.proc.Start, id)
+		self := s.proc()
+		a = append(a, ttl.Milliseconds(), self.Host, self.PID, self.Start, id)
 		return append(a, extra...)
 	}
 	// One UPDATE decides: SQLite serialises writers across processes, and
@@ -62,7 +63,7 @@ func (s *Store) takeLease(ctx context.Context, tx *rtx, id int64, owner string, 
 	if err != nil {
 		return false, err
 	}
-	if !holderGone(s.proc, hp) {
+	if !holderGone(s.proc(), hp) {
 		return false, nil
 	}
 	// The holder is dead (same host only: a PID says nothing about

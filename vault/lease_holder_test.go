@@ -55,7 +55,7 @@ func mustTake(t *testing.T, s *Store, id int64, owner string) bool {
 func TestLeaseOfDeadHolderTakenOver(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, env *testEnv) {
 		env, me, id := leaseEnvOn(t, env)
-		self := me.proc // on PostgreSQL, the host carries the boot id
+		self := me.proc() // on PostgreSQL, the host carries the boot id
 		if self.Host == "" {
 			t.Skip("no hostname")
 		}
@@ -129,7 +129,7 @@ func TestLeaseOfReusedPIDTakenOver(t *testing.T) {
 func TestDeadHolderTakenOverOnce(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, env *testEnv) {
 		env, me, id := leaseEnvOn(t, env)
-		self := me.proc // on PostgreSQL, the host carries the boot id
+		self := me.proc() // on PostgreSQL, the host carries the boot id
 		if self.Host == "" {
 			t.Skip("no hostname")
 		}

@@ -226,11 +226,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 	}
 	d := newPostgresDialect()
 	s := &Store{db: &rdb{DB: db, d: d}, d: d, path: redactURL(opts.Path), now: opts.Now,
-		maxAttempts: opts.MaxAttempts, proc: currentProcess(), connURL: connURL}
-	s.proc.Host = machineHost(s.proc.Host)
-	if opts.Process != nil {
-		s.proc = *opts.Process
-	}
+		maxAttempts: opts.MaxAttempts, proc: leaseHolderProcess(opts, machineHost), connURL: connURL}
 	fail := func(err error) (*Store, error) {
 		db.Close()
 		return nil, err

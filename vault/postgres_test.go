@@ -251,14 +251,14 @@ func TestPostgresChanges(t *testing.T) {
 func TestPostgresLeaseHeldFromAnotherMachine(t *testing.T) {
 	env := newPostgresEnv(t)
 	me := env.open(t)
-	if !strings.Contains(me.proc.Host, "/boot:") {
+	if !strings.Contains(me.proc().Host, "/boot:") {
 		t.Skip("no boot id on this system: no lease is judged dead at all")
 	}
 	sess := pathstackSession("prod")
 	if err := me.CreateSession(ctxb(), &sess); err != nil {
 		t.Fatal(err)
 	}
-	host, _, _ := strings.Cut(me.proc.Host, "/boot:")
+	host, _, _ := strings.Cut(me.proc().Host, "/boot:")
 	twin := env.as(t, Process{Host: host + "/boot:00000000-0000-4000-8000-000000000000", PID: deadPID(t), Start: 1})
 	if !mustTake(t, twin, sess.ID, "twin") {
 		t.Fatal("free lease not taken")

@@ -1,6 +1,9 @@
 package vault
 
-import "os"
+import (
+	"os"
+	"sync"
+)
 
 // Process identifies a running program well enough to tell, from the same
 // host, whether it is still alive: a lease records its holder's Process so
@@ -17,6 +20,23 @@ type Process struct {
 }
 
 // currentProcess is this program's Process.
+// leaseHolderProcess is how a Store names this program as a lease holder:
+// opts.Process when given, else currentProcess with its host passed through
+// host (when not nil), worked out once, on first use.
+func leaseHolderProcess(opts Options, host func(string) string) func() Process {
+	if opts.Process != nil {
+		p := *opts.Process
+		return func() Process { return p }
+	}
+	return sync.OnceValue(func() Process {
+		p := currentProcess()
+		if host != nil {
+			p.Host = host(p.Host)
+		}
+		return p
+	})
+}
+
 func currentProcess() Process {
 	host, _ := os.Hostname() // "" on error: leases then never count as ours to judge
 	pid := os.Getpid()

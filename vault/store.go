@@ -67,7 +67,9 @@ type Store struct {
 	aead        cipher.AEAD
 	now         func() time.Time
 	maxAttempts int
-	proc        Process // this program as a lease holder
+	// proc is this program as a lease holder, worked out the first time a
+	// lease needs it (reading /proc costs a command that only reads).
+	proc func() Process
 	// SQLite only: the pool is read-only (Options.ReadOnly), and its
 	// connections keep the write-ahead log (see openSQLite).
 	readOnly   bool
@@ -176,10 +178,7 @@ func walFilesExist(path string) bool {
 // vault this process just created (nil: unlock the stored one).
 func openExisting(ctx context.Context, path string, opts Options, hdr fileHeader, aead cipher.AEAD, readOnly bool) (*Store, error) {
 	s := &Store{d: sqliteDialect, path: path, aead: aead, now: opts.Now, readOnly: readOnly,
-		maxAttempts: opts.MaxAttempts, proc: currentProcess()}
-	if opts.Process != nil {
-		s.proc = *opts.Process
-	}
+		maxAttempts: opts.MaxAttempts, proc: leaseHolderProcess(opts, nil)}
 	db, err := openSQLite(path, readOnly, &s.persistWAL)
 	if err != nil {
 		return nil, err
