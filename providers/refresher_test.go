@@ -479,3 +479,55 @@ func TestNoSecretLeaks(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshCommitsTwice: a refresh that can go ahead at once costs the
+// vault two synced commits, the lease with the sent mark and the answer
+// with the lease's release; one whose session needs a closer look first
+// (a network failure last time) takes the lease in a commit of its own
+// before marking (synced too: whether a mark comes with it is known only
+// under the lease).
+// The mark is on disk before the request goes out in both.
+func TestRefreshCommitsTwice(t *testing.T) {
+	ts := newTokenServer(t)
+	st := openStore(t, t.TempDir())
+	s := addSession(t, st, ts.URL, time.Time{})
+	r := newRefresher(st, "")
+	ctx := context.Background()
+
+	var markedBeforeSending bool
+	ts.set(func(ts *tokenServer) {
+		ts.during = func() {
+			cur, err := st.GetSession(ctx, s.ID)
+			markedBeforeSending = err == nil && cur.SentFP != ""
+		}
+	})
+	before := vault.Stats()
+	if _, err := r.Refresh(ctx, s.ID, vault.TriggerManual); err != nil {
+		t.Fatal(err)
+	}
+	after := vault.Stats()
+	if c, sy := after.Commits-before.Commits, after.Synced-before.Synced; c != 2 || sy != 2 {
+		t.Errorf("a refresh took %d commits (%d synced), want 2 (2)", c, sy)
+	}
+	if !markedBeforeSending {
+		t.Error("the request went out before the sent mark was stored")
+	}
+
+	// After a network failure the Refresher reads history first: the lease,
+	// then the mark, then the answer.
+	if _, err := st.RecordRefresh(ctx, s.ID, 0, nil, &vault.Attempt{Outcome: string(providers.OutcomeNetworkError)}, false); err != nil {
+		t.Fatal(err)
+	}
+	markedBeforeSending = false
+	before = vault.Stats()
+	if _, err := r.Refresh(ctx, s.ID, vault.TriggerManual); err != nil {
+		t.Fatal(err)
+	}
+	after = vault.Stats()
+	if c, sy := after.Commits-before.Commits, after.Synced-before.Synced; c != 3 || sy != 3 {
+		t.Errorf("the careful path took %d commits (%d synced), want 3 (3)", c, sy)
+	}
+	if !markedBeforeSending {
+		t.Error("the request went out before the sent mark was stored (careful path)")
+	}
+}

@@ -122,3 +122,69 @@ func TestMigrateFromSchema1(t *testing.T) {
 		t.Errorf("pending recovery after migration: %v %v", rec, err)
 	}
 }
+
+// TestTakeLeaseAndMark: the lease, the session read under it and the plan's
+// mark (with a lost attempt) in one transaction; a plan without a mark takes
+// the lease alone; a lease held by another owner is not taken and the plan
+// is not asked for.
+func TestTakeLeaseAndMark(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		env, st, id := leaseEnvOn(t, env)
+		var seen Session
+		lost := &Attempt{Outcome: "interrupted", SentFP: "fp0", Owner: "killed", Error: "answer lost"}
+		sess, taken, plan, err := st.TakeLeaseAndMark(ctxb(), id, "a", time.Hour, func(s Session) SendPlan {
+			seen = s
+			return SendPlan{Mark: true, FP: "fp1", Lost: lost}
+		})
+		if err != nil || !taken || !plan.Mark {
+			t.Fatalf("taken %v, plan %+v, err %v", taken, plan, err)
+		}
+		if seen.ID != id || seen.RefreshToken == "" || sess.SentFP != "fp1" || sess.SentBy != "a" {
+			t.Errorf("decided on %+v; returned sent mark %q by %q", seen, sess.SentFP, sess.SentBy)
+		}
+		if lost.ID == 0 || lost.SessionID != id {
+			t.Errorf("lost attempt not given its ID: %+v", lost)
+		}
+		st.Close()
+
+		// Durable, and the lease is held: another process sees both.
+		other := env.open(t)
+		stored, err := other.GetSession(ctxb(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored.SentFP != "fp1" || stored.SentBy != "a" || stored.LastStatus != "interrupted" {
+			t.Errorf("stored: sent %q by %q, last status %q", stored.SentFP, stored.SentBy, stored.LastStatus)
+		}
+		if owner, _, _, err := other.LeaseHolder(ctxb(), id); err != nil || owner != "a" {
+			t.Errorf("lease owner %q, %v", owner, err)
+		}
+		asked := false
+		if _, taken, _, err := other.TakeLeaseAndMark(ctxb(), id, "b", time.Hour, func(Session) SendPlan {
+			asked = true
+			return SendPlan{Mark: true, FP: "fp2"}
+		}); err != nil || taken || asked {
+			t.Errorf("over a live lease: taken %v, asked %v, err %v", taken, asked, err)
+		}
+		if s, _ := other.GetSession(ctxb(), id); s.SentFP != "fp1" {
+			t.Errorf("a refused take changed the mark to %q", s.SentFP)
+		}
+
+		// No mark: the lease alone.
+		if err := other.ReleaseLease(ctxb(), id, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, taken, plan, err := other.TakeLeaseAndMark(ctxb(), id, "c", time.Hour, func(Session) SendPlan { return SendPlan{} }); err != nil || !taken || plan.Mark {
+			t.Fatalf("plan without a mark: taken %v, plan %+v, err %v", taken, plan, err)
+		}
+		if s, _ := other.GetSession(ctxb(), id); s.SentFP != "fp1" {
+			t.Errorf("a plan without a mark changed the mark to %q", s.SentFP)
+		}
+		if owner, _, _, _ := other.LeaseHolder(ctxb(), id); owner != "c" {
+			t.Errorf("lease owner %q, want c", owner)
+		}
+		if _, _, _, err := other.TakeLeaseAndMark(ctxb(), 999, "c", time.Hour, func(Session) SendPlan { return SendPlan{} }); !errors.Is(err, ErrNotFound) {
+			t.Errorf("missing session: %v", err)
+		}
+	})
+}
