@@ -47,26 +47,29 @@ func queued(t *testing.T, s *Store, n int) {
 	}
 }
 
-// batchOf runs fns as one batch: a first transaction holds the lead until
-// all of fns are queued behind it, so that the next leader takes them
-// together. It returns each one's error.
-func batchOf(t *testing.T, s *Store, fns ...func(*rtx) error) []error {
+// holdLead starts a transaction that leads until release is closed, and
+// returns once it leads; first gets its error.
+func holdLead(t *testing.T, s *Store) (release chan struct{}, first chan error) {
 	t.Helper()
-	release := make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- s.tx(ctxb(), func(tx *rtx) error { <-release; return nil })
-	}()
-	queued(t, s, 0)
+	release, first = make(chan struct{}), make(chan error, 1)
+	go func() { first <- s.tx(ctxb(), func(tx *rtx) error { <-release; return nil }) }()
 	for {
 		s.group.mu.Lock()
 		running := s.group.running
 		s.group.mu.Unlock()
 		if running {
-			break
+			return release, first
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// batchOf runs fns as one batch: a first transaction holds the lead until
+// all of fns are queued behind it, so that the next leader takes them
+// together. It returns each one's error.
+func batchOf(t *testing.T, s *Store, fns ...func(*rtx) error) []error {
+	t.Helper()
+	release, first := holdLead(t, s)
 	errs := make([]error, len(fns))
 	var wg sync.WaitGroup
 	for i, fn := range fns {
@@ -197,18 +200,7 @@ func TestGroupCommitLostTransactionRunsTheOthersAlone(t *testing.T) {
 
 func TestGroupCommitWithdrawsACancelledWaiter(t *testing.T) {
 	s := newTestEnv(t).open(t)
-	release := make(chan struct{})
-	first := make(chan error, 1)
-	go func() { first <- s.tx(ctxb(), func(tx *rtx) error { <-release; return nil }) }()
-	for {
-		s.group.mu.Lock()
-		running := s.group.running
-		s.group.mu.Unlock()
-		if running {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	release, first := holdLead(t, s)
 	ctx, cancel := context.WithCancel(ctxb())
 	ran := false
 	second := make(chan error, 1)
