@@ -48,20 +48,17 @@ func queued(t *testing.T, s *Store, n int) {
 }
 
 // holdLead starts a transaction that leads until release is closed, and
-// returns once it leads; first gets its error.
+// returns once its function runs (its batch taken: whatever queues now
+// waits for the next); first gets its error.
 func holdLead(t *testing.T, s *Store) (release chan struct{}, first chan error) {
 	t.Helper()
 	release, first = make(chan struct{}), make(chan error, 1)
-	go func() { first <- s.tx(ctxb(), func(tx *rtx) error { <-release; return nil }) }()
-	for {
-		s.group.mu.Lock()
-		running := s.group.running
-		s.group.mu.Unlock()
-		if running {
-			return release, first
-		}
-		time.Sleep(time.Millisecond)
-	}
+	running := make(chan struct{})
+	go func() {
+		first <- s.tx(ctxb(), func(tx *rtx) error { close(running); <-release; return nil })
+	}()
+	<-running
+	return release, first
 }
 
 // batchOf runs fns as one batch: a first transaction holds the lead until
