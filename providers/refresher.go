@@ -195,7 +195,9 @@ func (r *Refresher) Refresh(ctx context.Context, id int64, trigger string) (*Rep
 }
 
 // RefreshIf is Refresh, but only if need, called with the session as read
-// under the lease, says the refresh is still needed. When it is not, no
+// under the lease, says the refresh is still needed. need may run inside
+// the vault transaction that takes the lease: it may read the vault but
+// must not write to it. When it is not, no
 // request is made and the Report is marked Shared (Outcome ok, zero Attempt,
 // nil Exchange, Session as read). A nil need always refreshes.
 //
@@ -501,7 +503,8 @@ func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) (*vau
 // first (tokens kept in recovery or in this process for it, an earlier
 // network failure whose history tells whether the answer was lost, an
 // unknown provider, need saying no, ctx ended), which prepare then takes
-// step by step. It runs inside the vault's transaction: no Store calls.
+// step by step. It runs inside the vault's transaction (with need): it
+// may read the vault, never write to it (see vault.TakeLeaseAndMark).
 func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, trigger string, need func(vault.Session) bool) *planned {
 	if s.Recovery > 0 || s.LastStatus == string(OutcomeNetworkError) || s.LastStatus == string(OutcomeInterrupted) {
 		return nil

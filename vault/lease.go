@@ -95,7 +95,9 @@ type SendPlan struct {
 // transaction: when a refresh can go ahead at once, taking the lease and
 // MarkSent cost one commit instead of two. decide runs inside the
 // transaction (perhaps more than once: the last run is the one that
-// counts) and must not use the Store. It returns the session as read
+// counts); it may read through the Store (committed data, on another
+// connection) but must not write to it: a write would wait for this very
+// transaction. It returns the session as read
 // (zero when the lease was not taken), whether the lease was taken, and
 // the plan carried out.
 func (s *Store) TakeLeaseAndMark(ctx context.Context, id int64, owner string, ttl time.Duration, decide func(Session) SendPlan) (Session, bool, SendPlan, error) {

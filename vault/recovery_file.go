@@ -136,13 +136,22 @@ func (s *Store) recoveryFiles() ([]recoveryFileName, error) {
 	}
 	// The time read before listing: a change during the listing moves it on.
 	c.files, c.mtime = out, fi.ModTime()
-	c.ok = time.Since(fi.ModTime()) > listingSlack
+	c.ok = time.Since(fi.ModTime()) > listingSlack(fi.ModTime())
 	return out, nil
 }
 
 // listingSlack is how old a folder's modification time must be for a
-// listing of it to be kept (see recoveryFiles).
-const listingSlack = 2 * time.Second
+// listing of it to be kept (see recoveryFiles): longer than the file
+// system's timestamp tick. A time with a fraction of a second comes from
+// fine timestamps, which Linux takes from a clock that ticks every few
+// milliseconds; a whole second may come from a file system that keeps
+// seconds, or two (FAT).
+func listingSlack(mtime time.Time) time.Duration {
+	if mtime.Nanosecond() != 0 {
+		return 100 * time.Millisecond
+	}
+	return 2 * time.Second
+}
 
 // dirListing is the kept listing of the recovery files' folder.
 type dirListing struct {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,5 +268,40 @@ func TestFailedRecoveryFileWriteLeavesNothing(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecoveryFileListingNoticesNewFiles: the kept listing of the recovery
+// folder is used again only while the folder is unchanged: a file another
+// process puts there is counted at the next read.
+func TestRecoveryFileListingNoticesNewFiles(t *testing.T) {
+	env := newTestEnv(t)
+	s := env.open(t)
+	sess := pathstackSession("listed")
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Dir(s.recoveryBase()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(listingSlack(fi.ModTime()) + 50*time.Millisecond) // older than a timestamp tick: the listing is kept
+	for range 2 {
+		if got, err := s.GetSession(ctxb(), sess.ID); err != nil || got.Recovery != 0 {
+			t.Fatalf("before: recovery %d, %v", got.Recovery, err)
+		}
+	}
+	s.recoveryListing.mu.Lock()
+	kept := s.recoveryListing.ok
+	s.recoveryListing.mu.Unlock()
+	if !kept {
+		t.Fatal("the listing of an unchanged folder was not kept")
+	}
+	name := fmt.Sprintf("%s.recovery-%d-%d.json", s.recoveryBase(), sess.ID, time.Now().UnixMilli())
+	if err := os.WriteFile(name, []byte("{}"), 0o600); err != nil { // as another process would
+		t.Fatal(err)
+	}
+	if got, err := s.GetSession(ctxb(), sess.ID); err != nil || got.Recovery != 1 {
+		t.Errorf("after another process's file: recovery %d, %v; want 1", got.Recovery, err)
 	}
 }
