@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +19,8 @@ import (
 	"github.com/creack/pty"
 	"github.com/hinshun/vt10x"
 	"golang.org/x/term"
+
+	"github.com/tokentop/tokentop/providers/fake"
 )
 
 // signalRun is one demo in a pseudo-terminal that gets one signal.
@@ -258,4 +261,51 @@ func dump(out string) string {
 		return strings.ReplaceAll(out[i:], "\r\n", "\n")
 	}
 	return "(none)"
+}
+
+// TestSignalHandlersOnlyWhenTheyMatter: commands that only read leave the
+// signals alone (a signal ends them at once, with nothing to lose); a
+// command that writes, or a token that needs a refresh, installs the
+// handlers before it starts the write.
+func TestSignalHandlersOnlyWhenTheyMatter(t *testing.T) {
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	e.addMinted(srv, "fresh")
+	tok, err := srv.Mint(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := tokenPair(t, e.now.Add(-2*time.Hour), time.Hour, "stale") // expired an hour ago
+	e.mustRun(stale+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", "stale", "--sub", tok.Sub, "--base-url", srv.URL)
+
+	armed := func(args ...string) int {
+		t.Helper()
+		n := 0
+		var out, errb bytes.Buffer
+		io := stdio{in: strings.NewReader(""), out: &out, err: &errb,
+			getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now },
+			signals: func() { n++ }}
+		if code := run(context.Background(), args, io); code != 0 {
+			t.Fatalf("tokentop %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
+		}
+		return n
+	}
+	for _, args := range [][]string{
+		{"token", "fresh"}, {"ls"}, {"show", "fresh"}, {"history", "fresh"}, {"version"},
+		{"decode", tok.AccessToken}, {"token", "fresh", "--format", "json"},
+	} {
+		if n := armed(args...); n != 0 {
+			t.Errorf("tokentop %s installed signal handlers (%d calls)", strings.Join(args, " "), n)
+		}
+	}
+	for _, args := range [][]string{
+		{"token", "stale"}, {"refresh", "fresh"}, {"schedule", "fresh", "--every", "1m"}, {"forget", "fresh"},
+	} {
+		if n := armed(args...); n == 0 {
+			t.Errorf("tokentop %s did not install signal handlers", strings.Join(args, " "))
+		}
+	}
+	if srv.Stats().Refreshes != 2 {
+		t.Errorf("%d refreshes, want 2 (the stale token, the refresh)", srv.Stats().Refreshes)
+	}
 }

@@ -90,6 +90,7 @@ func (a *app) ensureFresh(cmd *cobra.Command, verb string, s vault.Session, minV
 		return vault.Session{}, fmt.Errorf("%s %q: session needs login (its refresh token was rejected): %s", verb, s.Label, loginHint(s))
 	}
 	a.readOnly = false // the refresh writes: openVault reopens a read-only vault
+	a.handleSignals()  // and a signal must let it finish and save
 	r, err := a.refresher(ctx)
 	if err != nil {
 		return vault.Session{}, err
