@@ -412,7 +412,7 @@ func (a *app) dropRecovery(ctx context.Context, st *vault.Store, in recoverInput
 	if err != nil {
 		return err
 	}
-	e, ok := findKept(entries, in.drop, st.Path())
+	e, ok := findKept(entries, in.drop)
 	if !ok {
 		return fmt.Errorf("recover --drop %q: no such recovery entry (`tokentop recover` lists them)", providers.SafeText(in.drop))
 	}
@@ -442,8 +442,8 @@ func (a *app) dropRecovery(ctx context.Context, st *vault.Store, in recoverInput
 }
 
 // findKept finds the entry named by ref: a row id, or a recovery file by
-// path or by name alone (it lives beside the vault).
-func findKept(entries []keptEntry, ref, vaultPath string) (keptEntry, bool) {
+// path or by name alone (see below).
+func findKept(entries []keptEntry, ref string) (keptEntry, bool) {
 	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
 		for _, e := range entries {
 			if e.rec.Path == "" && e.rec.ID == id {
@@ -452,16 +452,22 @@ func findKept(entries []keptEntry, ref, vaultPath string) (keptEntry, bool) {
 		}
 		return keptEntry{}, false
 	}
-	path := ref
-	if !strings.ContainsRune(ref, filepath.Separator) {
-		path = filepath.Join(filepath.Dir(vaultPath), ref)
-	}
-	want, err := filepath.Abs(path)
+	// A bare name, as `recover` lists it: the vault's recovery files all sit
+	// in one folder (beside a SQLite vault, in the data folder for a
+	// PostgreSQL one), so the name alone picks one.
+	bare := !strings.ContainsRune(ref, filepath.Separator)
+	want, err := filepath.Abs(ref)
 	if err != nil {
 		return keptEntry{}, false
 	}
 	for _, e := range entries {
-		if got, err := filepath.Abs(e.rec.Path); err == nil && e.rec.Path != "" && got == want {
+		if e.rec.Path == "" {
+			continue
+		}
+		if bare && filepath.Base(e.rec.Path) == ref {
+			return e, true
+		}
+		if got, err := filepath.Abs(e.rec.Path); err == nil && !bare && got == want {
 			return e, true
 		}
 	}

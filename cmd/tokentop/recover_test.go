@@ -274,3 +274,27 @@ func TestRecoverDropAsksOnATerminal(t *testing.T) {
 		t.Fatalf("after drop: %q", out)
 	}
 }
+
+// TestFindKeptByName: `recover --drop NAME` finds a recovery file by the
+// name `recover` lists, wherever the vault keeps them (beside a SQLite
+// vault; in the data folder for a PostgreSQL one, whose Path is a URL), and
+// a path finds it only when it is that file.
+func TestFindKeptByName(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "recovery", "tokentop.recovery-3-1700000000000.json")
+	entries := []keptEntry{{rec: vault.Recovery{ID: 7}}, {rec: vault.Recovery{Path: file}}}
+	if e, ok := findKept(entries, "7"); !ok || e.rec.ID != 7 {
+		t.Errorf("by row id: %+v %v", e, ok)
+	}
+	if e, ok := findKept(entries, filepath.Base(file)); !ok || e.rec.Path != file {
+		t.Errorf("by name: %+v %v", e, ok)
+	}
+	if e, ok := findKept(entries, file); !ok || e.rec.Path != file {
+		t.Errorf("by path: %+v %v", e, ok)
+	}
+	for _, ref := range []string{filepath.Join(dir, "elsewhere", filepath.Base(file)), "8", "other.json"} {
+		if e, ok := findKept(entries, ref); ok {
+			t.Errorf("%q found %+v", ref, e)
+		}
+	}
+}
