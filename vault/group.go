@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -94,8 +95,28 @@ func (s *Store) groupTx(ctx context.Context, fn func(*rtx) error, lazy bool) err
 	g.queue = nil
 	g.mu.Unlock()
 
+	defer func() {
+		if p := recover(); p != nil {
+			// A function panicked (its transaction was rolled back): the
+			// others of the batch must not wait for ever, nor the next.
+			for _, r := range batch {
+				if r.err == nil {
+					r.err = fmt.Errorf("vault write abandoned: another write in its transaction panicked: %v", p)
+				}
+			}
+			s.endBatch(batch, req)
+			panic(p)
+		}
+	}()
 	s.runBatch(batch)
+	s.endBatch(batch, req)
+	return req.err
+}
 
+// endBatch hands the lead to the first request queued meanwhile (or drops
+// it) and wakes the batch's requests but req, the leader's own.
+func (s *Store) endBatch(batch []*groupReq, req *groupReq) {
+	g := &s.group
 	g.mu.Lock()
 	if len(g.queue) > 0 {
 		next := g.queue[0]
@@ -110,7 +131,6 @@ func (s *Store) groupTx(ctx context.Context, fn func(*rtx) error, lazy bool) err
 			close(r.wake)
 		}
 	}
-	return req.err
 }
 
 // runBatch runs the requests of one batch and sets each one's err.
@@ -163,6 +183,12 @@ func (s *Store) batchOnce(batch []*groupReq, lazy bool) error {
 		return err
 	}
 	tx := &rtx{Tx: sqlTx, d: s.d, db: s.db, ctx: bg}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback() // never leave the connection in a transaction
+			panic(p)
+		}
+	}()
 	lost := func(err error) error {
 		tx.Rollback()
 		for _, r := range batch {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -346,5 +347,60 @@ func TestLazyCommitIsVisibleAndLeavesThePoolDurable(t *testing.T) {
 	c := env.open(t)
 	if owner, _, _, err := c.LeaseHolder(ctxb(), sess.ID); err != nil || owner != "owner-a" {
 		t.Errorf("after reopening: lease owner %q, %v", owner, err)
+	}
+}
+
+// A function that panics takes its own caller down, not the vault: the
+// other requests of its batch get an error, the next batch runs, and the
+// write lock is not left held.
+func TestGroupCommitSurvivesAPanic(t *testing.T) {
+	s := newTestEnv(t).open(t)
+	release, first := holdLead(t, s)
+	panicked := make(chan any, 1)
+	otherErr := make(chan error, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		_ = s.tx(ctxb(), func(tx *rtx) error {
+			if err := putMeta(ctxb(), tx, "p", "1"); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	queued(t, s, 1)
+	go func() { otherErr <- s.tx(ctxb(), func(tx *rtx) error { return putMeta(ctxb(), tx, "q", "1") }) }()
+	queued(t, s, 2)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	// The panicking request leads the batch of the two; its panic reaches
+	// its own caller, and the other learns its write was abandoned.
+	if p := <-panicked; p != "boom" {
+		t.Fatalf("recovered %v, want boom", p)
+	}
+	select {
+	case err := <-otherErr:
+		if err == nil || !strings.Contains(err.Error(), "panicked") {
+			t.Errorf("the other request of the batch: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other request of the batch waits for ever")
+	}
+	// The vault goes on: a new write commits, nothing of the batch did.
+	done := make(chan error, 1)
+	go func() { done <- s.tx(ctxb(), func(tx *rtx) error { return putMeta(ctxb(), tx, "after", "1") }) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write after the panic never ran")
+	}
+	for k, want := range map[string]bool{"p": false, "q": false, "after": true} {
+		if _, ok := metaValue(t, s, k); ok != want {
+			t.Errorf("%s written: %v, want %v", k, ok, want)
+		}
 	}
 }

@@ -313,6 +313,12 @@ func (s *Store) tx1(ctx context.Context, fn func(*rtx) error) error {
 		return err
 	}
 	tx := &rtx{Tx: sqlTx, d: s.d, db: s.db}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback() // never leave the connection in a transaction
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		return err
