@@ -41,23 +41,26 @@ type galileoToken struct {
 	TokenType   string `json:"token_type"`
 }
 
-var (
-	galileoMissingCookie = mustJSON(galileoValidation{Detail: []validationError{
+func galileoMissingCookie() []byte {
+	return mustJSON(galileoValidation{Detail: []validationError{
 		{Loc: []any{"cookie", refreshCookie}, Msg: "Field required", Type: "missing"},
 	}})
-	galileoBadRefresh = mustJSON(galileoDetail{Detail: "Invalid refresh token"})
-)
+}
+
+func galileoBadRefresh() []byte {
+	return mustJSON(galileoDetail{Detail: "Invalid refresh token"})
+}
 
 // galileoRefresh serves POST /v1/refresh_token.
 func (s *Server) galileoRefresh(w http.ResponseWriter, r *http.Request) {
 	cookie, err := r.Cookie(refreshCookie)
 	if err != nil {
-		s.reject(w, http.StatusUnprocessableEntity, galileoMissingCookie)
+		s.reject(w, http.StatusUnprocessableEntity, galileoMissingCookie())
 		return
 	}
 	out, err := s.redeem(cookie.Value, "")
 	if errors.Is(err, errInvalidRefresh) {
-		s.reject(w, http.StatusUnauthorized, galileoBadRefresh)
+		s.reject(w, http.StatusUnauthorized, galileoBadRefresh())
 		return
 	}
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -19,18 +18,18 @@ import (
 // start a new token family: the access token in the body, the refresh token
 // in Set-Cookie, with the same rotation and reuse rules as /v1/refresh_token.
 
-var (
-	galileoBadLogin  = mustJSON(galileoDetail{Detail: "Incorrect username or password"})
-	galileoBadAPIKey = mustJSON(galileoDetail{Detail: "Invalid API key"})
-)
+func galileoBadLogin() []byte {
+	return mustJSON(galileoDetail{Detail: "Incorrect username or password"})
+}
+
+func galileoBadAPIKey() []byte {
+	return mustJSON(galileoDetail{Detail: "Invalid API key"})
+}
 
 // loginCookiePath is the Path of the refresh_token cookie a login sets:
 // narrower than "/", so that a client relying on a cookie jar would not
 // send it to another endpoint; tokentop sends it back explicitly.
 const loginCookiePath = "/v1/refresh_token"
-
-// grantTypePattern is what OAuth2PasswordRequestForm demands of grant_type.
-var grantTypePattern = regexp.MustCompile(`^password$`)
 
 // galileoLogin serves POST /login: grant_type (optional, "password"),
 // username and password, form-encoded. Any other content type leaves every
@@ -44,7 +43,8 @@ func (s *Server) galileoLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var errs []validationError
-	if gt, ok := form["grant_type"]; ok && !grantTypePattern.MatchString(gt[0]) {
+	// OAuth2PasswordRequestForm's pattern for grant_type is ^password$.
+	if gt, ok := form["grant_type"]; ok && gt[0] != "password" {
 		errs = append(errs, validationError{Loc: []any{"body", "grant_type"},
 			Msg: "String should match pattern '^password$'", Type: "string_pattern_mismatch"})
 	}
@@ -58,7 +58,7 @@ func (s *Server) galileoLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !strings.EqualFold(form.Get("username"), s.opts.Username) || form.Get("password") != s.opts.Password {
-		s.reject(w, http.StatusUnauthorized, galileoBadLogin)
+		s.reject(w, http.StatusUnauthorized, galileoBadLogin())
 		return
 	}
 	s.galileoNewFamily(w)
@@ -94,7 +94,7 @@ func (s *Server) galileoLoginAPIKey(w http.ResponseWriter, r *http.Request) {
 	var key string
 	_ = json.Unmarshal(body["api_key"], &key) // validated above
 	if !s.apiKeyValid(key) {
-		s.reject(w, http.StatusUnauthorized, galileoBadAPIKey)
+		s.reject(w, http.StatusUnauthorized, galileoBadAPIKey())
 		return
 	}
 	s.galileoNewFamily(w)

@@ -68,10 +68,13 @@ type validationError struct {
 	Type string `json:"type"`
 }
 
-var (
-	pathStackBadLogin   = mustJSON(pathStackError{Error: pathStackErrorBody{Code: 400, Message: "Invalid username or password"}})
-	pathStackBadRefresh = mustJSON(pathStackError{Error: pathStackErrorBody{Code: 401, Message: "Invalid Refresh Token"}})
-)
+func pathStackBadLogin() []byte {
+	return mustJSON(pathStackError{Error: pathStackErrorBody{Code: 400, Message: "Invalid username or password"}})
+}
+
+func pathStackBadRefresh() []byte {
+	return mustJSON(pathStackError{Error: pathStackErrorBody{Code: 401, Message: "Invalid Refresh Token"}})
+}
 
 // pathStackLogin serves POST /token.
 func (s *Server) pathStackLogin(w http.ResponseWriter, r *http.Request) {
@@ -87,7 +90,7 @@ func (s *Server) pathStackLogin(w http.ResponseWriter, r *http.Request) {
 	var creds struct{ Username, Password string }
 	_ = json.Unmarshal(raw, &creds) // validated above
 	if !strings.EqualFold(creds.Username, s.opts.Username) || creds.Password != s.opts.Password {
-		s.reject(w, http.StatusBadRequest, pathStackBadLogin)
+		s.reject(w, http.StatusBadRequest, pathStackBadLogin())
 		return
 	}
 	out, ok := s.login(w)
@@ -121,7 +124,7 @@ func (s *Server) pathStackRefresh(w http.ResponseWriter, r *http.Request) {
 	_ = json.Unmarshal(raw, &req) // validated above
 	out, err := s.redeem(req.RefreshToken, req.Sub)
 	if errors.Is(err, errInvalidRefresh) {
-		s.reject(w, http.StatusUnauthorized, pathStackBadRefresh)
+		s.reject(w, http.StatusUnauthorized, pathStackBadRefresh())
 		return
 	}
 	if err != nil {
