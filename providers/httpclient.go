@@ -48,9 +48,14 @@ func NewHTTPClient(opts ClientOptions) *http.Client {
 		TLSHandshakeTimeout:    stage,
 		ResponseHeaderTimeout:  timeout,
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           16,
-		IdleConnTimeout:        90 * time.Second,
-		DisableCompression:     true,
+		// Sessions mostly share a host (api.pathstack.io): keep a
+		// connection for each refresh a scheduler runs at once (8 by
+		// default), where net/http keeps 2 per host and every other
+		// refresh would dial, and shake hands, again.
+		MaxIdleConns:        32,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
 	}
 	return &http.Client{
 		Timeout: timeout,
