@@ -65,3 +65,17 @@ func checkJSONSecrets(t *testing.T, b string) {
 		t.Fatalf("%q:\n scanner %v\n regexp  %v", b, got, want)
 	}
 }
+
+// TestJSONSecretsFindsEveryKey: every key redaction calls sensitive is
+// found by the scanner, as key and in upper case (a key it cannot read,
+// with a hyphen or over 16 bytes, would go unmasked in JSON bodies).
+func TestJSONSecretsFindsEveryKey(t *testing.T) {
+	for key := range sensitiveKeys {
+		for _, k := range []string{key, strings.ToUpper(key)} {
+			body := `{"` + k + `":"s3cr3t-value"}`
+			if m := jsonSecrets(body); len(m) != 1 || body[m[0][6]:m[0][7]] != "s3cr3t-value" {
+				t.Errorf("%s: found %v", body, m)
+			}
+		}
+	}
+}

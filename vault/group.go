@@ -47,6 +47,7 @@ type groupReq struct {
 	fn   func(*rtx) error
 	lazy bool // need not be durable at once (see lazyTx)
 	err  error
+	done bool          // err is final: committed (nil) or failed for good
 	lead bool          // set (under mu) when this caller is to lead the next batch
 	wake chan struct{} // closed when err is set, or lead
 }
@@ -100,7 +101,7 @@ func (s *Store) groupTx(ctx context.Context, fn func(*rtx) error, lazy bool) err
 			// A function panicked (its transaction was rolled back): the
 			// others of the batch must not wait for ever, nor the next.
 			for _, r := range batch {
-				if r.err == nil {
+				if !r.done { // committed or failed already: its answer stands
 					r.err = fmt.Errorf("vault write abandoned: another write in its transaction panicked: %v", p)
 				}
 			}
@@ -112,6 +113,9 @@ func (s *Store) groupTx(ctx context.Context, fn func(*rtx) error, lazy bool) err
 	s.endBatch(batch, req)
 	return req.err
 }
+
+// A panic in a request's function reaches the goroutine that led the batch
+// (its own caller's, or another's); the others get an error.
 
 // endBatch hands the lead to the first request queued meanwhile (or drops
 // it) and wakes the batch's requests but req, the leader's own.
@@ -142,15 +146,20 @@ func (s *Store) runBatch(batch []*groupReq) {
 	if len(batch) == 1 && !lazy {
 		r := batch[0]
 		r.err = s.txAlone(r.ctx, r.fn)
+		r.done = true
 		return
 	}
 	err := s.batchOnce(batch, lazy)
+	for _, r := range batch {
+		r.done = !errors.Is(r.err, errBatchLost)
+	}
 	if err == nil {
 		return
 	}
 	for _, r := range batch {
-		if errors.Is(r.err, errBatchLost) {
+		if !r.done {
 			r.err = s.txAlone(r.ctx, r.fn)
+			r.done = true
 		}
 	}
 }

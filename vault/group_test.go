@@ -404,3 +404,57 @@ func TestGroupCommitSurvivesAPanic(t *testing.T) {
 		}
 	}
 }
+
+// A panic while the requests of a lost batch run again alone reaches the
+// goroutine leading the batch, and leaves the answers of the requests
+// already committed as they are.
+func TestGroupCommitPanicAfterARerunKeepsItsAnswer(t *testing.T) {
+	s := newTestEnv(t).open(t)
+	release, first := holdLead(t, s)
+	panicked := make(chan any, 1)
+	go func() { // queued first: it leads the next batch, so the panic lands here
+		defer func() { panicked <- recover() }()
+		_ = s.tx(ctxb(), func(tx *rtx) error { return putMeta(ctxb(), tx, "lead", "1") })
+	}()
+	queued(t, s, 1)
+	aErr := make(chan error, 1)
+	go func() { aErr <- s.tx(ctxb(), func(tx *rtx) error { return putMeta(ctxb(), tx, "a", "1") }) }()
+	queued(t, s, 2)
+	go func() {
+		_ = s.tx(ctxb(), func(tx *rtx) error {
+			if _, err := tx.Tx.ExecContext(ctxb(), "ROLLBACK"); err != nil { // the batch is lost
+				return err
+			}
+			return errors.New("disk full")
+		})
+	}()
+	queued(t, s, 3)
+	go func() { _ = s.tx(ctxb(), func(tx *rtx) error { panic("boom") }) }()
+	queued(t, s, 4)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-panicked:
+		if p != "boom" {
+			t.Fatalf("the leader recovered %v, want boom", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the leader never returned")
+	}
+	// lead and a ran again alone and were committed before the panic.
+	select {
+	case err := <-aErr:
+		if err != nil {
+			t.Errorf("a was committed alone, but its caller was told %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a's caller waits for ever")
+	}
+	for _, k := range []string{"lead", "a"} {
+		if _, ok := metaValue(t, s, k); !ok {
+			t.Errorf("%s not written", k)
+		}
+	}
+}

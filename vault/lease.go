@@ -117,7 +117,9 @@ func (s *Store) TakeLeaseAndMark(ctx context.Context, id int64, owner string, tt
 		if taken, err = s.takeLease(ctx, tx, id, owner, ttl); err != nil || !taken {
 			return err
 		}
-		if sess, err = s.getSession(ctx, tx, "id = ?", id); err != nil {
+		// Strict: a refresh token is sent on what this read says about
+		// recovery (a folder that cannot be listed fails it: nothing sent).
+		if sess, err = s.getSessionStrict(ctx, tx, "id = ?", id); err != nil {
 			return err
 		}
 		if plan = decide(sess); !plan.Mark {

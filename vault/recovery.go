@@ -113,7 +113,7 @@ func (s *Store) PendingRecovery(ctx context.Context, sess Session) (*Recovery, e
 	if len(rows) > 0 {
 		best = &rows[0]
 	}
-	files, err := s.recoveryFiles()
+	files, err := s.listRecoveryFiles(true) // afresh: the token is sent on this answer
 	if err != nil {
 		return nil, fmt.Errorf("pending recovery of session %d: %w", sess.ID, err)
 	}

@@ -110,6 +110,14 @@ func (s *Store) recoveryPrefix() string { return filepath.Base(s.recoveryBase())
 // system with coarse timestamps a file added in the same tick would not
 // change the time.
 func (s *Store) recoveryFiles() ([]recoveryFileName, error) {
+	return s.listRecoveryFiles(false)
+}
+
+// listRecoveryFiles is recoveryFiles; fresh lists the folder whatever is
+// kept, for the reads a refresh token is sent on (the kept listing could
+// miss a file when the clock steps back on a file system with coarse
+// timestamps).
+func (s *Store) listRecoveryFiles(fresh bool) ([]recoveryFileName, error) {
 	dir := filepath.Dir(s.recoveryBase())
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) && s.d.name == BackendPostgres {
@@ -121,7 +129,7 @@ func (s *Store) recoveryFiles() ([]recoveryFileName, error) {
 	c := &s.recoveryListing
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ok && fi.ModTime().Equal(c.mtime) {
+	if !fresh && c.ok && fi.ModTime().Equal(c.mtime) {
 		return c.files, nil
 	}
 	entries, err := os.ReadDir(dir)
@@ -200,6 +208,11 @@ func (s *Store) isRecoveryFile(path string) bool {
 // recoveryFileCount is how many recovery files session id has.
 func (s *Store) recoveryFileCount(id int64) int {
 	files, _ := s.recoveryFiles() // best effort: a count, not the tokens
+	return countRecoveryFiles(files, id)
+}
+
+// countRecoveryFiles is how many of files belong to session id.
+func countRecoveryFiles(files []recoveryFileName, id int64) int {
 	n := 0
 	for _, f := range files {
 		if f.sessionID == id {

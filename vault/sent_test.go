@@ -2,6 +2,8 @@ package vault
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -187,4 +189,36 @@ func TestTakeLeaseAndMark(t *testing.T) {
 			t.Errorf("missing session: %v", err)
 		}
 	})
+}
+
+// TestTakeLeaseAndMarkFailsWhenRecoveryCannotBeListed: a refresh token is
+// sent on what the read under the lease says about recovery, so a recovery
+// folder that cannot be listed fails it (nothing marked, no lease) rather
+// than counting no files; an ordinary read still counts what it can.
+func TestTakeLeaseAndMarkFailsWhenRecoveryCannotBeListed(t *testing.T) {
+	env, st, id := leaseEnvOn(t, newTestEnv(t))
+	notADir := filepath.Join(env.dir, "a-file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st.recoveryPath = filepath.Join(notADir, "vault.db") // its folder is a file: listing fails
+	_, taken, plan, err := st.TakeLeaseAndMark(ctxb(), id, "a", time.Hour, func(Session) SendPlan {
+		return SendPlan{Mark: true, FP: "fp1"}
+	})
+	if err == nil || taken || plan.Mark {
+		t.Fatalf("taken %v, plan %+v, err %v; want an error", taken, plan, err)
+	}
+	sess, err := st.GetSession(ctxb(), id)
+	if err != nil {
+		t.Fatalf("an ordinary read: %v", err)
+	}
+	if sess.SentFP != "" {
+		t.Errorf("marked %q although the take failed", sess.SentFP)
+	}
+	if owner, _, _, _ := st.LeaseHolder(ctxb(), id); owner != "" {
+		t.Errorf("lease held by %q although the take failed", owner)
+	}
+	if _, err := st.PendingRecovery(ctxb(), sess); err == nil {
+		t.Error("PendingRecovery counted no files in a folder it could not list")
+	}
 }

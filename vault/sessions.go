@@ -169,7 +169,21 @@ type queryer interface {
 }
 
 // getSession reads the one session matching where and unseals its tokens.
+// Its Recovery counts recovery files as best it can (a folder that cannot
+// be listed counts none); see getSessionStrict.
 func (s *Store) getSession(ctx context.Context, q queryer, where string, arg any) (Session, error) {
+	return s.readSession(ctx, q, where, arg, false)
+}
+
+// getSessionStrict is getSession for a decision to send the refresh token:
+// the recovery folder is listed afresh, and a listing that fails fails the
+// read. A recovery file exists exactly when a vault write failed, and a
+// count that missed it would let the spent token go out.
+func (s *Store) getSessionStrict(ctx context.Context, q queryer, where string, arg any) (Session, error) {
+	return s.readSession(ctx, q, where, arg, true)
+}
+
+func (s *Store) readSession(ctx context.Context, q queryer, where string, arg any, strict bool) (Session, error) {
 	row := q.QueryRowContext(ctx, "SELECT "+sessionPlainColumns+`, access_token, refresh_token,
 		sent_fp, sent_at, sent_by, (SELECT count(*) FROM recovery WHERE session_id = sessions.id),
 		login_method, login_user
@@ -198,7 +212,15 @@ func (s *Store) getSession(ctx context.Context, q queryer, where string, arg any
 	}
 	sess.AccessToken, sess.RefreshToken = string(access), string(refresh)
 	sess.SentFP, sess.SentAt, sess.SentBy = sentFP.String, timeOf(sentAt), sentBy.String
-	sess.Recovery = recoveryRows + s.recoveryFileCount(sess.ID)
+	if strict {
+		files, err := s.listRecoveryFiles(true)
+		if err != nil {
+			return Session{}, fmt.Errorf("list recovery files: %w", err)
+		}
+		sess.Recovery = recoveryRows + countRecoveryFiles(files, sess.ID)
+	} else {
+		sess.Recovery = recoveryRows + s.recoveryFileCount(sess.ID)
+	}
 	sess.LoginRemembered, sess.LoginUser = loginMethod, loginUser
 	return sess, nil
 }

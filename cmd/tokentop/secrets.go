@@ -19,6 +19,9 @@ func (a *app) promptSecret(prompt string) (string, error) {
 	if a.io.tty == nil {
 		return "", errors.New("no terminal to prompt on")
 	}
+	// Echo goes off below: a signal must end the prompt (and restore the
+	// terminal), not the process, also in a command that only reads.
+	a.handleSignals()
 	fd := int(a.io.tty.Fd())
 	state, err := term.GetState(fd)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/hinshun/vt10x"
+	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
 	"github.com/tokentop/tokentop/providers/fake"
@@ -307,5 +308,84 @@ func TestSignalHandlersOnlyWhenTheyMatter(t *testing.T) {
 	}
 	if srv.Stats().Refreshes != 2 {
 		t.Errorf("%d refreshes, want 2 (the stale token, the refresh)", srv.Stats().Refreshes)
+	}
+}
+
+// TestInterruptAtThePassphrasePromptRestoresTheTerminal: a reading command
+// (no signal handlers until it needs them) that asks for the passphrase
+// turns echo off; Ctrl-C there must end the prompt and give the terminal
+// back as it was, not kill the process with echo off.
+func TestInterruptAtThePassphrasePromptRestoresTheTerminal(t *testing.T) {
+	e := newEnv(t)
+	e.vars[envPassword] = "correct horse battery staple"
+	access, refresh := tokenPair(t, e.now, time.Hour, "pp")
+	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "prod", "--sub", testSub)
+	bin := tokentopBinary(t)
+
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	before, err := term.GetState(int(tty.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "ls")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, envVault + "=" + e.vault, envKeyFile + "=" + e.key, "TERM=xterm"}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	prompted := make(chan struct{})
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			out.Write(buf[:n])
+			if strings.Contains(out.String(), "Vault passphrase: ") {
+				select {
+				case <-prompted:
+				default:
+					close(prompted)
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-prompted:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("no passphrase prompt")
+	}
+	// Echo is off once the prompt reads; give it a moment to get there.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err == nil && st.Lflag&unix.ECHO == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("echo never went off at the prompt")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitExit(t, cmd, 10*time.Second, "ls after SIGINT"); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.Sys().(syscall.WaitStatus).Signaled() {
+			t.Errorf("killed by the signal at the prompt: %v", err)
+		}
+	}
+	if after, err := term.GetState(int(tty.Fd())); err != nil || !reflect.DeepEqual(before, after) {
+		t.Errorf("the terminal's modes were not restored after Ctrl-C at the prompt (%v)", err)
 	}
 }
