@@ -246,11 +246,14 @@ const annotationBuffered = "tokentop/buffered"
 // buffered marks c as a command that prints a list and exits: its stdout is
 // buffered and flushed once before exit. Commands that stream (watch,
 // fake-server, the dashboard) or print before a prompt must not be marked.
-func buffered(c *cobra.Command) *cobra.Command {
+func buffered(c *cobra.Command) *cobra.Command { return annotate(c, annotationBuffered) }
+
+// annotate marks c with the annotation key.
+func annotate(c *cobra.Command, key string) *cobra.Command {
 	if c.Annotations == nil {
 		c.Annotations = map[string]string{}
 	}
-	c.Annotations[annotationBuffered] = "1"
+	c.Annotations[key] = "1"
 	return c
 }
 
@@ -263,13 +266,7 @@ const annotationReadsOnly = "tokentop/reads-only"
 // restore, so it does not pay for installing signal handlers (a thread and
 // a handshake with it, 0.2 ms at best and several on a busy machine, in a
 // command that takes a few).
-func readsOnly(c *cobra.Command) *cobra.Command {
-	if c.Annotations == nil {
-		c.Annotations = map[string]string{}
-	}
-	c.Annotations[annotationReadsOnly] = "1"
-	return c
-}
+func readsOnly(c *cobra.Command) *cobra.Command { return annotate(c, annotationReadsOnly) }
 
 // handleSignals makes SIGINT, SIGTERM and SIGHUP end the command's context
 // instead of the process, from now on: refreshes in flight then finish and
