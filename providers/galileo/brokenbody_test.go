@@ -30,7 +30,7 @@ func halfAnswer() string {
 // spent, so the new one comes back in Result.RefreshToken next to the
 // network error (it used to be dropped with the body).
 func TestBrokenBodyKeepsRotatedCookie(t *testing.T) {
-	base := rawtest.Server(t, func(c net.Conn) { io.WriteString(c, halfAnswer()) })
+	base := rawtest.Answer(t, halfAnswer())
 	res, ex, err := client().Refresh(context.Background(), session(base))
 	var pe *providers.Error
 	if !errors.As(err, &pe) || pe.Outcome != providers.OutcomeNetworkError || pe.Status != 200 {
@@ -85,9 +85,7 @@ func TestBrokenBodyWithoutRotation(t *testing.T) {
 		"same cookie": "Set-Cookie: " + RefreshCookie + "=" + refreshToken + "\r\n",
 		"deleted":     "Set-Cookie: " + RefreshCookie + "=" + newRefresh + "; Max-Age=0\r\n",
 	} {
-		base := rawtest.Server(t, func(c net.Conn) {
-			io.WriteString(c, "HTTP/1.1 200 OK\r\n"+cookie+"Content-Length: 50\r\n\r\n{\"access")
-		})
+		base := rawtest.Answer(t, "HTTP/1.1 200 OK\r\n"+cookie+"Content-Length: 50\r\n\r\n{\"access")
 		res, ex, err := client().Refresh(context.Background(), session(base))
 		if err == nil || res.RefreshToken != "" || !ex.BodyBroken {
 			t.Errorf("%s: result %+v, err %v, broken %v", name, res, err, ex.BodyBroken)
@@ -128,7 +126,7 @@ func TestRefresherSavesRotationFromBrokenBody(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	base := rawtest.Server(t, func(c net.Conn) { io.WriteString(c, halfAnswer()) })
+	base := rawtest.Answer(t, halfAnswer())
 	sess := vault.Session{Provider: vault.ProviderGalileo, Label: "acme", BaseURL: base,
 		AccessToken: opaqueAccess, RefreshToken: refreshToken}
 	if err := st.CreateSession(context.Background(), &sess); err != nil {

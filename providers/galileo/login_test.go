@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func noLengths(t *testing.T, ex *providers.Exchange, secret string) {
 	red := ex.Redacted()
 	raw, _ := json.Marshal(red)
 	n := len(secret)
-	for _, bad := range []string{secret, "…(" + itoaTest(n) + ")…"} {
+	for _, bad := range []string{secret, "…(" + strconv.Itoa(n) + ")…"} {
 		if strings.Contains(string(raw), bad) {
 			t.Errorf("redacted exchange shows %q: %s", bad, raw)
 		}
@@ -46,8 +47,6 @@ func noLengths(t *testing.T, ex *providers.Exchange, secret string) {
 		t.Errorf("Content-Length %q tells the secret's length", cl)
 	}
 }
-
-func itoaTest(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestLoginPasswordRequest(t *testing.T) {
 	access := jwtAccess(t, 20*time.Minute)
