@@ -155,15 +155,11 @@ func (s *Store) ApplyRecovery(ctx context.Context, rec Recovery, expectVersion i
 	}
 	var after Session
 	err = s.tx(ctx, func(tx *rtx) error {
+		version, sealed, err := s.lockSessionTokens(ctx, tx, id)
+		if err != nil {
+			return err
+		}
 		if rec.SpentHash != "" {
-			var sealed []byte
-			err := tx.QueryRowContext(ctx, "SELECT refresh_token FROM sessions WHERE id = ?"+s.d.forUpdate, id).Scan(&sealed)
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
-			if err != nil {
-				return err
-			}
 			stored, err := unseal(s.aead, sealed, sessionAD(id, colRefreshToken))
 			if err != nil {
 				return err
@@ -178,7 +174,7 @@ func (s *Store) ApplyRecovery(ctx context.Context, rec Recovery, expectVersion i
 				return err
 			}
 		}
-		after, err = s.recordRefreshTx(ctx, tx, "", id, expectVersion, &tokens, attempt, false, now)
+		after, err = s.recordRefreshLocked(ctx, tx, "", id, version, sealed, expectVersion, &tokens, attempt, false, now)
 		return err
 	})
 	if err != nil {

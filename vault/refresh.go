@@ -180,15 +180,27 @@ func prepareTokens(upd TokenUpdate, now time.Time) (TokenUpdate, error) {
 // mark stood for now has its outcome, or its tokens, on record.
 func (s *Store) recordRefreshTx(ctx context.Context, tx *rtx, leaseOwner string, id, expectVersion int64,
 	upd *TokenUpdate, a *Attempt, needsLogin bool, now time.Time) (Session, error) {
-	var version int64
-	var sealedRefresh []byte
-	err := tx.QueryRowContext(ctx, "SELECT version, refresh_token FROM sessions WHERE id = ?"+s.d.forUpdate, id).Scan(&version, &sealedRefresh)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, ErrNotFound
-	}
+	version, sealedRefresh, err := s.lockSessionTokens(ctx, tx, id)
 	if err != nil {
 		return Session{}, err
 	}
+	return s.recordRefreshLocked(ctx, tx, leaseOwner, id, version, sealedRefresh, expectVersion, upd, a, needsLogin, now)
+}
+
+// lockSessionTokens reads session id's version and sealed refresh token in
+// tx, locking the row where the dialect does (ErrNotFound when it is gone).
+func (s *Store) lockSessionTokens(ctx context.Context, tx *rtx, id int64) (version int64, sealedRefresh []byte, err error) {
+	err = tx.QueryRowContext(ctx, "SELECT version, refresh_token FROM sessions WHERE id = ?"+s.d.forUpdate, id).Scan(&version, &sealedRefresh)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return version, sealedRefresh, err
+}
+
+// recordRefreshLocked is recordRefreshTx once the row is read and locked
+// (lockSessionTokens): version and sealedRefresh are as stored.
+func (s *Store) recordRefreshLocked(ctx context.Context, tx *rtx, leaseOwner string, id, version int64, sealedRefresh []byte,
+	expectVersion int64, upd *TokenUpdate, a *Attempt, needsLogin bool, now time.Time) (Session, error) {
 	// One UPDATE of the session row for all of it (every SET sees the row
 	// as it was): the new tokens, the attempt's status, the end of the sent
 	// mark, needs_login and the lease.
