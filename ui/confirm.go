@@ -16,13 +16,13 @@ type confirmAction int
 
 const (
 	confirmDelete confirmAction = iota
-	confirmCopyRefresh
-	confirmCopyRefreshCurl
+	confirmCopy                 // copy a secret: copyRefresh or copyRefreshCurl
 )
 
 // confirmation is a pending y/n question about one session.
 type confirmation struct {
 	action    confirmAction
+	copy      copyKind // confirmCopy: what is copied
 	sessionID int64
 	label     string
 	prompt    []string
@@ -42,7 +42,7 @@ func (m *Model) askDelete(s vault.Session) {
 }
 
 func (m *Model) askCopyRefresh(s vault.Session) {
-	m.ask(confirmation{action: confirmCopyRefresh, sessionID: s.ID, label: s.Label, prompt: []string{
+	m.ask(confirmation{action: confirmCopy, copy: copyRefresh, sessionID: s.ID, label: s.Label, prompt: []string{
 		fmt.Sprintf("Copy the refresh token of %s?", s.Label),
 		"Whoever holds it can mint new access tokens until it expires or rotates.",
 	}})
@@ -52,7 +52,7 @@ func (m *Model) askCopyRefresh(s vault.Session) {
 // rotates the token outside tokentop, and the session is dead until it
 // logs in again.
 func (m *Model) askCopyRefreshCurl(s vault.Session) {
-	m.ask(confirmation{action: confirmCopyRefreshCurl, sessionID: s.ID, label: s.Label, prompt: []string{
+	m.ask(confirmation{action: confirmCopy, copy: copyRefreshCurl, sessionID: s.ID, label: s.Label, prompt: []string{
 		fmt.Sprintf("Copy a curl for the refresh call of %s?", s.Label),
 		"Running it spends the refresh token: the provider rotates it, and tokentop",
 		"then holds a spent one. The next refresh gets 401 until you log in again (l).",
@@ -92,13 +92,9 @@ func (m Model) updateConfirm(msg tea.KeyMsg) (Model, tea.Cmd) {
 				f.cancel()
 			}
 			return m, m.deleteCmd(c.sessionID, c.label)
-		case confirmCopyRefresh, confirmCopyRefreshCurl:
-			kind := copyRefresh
-			if c.action == confirmCopyRefreshCurl {
-				kind = copyRefreshCurl
-			}
+		case confirmCopy:
 			if s, ok := m.list.Selected(); ok && s.ID == c.sessionID {
-				return m.copySelected(kind)
+				return m.copySelected(c.copy)
 			}
 		}
 	case key.Matches(msg, m.keys.No), key.Matches(msg, m.keys.ForceQuit):
