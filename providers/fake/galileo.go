@@ -67,10 +67,16 @@ func (s *Server) galileoRefresh(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, http.StatusInternalServerError, "application/json", s.flavor.errorBody(500, "Internal Server Error"))
 		return
 	}
+	s.galileoTokens(w, out, "/")
+}
+
+// galileoTokens answers 200 with the Token body, and the refresh_token cookie
+// (with cookiePath) when out carries a new refresh token.
+func (s *Server) galileoTokens(w http.ResponseWriter, out issued, cookiePath string) {
 	if out.refresh != "" {
 		// Written by hand to keep the attribute order of the real service.
-		w.Header().Add("Set-Cookie", fmt.Sprintf("%s=%s; Path=/; HttpOnly; Secure; SameSite=Lax; Max-Age=%d",
-			refreshCookie, out.refresh, int64(s.opts.RefreshTTL/time.Second)))
+		w.Header().Add("Set-Cookie", fmt.Sprintf("%s=%s; Path=%s; HttpOnly; Secure; SameSite=Lax; Max-Age=%d",
+			refreshCookie, out.refresh, cookiePath, int64(s.opts.RefreshTTL/time.Second)))
 	}
 	writeJSON(w, http.StatusOK, galileoToken{AccessToken: out.access, TokenType: "bearer"})
 }

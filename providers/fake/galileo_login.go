@@ -4,13 +4,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 )
 
 // Galileo's logins: POST /login (an OAuth2 password form, as FastAPI's
@@ -106,9 +104,7 @@ func (s *Server) galileoNewFamily(w http.ResponseWriter) {
 	if !ok {
 		return
 	}
-	w.Header().Add("Set-Cookie", fmt.Sprintf("%s=%s; Path=%s; HttpOnly; Secure; SameSite=Lax; Max-Age=%d",
-		refreshCookie, out.refresh, loginCookiePath, int64(s.opts.RefreshTTL/time.Second)))
-	writeJSON(w, http.StatusOK, galileoToken{AccessToken: out.access, TokenType: "bearer"})
+	s.galileoTokens(w, out, loginCookiePath)
 }
 
 // mediaType is the request's Content-Type without parameters, lower case.
