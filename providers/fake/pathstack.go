@@ -97,13 +97,7 @@ func (s *Server) pathStackLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, pathStackData{Data: pathStackTokens{
-		TokenType:    "Bearer",
-		ExpiresIn:    int64(out.accessTTL / time.Second),
-		AccessToken:  out.access,
-		RefreshToken: out.refresh,
-		Sub:          out.sub,
-	}})
+	writePathStackTokens(w, out)
 }
 
 // pathStackRefresh serves POST /refresh.
@@ -131,6 +125,12 @@ func (s *Server) pathStackRefresh(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, http.StatusInternalServerError, "application/json", s.flavor.errorBody(500, "Internal Server Error"))
 		return
 	}
+	writePathStackTokens(w, out)
+}
+
+// writePathStackTokens answers 200 with the tokens of a login or refresh
+// (data.refresh_token absent when a refresh did not rotate).
+func writePathStackTokens(w http.ResponseWriter, out issued) {
 	writeJSON(w, http.StatusOK, pathStackData{Data: pathStackTokens{
 		TokenType:    "Bearer",
 		ExpiresIn:    int64(out.accessTTL / time.Second),
