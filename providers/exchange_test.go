@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tokentop/tokentop/providers/internal/rawtest"
 )
 
 // accept is an interpret func for Capture that accepts any response.
@@ -186,39 +188,6 @@ func TestIsLoopbackHost(t *testing.T) {
 	}
 }
 
-// rawServer accepts connections on loopback and hands each to handle.
-func rawServer(t *testing.T, handle func(net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go handle(c)
-		}
-	}()
-	return "http://" + ln.Addr().String()
-}
-
-// readRequest reads one request head and body from c.
-func readRequest(c net.Conn) {
-	buf := make([]byte, 4096)
-	var got []byte
-	for !strings.Contains(string(got), `{"a":1}`) {
-		n, err := c.Read(buf)
-		if err != nil {
-			return
-		}
-		got = append(got, buf[:n]...)
-	}
-}
-
 func TestCaptureClassifiesNetworkErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -240,17 +209,11 @@ func TestCaptureClassifiesNetworkErrors(t *testing.T) {
 	tlsSrv.StartTLS()
 	defer tlsSrv.Close()
 
-	dropped := rawServer(t, func(c net.Conn) { readRequest(c); c.Close() })
-	reset := rawServer(t, func(c net.Conn) {
-		readRequest(c)
+	dropped := rawtest.Server(t, func(net.Conn) {})
+	reset := rawtest.Server(t, func(c net.Conn) {
 		c.(*net.TCPConn).SetLinger(0) // close with RST
-		c.Close()
 	})
-	shortBody := rawServer(t, func(c net.Conn) {
-		readRequest(c)
-		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\":")
-		c.Close()
-	})
+	shortBody := rawtest.Answer(t, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"partial\":")
 
 	tests := []struct {
 		name    string
