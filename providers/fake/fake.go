@@ -151,6 +151,7 @@ func start(f *flavor, opts Options) (*Server, error) {
 		key:        make([]byte, 32),
 		accountSub: newUUID4(),
 		refresh:    make(map[tokenHash]*refreshRecord),
+		apiKeys:    make(map[tokenHash]bool),
 	}
 	rand.Read(s.key)
 	s.handler = http.HandlerFunc(s.serveHTTP)

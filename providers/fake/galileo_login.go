@@ -122,9 +122,6 @@ func (s *Server) IssueAPIKey() string {
 	key := "gk_" + rand.Text()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.apiKeys == nil {
-		s.apiKeys = make(map[tokenHash]bool)
-	}
 	s.apiKeys[sha256.Sum256([]byte(key))] = true
 	return key
 }
