@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/ui/internal/common"
 	"github.com/tokentop/tokentop/ui/internal/form"
 	"github.com/tokentop/tokentop/ui/internal/toast"
 	"github.com/tokentop/tokentop/vault"
@@ -274,7 +275,7 @@ func (m Model) onSessionSaved(msg SessionSavedMsg) (Model, tea.Cmd) {
 func describeProviderError(err error) string {
 	var pe *providers.Error
 	if errors.As(err, &pe) {
-		parts := []string{strings.ReplaceAll(string(pe.Outcome), "_", " ")}
+		parts := []string{common.OutcomeWords(string(pe.Outcome))}
 		if pe.Status != 0 {
 			parts = append(parts, fmt.Sprint(pe.Status))
 		}
