@@ -448,16 +448,10 @@ func (r *Refresher) lastAnswerLost(ctx context.Context, id int64, sess vault.Ses
 		(a.Outcome == string(OutcomeInterrupted) || (a.Outcome == string(OutcomeNetworkError) && a.Status == 0 && strings.Contains(a.Error, answerLostNote)))
 }
 
-// acquireLease takes the session's lease. When another owner holds it, it
-// reads the session as it was before polling until the lease is free, and
-// returns that reading so that the caller can tell whether the other owner
-// changed it.
-func (r *Refresher) acquireLease(ctx context.Context, id int64) (*vault.Session, error) {
-	return r.acquireLeaseAs(ctx, id, r.owner)
-}
-
-// acquireLeaseAs is acquireLease for owner (Recover takes the lease as an
-// owner of its own).
+// acquireLeaseAs takes the session's lease for owner (Recover takes it as an
+// owner of its own). When another owner holds it, it reads the session as it
+// was before polling until the lease is free, and returns that reading so
+// that the caller can tell whether the other owner changed it.
 func (r *Refresher) acquireLeaseAs(ctx context.Context, id int64, owner string) (*vault.Session, error) {
 	ok, err := r.store.TakeLease(ctx, id, owner, r.ttl)
 	if err != nil {
