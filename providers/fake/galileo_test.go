@@ -135,7 +135,9 @@ func TestGalileoWithoutRotation(t *testing.T) {
 	}
 }
 
-func TestGalileoHasNoLogin(t *testing.T) {
+// TestGalileoHasNoTokenEndpoint: Galileo logs in at /login, not at
+// PathStack's /token.
+func TestGalileoHasNoTokenEndpoint(t *testing.T) {
 	s := startGalileo(t, Options{})
 	expect(t, send(t, "POST", s.URL+"/token", `{"username":"`+s.Username()+`","password":"`+s.Password()+`"}`),
 		404, `{"detail":"Not Found"}`)
