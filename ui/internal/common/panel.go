@@ -65,7 +65,7 @@ func (s PanelStyles) panel(title string, body []string, width, height int, focus
 	used := 1
 	if title != "" && inner > 4 {
 		// Titles name sessions and URLs: vault text.
-		t := TruncateWords(Safe(title), inner-3)
+		t := TruncateWords(Safe(title), TitleRoom(width, ""))
 		b.WriteString(" " + ts.Render(t) + " ")
 		used += ansi.StringWidth(t) + 2
 	}
@@ -93,12 +93,22 @@ func (s PanelStyles) panel(title string, body []string, width, height int, focus
 	return b.String()
 }
 
+// TitleRoom is how many cells a panel width cells wide gives its title:
+// Panel sets the title in width-5 cells, and a scroll indicator
+// (WithIndicator; "" when none) takes its own width and " · " of them.
+func TitleRoom(width int, indicator string) int {
+	room := width - 5
+	if indicator != "" {
+		room -= 3 + ansi.StringWidth(indicator)
+	}
+	return room
+}
+
 // WithIndicator ends a panel title with a scroll indicator ("12-20/48"),
 // shortening the title rather than the indicator to fit a panel width
 // cells wide.
 func WithIndicator(title, indicator string, width int) string {
-	room := width - 5 - 3 - ansi.StringWidth(indicator) // Panel sets the title in width-5 cells; " · " is 3
-	return TruncateWords(Safe(title), max(1, room)) + " · " + indicator
+	return TruncateWords(Safe(title), max(1, TitleRoom(width, indicator))) + " · " + indicator
 }
 
 // Fit truncates s (which may hold ANSI styling) to width cells, or pads it

@@ -301,12 +301,8 @@ func FromAttempt(a vault.Attempt, caption string) *Shown {
 
 // View draws the panel.
 func (m Model) View() string {
-	room := m.width - 5 // what Panel gives a title
 	ind := m.scroll.Indicator()
-	if ind != "" {
-		room -= 3 + len(ind)
-	}
-	title := m.title(room)
+	title := m.title(common.TitleRoom(m.width, ind))
 	if ind != "" {
 		title = common.WithIndicator(title, ind, m.width)
 	}
