@@ -205,12 +205,6 @@ func (s *Store) isRecoveryFile(path string) bool {
 	return ok
 }
 
-// recoveryFileCount is how many recovery files session id has.
-func (s *Store) recoveryFileCount(id int64) int {
-	files, _ := s.recoveryFiles() // best effort: a count, not the tokens
-	return countRecoveryFiles(files, id)
-}
-
 // countRecoveryFiles is how many of files belong to session id.
 func countRecoveryFiles(files []recoveryFileName, id int64) int {
 	n := 0

@@ -212,15 +212,13 @@ func (s *Store) readSession(ctx context.Context, q queryer, where string, arg an
 	}
 	sess.AccessToken, sess.RefreshToken = string(access), string(refresh)
 	sess.SentFP, sess.SentAt, sess.SentBy = sentFP.String, timeOf(sentAt), sentBy.String
-	if strict {
-		files, err := s.listRecoveryFiles(true)
-		if err != nil {
-			return Session{}, fmt.Errorf("list recovery files: %w", err)
-		}
-		sess.Recovery = recoveryRows + countRecoveryFiles(files, sess.ID)
-	} else {
-		sess.Recovery = recoveryRows + s.recoveryFileCount(sess.ID)
+	// Strict: listed afresh, and a failure fails the read. Otherwise best
+	// effort: a count, not the tokens (no files counted on failure).
+	files, err := s.listRecoveryFiles(strict)
+	if err != nil && strict {
+		return Session{}, fmt.Errorf("list recovery files: %w", err)
 	}
+	sess.Recovery = recoveryRows + countRecoveryFiles(files, sess.ID)
 	sess.LoginRemembered, sess.LoginUser = loginMethod, loginUser
 	return sess, nil
 }
