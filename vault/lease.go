@@ -50,14 +50,13 @@ func (s *Store) takeLease(ctx context.Context, tx *rtx, id int64, owner string, 
 	// PostgreSQL re-checks the WHERE on the row's newest version after
 	// waiting for its row lock, so two contenders cannot both see the
 	// lease free.
-	var until int64
-	err := tx.QueryRowContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < "+nowSQL+") RETURNING lease_until",
-		append(args(owner), nowArgs...)...).Scan(&until)
-	if err == nil {
-		return true, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	res, err := tx.ExecContext(ctx, set+"(lease_owner IS NULL OR lease_owner = ? OR lease_until < "+nowSQL+")",
+		append(args(owner), nowArgs...)...)
+	if err != nil {
 		return false, err
+	}
+	if taken, err := oneRow(res); err != nil || taken {
+		return taken, err
 	}
 	holder, _, hp, err := leaseHolder(ctx, tx, id)
 	if err != nil {
@@ -69,7 +68,7 @@ func (s *Store) takeLease(ctx context.Context, tx *rtx, id int64, owner string, 
 	// The holder is dead (same host only: a PID says nothing about
 	// another machine). Compare-and-swap on the stale holder: of two
 	// takers judging the same corpse, only the first write matches.
-	res, err := tx.ExecContext(ctx, set+"lease_owner = ? AND lease_pid = ? AND lease_host = ?",
+	res, err = tx.ExecContext(ctx, set+"lease_owner = ? AND lease_pid = ? AND lease_host = ?",
 		args(holder, hp.PID, hp.Host)...)
 	if err != nil {
 		return false, err

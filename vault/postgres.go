@@ -35,7 +35,7 @@ import (
 //     the lease check of MarkSent. A second writer waits for the first to
 //     commit and then reads the new version, so a compare-and-swap never
 //     passes twice, and there are no serialisation failures to retry.
-//     Taking a lease is one UPDATE … WHERE (free or lapsed) RETURNING,
+//     Taking a lease is one UPDATE … WHERE (free or lapsed),
 //     whose WHERE PostgreSQL re-checks on the newest row after the wait;
 //   - every write transaction ends with NOTIFY on the vault's channel, so
 //     that other processes see changes at once (Store.Changes);
