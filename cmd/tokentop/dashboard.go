@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"os/signal"
-	"syscall"
 
 	"golang.org/x/term"
 
@@ -20,14 +18,12 @@ func (a *app) runDashboard(ctx context.Context) error {
 }
 
 // openDashboard runs the dashboard until q, or until a signal: main turns
-// SIGINT and SIGTERM into cancelling ctx, withHangup adds SIGHUP. Bubble
+// SIGINT, SIGTERM and SIGHUP into cancelling ctx (handleSignals). Bubble
 // Tea's own signal handler is off (ui.Run), so a signal has one path: ctx
 // is cancelled, the program ends and restores the terminal, and Run lets
 // the refreshes in flight save their tokens before returning nil.
 // loginHint fills in the login form's credentials (the demo's).
 func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseURL string) (string, string)) error {
-	ctx, stop := withHangup(ctx)
-	defer stop()
 	if a.io.tty == nil || !term.IsTerminal(int(a.io.tty.Fd())) {
 		return usagef("the dashboard needs a terminal; see `tokentop --help` for the commands scripts use")
 	}
@@ -55,11 +51,4 @@ func (a *app) logins() map[string]ui.LoginFunc {
 		vault.ProviderPathStack: pathstack.New(hc, a.io.now).Login,
 		vault.ProviderGalileo:   galileo.New(hc, a.io.now).Login,
 	}
-}
-
-// withHangup also cancels ctx on SIGHUP (the terminal went away), which
-// would otherwise end the process at once: no refresh saved, the demo's
-// files left behind.
-func withHangup(ctx context.Context) (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(ctx, syscall.SIGHUP)
 }

@@ -33,11 +33,10 @@ listens at its URL). In the dashboard, l logs a session in again: the fake
 servers' account is filled in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// SIGINT, SIGTERM (main) and SIGHUP cancel ctx: whenever one
-			// comes, the demo ends through the defers below, its files
-			// removed.
-			ctx, stop := withHangup(cmd.Context())
-			defer stop()
+			// SIGINT, SIGTERM and SIGHUP cancel ctx (main, handleSignals):
+			// whenever one comes, the demo ends through the defers below,
+			// its files removed.
+			ctx := cmd.Context()
 			a.demo = true
 			if a.vaultPath == "" { // throwaway vault and key, removed on exit
 				dir, err := os.MkdirTemp("", "tokentop-demo-")
