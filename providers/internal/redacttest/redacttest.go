@@ -26,7 +26,8 @@ func LookedFor(s string) bool {
 // request or response body, error, response headers, or in err.
 func CheckShown(t testing.TB, ex *providers.Exchange, err error, tokens ...string) {
 	t.Helper()
-	if _, merr := json.Marshal(ex.Redacted()); merr != nil {
+	red := ex.Redacted()
+	if _, merr := json.Marshal(red); merr != nil {
 		t.Fatal(merr)
 	}
 	var out bytes.Buffer
@@ -38,7 +39,6 @@ func CheckShown(t testing.TB, ex *providers.Exchange, err error, tokens ...strin
 	if i := strings.IndexFunc(shown, func(r rune) bool { return r != '\n' && providers.UnsafeRune(r) }); i >= 0 {
 		t.Fatalf("control character kept: %q", shown[i:])
 	}
-	red := ex.Redacted()
 	var headers []string
 	for _, vs := range red.ResponseHeader {
 		headers = append(headers, vs...)
