@@ -62,21 +62,23 @@ func (m Model) exchangeTitle(sh *Shown, suffix string, room int) string {
 			parts = append(parts, "masked")
 		}
 	}
-	title := strings.Join(parts, " · ") + suffix
-	if url >= 0 && ansi.StringWidth(common.Safe(title)) > room {
+	join := func(parts []string) string { return strings.Join(parts, " · ") + suffix }
+	tooWide := func(title string) bool { return ansi.StringWidth(common.Safe(title)) > room }
+	title := join(parts)
+	if url >= 0 && tooWide(title) {
 		// The path, then nothing: the request line has the whole URL.
 		parts[url] = sh.Exchange.Method
 		if u, err := neturl.Parse(sh.Exchange.URL); err == nil && u.Path != "" {
 			parts[url] += " " + u.Path
 		}
-		title = strings.Join(parts, " · ") + suffix
-		if ansi.StringWidth(common.Safe(title)) > room {
+		title = join(parts)
+		if tooWide(title) {
 			parts[url] = sh.Exchange.Method
-			title = strings.Join(parts, " · ") + suffix
+			title = join(parts)
 		}
 	}
-	if masked >= 0 && ansi.StringWidth(common.Safe(title)) > room {
-		title = strings.Join(append(parts[:masked:masked], parts[masked+1:]...), " · ") + suffix
+	if masked >= 0 && tooWide(title) {
+		title = join(append(parts[:masked:masked], parts[masked+1:]...))
 	}
 	return title
 }
