@@ -137,3 +137,27 @@ func readFile(t testing.TB, path string) []byte {
 }
 
 func ctxb() context.Context { return context.Background() }
+
+// diskFile is the raw content of one of a SQLite vault's files.
+type diskFile struct {
+	path string
+	data []byte
+}
+
+// onDisk reads the vault file and its WAL, in that order, as they are on
+// disk (one that does not exist is left out): tests grep them for secrets.
+func (e *testEnv) onDisk(t testing.TB) []diskFile {
+	t.Helper()
+	var out []diskFile
+	for _, p := range []string{e.path, e.path + "-wal"} {
+		data, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, diskFile{p, data})
+	}
+	return out
+}

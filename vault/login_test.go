@@ -3,7 +3,6 @@ package vault
 import (
 	"bytes"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 )
@@ -125,15 +124,8 @@ func TestRememberedLoginSealed(t *testing.T) {
 	grep := func(when string) {
 		t.Helper()
 		var all []byte
-		for _, p := range []string{env.path, env.path + "-wal"} {
-			data, err := os.ReadFile(p)
-			if os.IsNotExist(err) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			all = append(all, data...)
+		for _, f := range env.onDisk(t) {
+			all = append(all, f.data...)
 		}
 		if bytes.Contains(all, []byte(secret)) {
 			t.Errorf("%s: the vault holds the login secret in plaintext", when)

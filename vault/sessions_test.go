@@ -420,22 +420,15 @@ func TestNoPlaintextTokensOnDisk(t *testing.T) {
 
 	grep := func(when string) {
 		t.Helper()
-		for _, p := range []string{env.path, env.path + "-wal"} {
-			data, err := os.ReadFile(p)
-			if os.IsNotExist(err) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, f := range env.onDisk(t) {
 			for _, m := range markers {
-				if bytes.Contains(data, []byte(m)) {
-					t.Errorf("%s: %s contains a token in plaintext", when, p)
+				if bytes.Contains(f.data, []byte(m)) {
+					t.Errorf("%s: %s contains a token in plaintext", when, f.path)
 				}
 			}
 			// The JWT's payload is what a partial leak would show.
-			if bytes.Contains(data, []byte(strings.Split(jwtAccess, ".")[1])) {
-				t.Errorf("%s: %s contains the JWT payload", when, p)
+			if bytes.Contains(f.data, []byte(strings.Split(jwtAccess, ".")[1])) {
+				t.Errorf("%s: %s contains the JWT payload", when, f.path)
 			}
 		}
 	}
