@@ -60,7 +60,9 @@ var errBatchLost = errors.New("batch transaction lost")
 // the moment (see group). Cancelling ctx while the request waits for its
 // turn withdraws it; once its turn has come, fn runs to its end (on a
 // context that is not cancelled, so that one caller's cancellation cannot
-// interrupt the shared transaction).
+// interrupt the shared transaction). A panic in a request's function
+// reaches the goroutine that led the batch (its own caller's, or another's);
+// the others get an error.
 func (s *Store) groupTx(ctx context.Context, fn func(*rtx) error, lazy bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -113,9 +115,6 @@ func (s *Store) groupTx(ctx context.Context, fn func(*rtx) error, lazy bool) err
 	s.endBatch(batch, req)
 	return req.err
 }
-
-// A panic in a request's function reaches the goroutine that led the batch
-// (its own caller's, or another's); the others get an error.
 
 // endBatch hands the lead to the first request queued meanwhile (or drops
 // it) and wakes the batch's requests but req, the leader's own.

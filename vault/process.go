@@ -19,7 +19,6 @@ type Process struct {
 	Start int64 // start time in clock ticks since boot (Linux /proc/PID/stat field 22); 0 when unknown
 }
 
-// currentProcess is this program's Process.
 // leaseHolderProcess is how a Store names this program as a lease holder:
 // opts.Process when given, else currentProcess with its host passed through
 // host (when not nil), worked out once, on first use.
@@ -37,6 +36,7 @@ func leaseHolderProcess(opts Options, host func(string) string) func() Process {
 	})
 }
 
+// currentProcess is this program's Process.
 func currentProcess() Process {
 	host, _ := os.Hostname() // "" on error: leases then never count as ours to judge
 	pid := os.Getpid()
