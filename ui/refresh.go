@@ -430,10 +430,11 @@ func (m Model) reportStatus(label string, rep *providers.Report, scheduled bool,
 		if rep.Relogin {
 			// Worth a look: the provider revoked the token family (a
 			// password change, "log out everywhere", a reused token).
-			text, kind = label+": refresh token rejected — logged in again with the remembered login", toast.Warn
+			text, kind = label+": ", toast.Warn
 			if scheduled {
-				text = label + ": scheduled refresh: refresh token rejected — logged in again with the remembered login"
+				text += "scheduled refresh: "
 			}
+			text += "refresh token rejected — logged in again with the remembered login"
 		}
 		if status != "" {
 			text += " · " + status
