@@ -73,7 +73,7 @@ func (a *app) ensureFresh(cmd *cobra.Command, verb string, s vault.Session, minV
 	ctx := cmd.Context()
 	// No refresh can satisfy a --min-valid of the whole lifetime or
 	// more: every call would refresh (and rotate) for nothing.
-	if life := s.ExpiresAt.Sub(s.IssuedAt); !s.IssuedAt.IsZero() && !s.ExpiresAt.IsZero() && life > 0 && minValid >= life {
+	if life := providers.Lifetime(s); life > 0 && minValid >= life {
 		return vault.Session{}, usagef("%s is not shorter than the lifetime of %q's access tokens (%s): no refresh can satisfy it",
 			a.flagSource(cmd, "min-valid"), s.Label, humanDuration(life))
 	}
