@@ -124,15 +124,11 @@ func (s *Store) TakeLeaseAndMark(ctx context.Context, id int64, owner string, tt
 		if plan = decide(sess); !plan.Mark {
 			return nil
 		}
+		var a *Attempt
 		if plan.Lost != nil {
-			lost = *plan.Lost
-			if err := s.recordAttempt(ctx, tx, id, &lost, now); err != nil {
-				return err
-			}
+			lost, a = *plan.Lost, &lost
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET sent_fp = ?, sent_at = ?, sent_by = ? WHERE id = ?",
-			plan.FP, now.UnixMilli(), owner, id)
-		return err
+		return s.markSent(ctx, tx, id, owner, plan.FP, a, now)
 	})
 	if err != nil {
 		return Session{}, false, SendPlan{}, fmt.Errorf("take lease on session %d: %w", id, err)
@@ -215,15 +211,11 @@ func (s *Store) MarkSent(ctx context.Context, id int64, owner, fp string, lost *
 		if owner == "" || holder.String != owner {
 			return ErrLeaseLost
 		}
+		var a *Attempt
 		if lost != nil {
-			attempt = *lost
-			if err := s.recordAttempt(ctx, tx, id, &attempt, now); err != nil {
-				return err
-			}
+			attempt, a = *lost, &attempt
 		}
-		_, err = tx.ExecContext(ctx, "UPDATE sessions SET sent_fp = ?, sent_at = ?, sent_by = ? WHERE id = ?",
-			fp, now.UnixMilli(), owner, id)
-		return err
+		return s.markSent(ctx, tx, id, owner, fp, a, now)
 	})
 	if err != nil {
 		return fmt.Errorf("mark refresh of session %d as sent: %w", id, err)
@@ -232,6 +224,19 @@ func (s *Store) MarkSent(ctx context.Context, id int64, owner, fp string, lost *
 		lost.ID, lost.SessionID = attempt.ID, id
 	}
 	return nil
+}
+
+// markSent is the write of MarkSent and TakeLeaseAndMark, under the lease
+// owner holds: lost (when not nil) recorded as an attempt, and the mark.
+func (s *Store) markSent(ctx context.Context, tx *rtx, id int64, owner, fp string, lost *Attempt, now time.Time) error {
+	if lost != nil {
+		if err := s.recordAttempt(ctx, tx, id, lost, now); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE sessions SET sent_fp = ?, sent_at = ?, sent_by = ? WHERE id = ?",
+		fp, now.UnixMilli(), owner, id)
+	return err
 }
 
 // oneRow reports whether res changed exactly one row.
