@@ -123,13 +123,12 @@ func copyPayload(s vault.Session, kind copyKind) (string, error) {
 
 // copyWarning warns when what is copied has expired.
 func copyWarning(s vault.Session, kind copyKind, now time.Time) string {
-	exp := s.ExpiresAt
-	what := "this access token"
+	exp, what := s.ExpiresAt, "this access token"
 	if kind == copyRefresh || kind == copyRefreshCurl {
+		if s.NeedsLogin {
+			return "the provider rejected this refresh token"
+		}
 		exp, what = s.RefreshExpiresAt, "the refresh token"
-	}
-	if s.NeedsLogin && (kind == copyRefresh || kind == copyRefreshCurl) {
-		return "the provider rejected this refresh token"
 	}
 	if !exp.IsZero() && !exp.After(now) {
 		return what + " expired " + common.Ago(now.Sub(exp)) + " ago"
