@@ -138,6 +138,21 @@ func readFile(t testing.TB, path string) []byte {
 
 func ctxb() context.Context { return context.Background() }
 
+// seed makes the vault with one session, label, and closes it: for tests
+// of what a later Open finds.
+func (e *testEnv) seed(t testing.TB, label string) Session {
+	t.Helper()
+	s := e.open(t)
+	sess := pathstackSession(label)
+	if err := s.CreateSession(ctxb(), &sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
 // diskFile is the raw content of one of a SQLite vault's files.
 type diskFile struct {
 	path string

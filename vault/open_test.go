@@ -84,12 +84,7 @@ func TestOpenCreatesSchemaAndReopens(t *testing.T) {
 
 func TestOpenRunsPendingMigration(t *testing.T) {
 	env := newTestEnv(t)
-	s := env.open(t)
-	sess := pathstackSession("prod")
-	if err := s.CreateSession(ctxb(), &sess); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	env.seed(t, "prod")
 
 	saved := sqliteMigrations
 	sqliteMigrations = append(append([]string(nil), saved...), "CREATE TABLE extra (x INTEGER);")
@@ -475,12 +470,7 @@ func TestPassphraseVault(t *testing.T) {
 func TestOpenOddPath(t *testing.T) {
 	env := newTestEnv(t)
 	env.path = filepath.Join(env.dir, "we?ird #dir%20", "vault 100%?.db")
-	s := env.open(t)
-	sess := pathstackSession("prod")
-	if err := s.CreateSession(ctxb(), &sess); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	env.seed(t, "prod")
 	if fi, err := os.Stat(env.path); err != nil || fi.Size() == 0 {
 		t.Fatalf("vault not at its literal path: %v", err)
 	}
@@ -506,12 +496,7 @@ func TestOpenWithoutKeyFileCreatesNothing(t *testing.T) {
 // leaves them for the next read-only open.
 func TestOpenReadOnly(t *testing.T) {
 	env := newTestEnv(t)
-	s := env.open(t)
-	sess := pathstackSession("prod")
-	if err := s.CreateSession(ctxb(), &sess); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	sess := env.seed(t, "prod")
 	opts := env.options()
 	opts.ReadOnly = true
 

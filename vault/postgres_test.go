@@ -83,12 +83,7 @@ func TestPostgresNoPlaintextTokens(t *testing.T) {
 // tokentop is refused before anything is written.
 func TestPostgresNewerSchemaRefusedUntouched(t *testing.T) {
 	env := newPostgresEnv(t)
-	st := env.open(t)
-	sess := pathstackSession("prod")
-	if err := st.CreateSession(ctxb(), &sess); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	env.seed(t, "prod")
 	pgtest.Exec(t, "UPDATE "+env.schema+".schema_version SET version = 99")
 	snapshot := func() string {
 		var s string
