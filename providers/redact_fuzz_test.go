@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,10 +50,10 @@ func FuzzMask(f *testing.F) {
 			return
 		}
 		n := utf8.RuneCountInString(s)
-		if !strings.Contains(m, "…("+itoa(n)+")…") {
+		if !strings.Contains(m, "…("+strconv.Itoa(n)+")…") {
 			t.Fatalf("Mask(%q) = %q does not tell the length %d", s, m, n)
 		}
-		if n >= shortSecret && utf8.RuneCountInString(m) != 7+utf8.RuneCountInString("…("+itoa(n)+")…") {
+		if n >= shortSecret && utf8.RuneCountInString(m) != 7+utf8.RuneCountInString("…("+strconv.Itoa(n)+")…") {
 			t.Fatalf("Mask(%q) = %q keeps more than 7 characters", s, m)
 		}
 		if n < shortSecret && !strings.HasPrefix(m, "…") {
@@ -60,8 +61,6 @@ func FuzzMask(f *testing.F) {
 		}
 	})
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // hostileExchange puts secret in a JSON body field, a cookie, a Set-Cookie,
 // a form field and raw text around filler, and registers it.
@@ -131,7 +130,6 @@ func FuzzRedacted(f *testing.F) {
 			if safe := SafeText(secret); strings.Contains(out.String(), safe) {
 				t.Fatalf("secret %q shows in the formatted exchange", secret)
 			}
-			_ = raw
 		}
 		again, _ := json.Marshal(red.Redacted())
 		if !bytes.Equal(raw, again) {
@@ -163,7 +161,7 @@ func TestRedactedLargeInputs(t *testing.T) {
 		"many distinct token fields": func() *Exchange {
 			var b strings.Builder
 			for i := 0; b.Len() < size; i++ {
-				b.WriteString(`"token":"tok-` + itoa(i) + `-0123456789",`)
+				b.WriteString(`"token":"tok-` + strconv.Itoa(i) + `-0123456789",`)
 			}
 			return &Exchange{RequestHeader: http.Header{}, ResponseHeader: http.Header{}, ResponseBody: b.String()}
 		}(),
