@@ -161,7 +161,7 @@ func (k KeyMap) filterHelp() []key.Binding {
 
 func (k KeyMap) listKeys() sessionlist.KeyMap {
 	d := sessionlist.DefaultKeyMap()
-	d.Up, d.Down, d.PageUp, d.PageDown, d.Home, d.End, d.Filter = k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Filter
+	d.ScrollKeys, d.Filter = k.scrollKeys(), k.Filter
 	return d
 }
 

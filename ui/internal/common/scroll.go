@@ -78,7 +78,7 @@ func (s *Scroll) clamp() {
 }
 
 // ScrollKeys are the bindings that move a Scroll; the panes that scroll
-// (detail, exchange, help) share them.
+// (detail, exchange, help) share them, and the list moves its cursor with them.
 type ScrollKeys struct {
 	Up       key.Binding
 	Down     key.Binding

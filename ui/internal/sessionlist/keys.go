@@ -4,30 +4,31 @@
 // so a frame costs the same with ten sessions or ten thousand.
 package sessionlist
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/tokentop/tokentop/ui/internal/common"
+)
 
 // KeyMap holds the list's bindings.
 type KeyMap struct {
-	Up           key.Binding
-	Down         key.Binding
-	PageUp       key.Binding
-	PageDown     key.Binding
-	Home         key.Binding
-	End          key.Binding
-	Filter       key.Binding
-	AcceptFilter key.Binding
-	ClearFilter  key.Binding
+	common.ScrollKeys // move the cursor
+	Filter            key.Binding
+	AcceptFilter      key.Binding
+	ClearFilter       key.Binding
 }
 
 // DefaultKeyMap returns the list's default bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:           key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:         key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:       key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-		PageDown:     key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-		Home:         key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
-		End:          key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
+		ScrollKeys: common.ScrollKeys{
+			Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+			Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+			PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+			PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+			Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
+			End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
+		},
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		AcceptFilter: key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", "apply filter")),
 		ClearFilter:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
