@@ -144,8 +144,7 @@ func SafeJSON(data []byte) []byte {
 	for len(data[i:]) > 0 {
 		r, size := utf8.DecodeRune(data[i:])
 		if jsonUnsafe(r) {
-			out = append(out, '\\', 'u',
-				hexDigits[(r>>12)&0xf], hexDigits[(r>>8)&0xf], hexDigits[(r>>4)&0xf], hexDigits[r&0xf])
+			out = appendUEscape(out, r)
 		} else {
 			out = append(out, data[i:i+size]...)
 		}

@@ -69,8 +69,11 @@ func writeEscape(b *strings.Builder, r rune) {
 		b.WriteByte(hexDigits[r&0xf])
 		return
 	}
-	b.WriteString(`\u`)
-	for shift := 12; shift >= 0; shift -= 4 {
-		b.WriteByte(hexDigits[(r>>shift)&0xf])
-	}
+	var buf [6]byte
+	b.Write(appendUEscape(buf[:0], r))
+}
+
+// appendUEscape appends r (at most U+FFFF) as \uNNNN.
+func appendUEscape(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[(r>>12)&0xf], hexDigits[(r>>8)&0xf], hexDigits[(r>>4)&0xf], hexDigits[r&0xf])
 }
