@@ -71,7 +71,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 type app struct {
 	io        stdio
 	ctx       context.Context // the command's: cancelled by SIGINT and SIGTERM
-	stdout    *bufio.Writer   // io.out of commands marked buffered; flushed before exit
+	stdout    *bufio.Writer   // io.out of commands marked buffered (nil for the others); flushed before exit
 	fromEnv   map[string]string
 	vaultPath string
 	keyFile   string // set by demo: its throwaway key
@@ -86,7 +86,7 @@ type app struct {
 }
 
 func run(ctx context.Context, args []string, io stdio) int {
-	a := &app{io: io, ctx: ctx, stdout: bufio.NewWriterSize(io.out, 32<<10)}
+	a := &app{io: io, ctx: ctx}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(io.in)
@@ -100,8 +100,10 @@ func run(ctx context.Context, args []string, io stdio) int {
 		return usageError{err}
 	})
 	err := root.ExecuteContext(ctx)
-	if ferr := a.stdout.Flush(); ferr != nil && err == nil {
-		err = fmt.Errorf("write output: %w", ferr)
+	if a.stdout != nil {
+		if ferr := a.stdout.Flush(); ferr != nil && err == nil {
+			err = fmt.Errorf("write output: %w", ferr)
+		}
 	}
 	if cerr := a.closeVault(); cerr != nil && err == nil {
 		err = cerr
@@ -200,7 +202,8 @@ wins over the variable, the variable over the default.`,
 			if a.timeout <= 0 {
 				return usagef("%s: the timeout must be positive, e.g. 15s", a.flagSource(cmd, "timeout"))
 			}
-			if _, ok := cmd.Annotations[annotationBuffered]; ok {
+			if _, ok := cmd.Annotations[annotationBuffered]; ok { // made here: token, on the hot path, is not
+				a.stdout = bufio.NewWriterSize(a.io.out, 32<<10)
 				a.io.out = a.stdout
 			}
 			if _, ok := cmd.Annotations[annotationReadsOnly]; !ok {
