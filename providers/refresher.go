@@ -436,7 +436,7 @@ func (r *Refresher) restore(ctx context.Context, sess vault.Session, rec vault.R
 // The session's last status (its newest attempt's outcome) says when that
 // cannot be, so a refresh after a success reads no history.
 func (r *Refresher) lastAnswerLost(ctx context.Context, id int64, sess vault.Session) bool {
-	if sess.LastStatus != string(OutcomeNetworkError) && sess.LastStatus != string(OutcomeInterrupted) {
+	if !lastMayHaveLostAnswer(sess) {
 		return false
 	}
 	attempts, err := r.store.ListAttempts(ctx, id, 1)
@@ -446,6 +446,14 @@ func (r *Refresher) lastAnswerLost(ctx context.Context, id int64, sess vault.Ses
 	a := attempts[0]
 	return a.SentFP == vault.Fingerprint(sess.RefreshToken) &&
 		(a.Outcome == string(OutcomeInterrupted) || (a.Outcome == string(OutcomeNetworkError) && a.Status == 0 && strings.Contains(a.Error, answerLostNote)))
+}
+
+// lastMayHaveLostAnswer says, from the session's last status alone, whether
+// its newest attempt may have sent the refresh token and lost the answer (a
+// network failure or an interruption): then lastAnswerLost reads history,
+// and planAtOnce leaves the refresh to prepare.
+func lastMayHaveLostAnswer(s vault.Session) bool {
+	return s.LastStatus == string(OutcomeNetworkError) || s.LastStatus == string(OutcomeInterrupted)
 }
 
 // acquireLeaseAs takes the session's lease for owner (Recover takes it as an
@@ -500,7 +508,7 @@ func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) (*vau
 // step by step. It runs inside the vault's transaction (with need): it
 // may read the vault, never write to it (see vault.TakeLeaseAndMark).
 func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, trigger string, need func(vault.Session) bool) *planned {
-	if s.Recovery > 0 || s.LastStatus == string(OutcomeNetworkError) || s.LastStatus == string(OutcomeInterrupted) {
+	if s.Recovery > 0 || lastMayHaveLostAnswer(s) {
 		return nil
 	}
 	r.mu.Lock()
