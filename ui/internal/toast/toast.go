@@ -48,9 +48,13 @@ func DefaultStyles(c common.Common) Styles {
 type ExpiredMsg struct{ ID int }
 
 type note struct {
-	text string
+	text string // Safe already: the line is drawn every frame
 	kind Kind
 }
+
+// newNote keeps text as the line draws it: notes name sessions and quote
+// servers' errors, vault and server text.
+func newNote(text string, kind Kind) *note { return &note{common.Safe(text), kind} }
 
 // Model is the status line.
 type Model struct {
@@ -71,7 +75,7 @@ func (m Model) Show(text string, kind Kind, d time.Duration) (Model, tea.Cmd) {
 		m.status = nil
 	}
 	m.id++
-	m.toast = &note{text, kind}
+	m.toast = newNote(text, kind)
 	id := m.id
 	return m, tea.Tick(d, func(time.Time) tea.Msg { return ExpiredMsg{ID: id} })
 }
@@ -82,7 +86,7 @@ func (m *Model) SetStatus(text string, kind Kind) {
 		m.status = nil
 		return
 	}
-	m.status = &note{text, kind}
+	m.status = newNote(text, kind)
 }
 
 // Dismiss ends the current note early, uncovering a status that arrived
@@ -92,7 +96,7 @@ func (m *Model) Dismiss() { m.toast = nil }
 // Text is what the line shows now, without styling.
 func (m Model) Text() string {
 	if n := m.current(); n != nil {
-		return symbol(n.kind) + " " + common.Safe(n.text)
+		return symbol(n.kind) + " " + n.text
 	}
 	return ""
 }
@@ -120,10 +124,9 @@ func (m Model) View(width int) string {
 	case Error:
 		st = m.styles.Error
 	}
-	// Notes name sessions and quote servers' errors: vault and server text.
-	// A long one ends at a word: "· needs login: l logs in again" is read
+	// A long note ends at a word: "· needs login: l logs in again" is read
 	// whole or not at all.
-	text := common.TruncateWords(symbol(n.kind)+" "+common.Safe(n.text), width-1)
+	text := common.TruncateWords(symbol(n.kind)+" "+n.text, width-1)
 	return common.Fit(" "+st.Render(text), width)
 }
 
