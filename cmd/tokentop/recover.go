@@ -371,7 +371,7 @@ func (a *app) restoreRecovery(ctx context.Context, st *vault.Store, in recoverIn
 			}
 		}
 		stale += j.Stale
-		if !in.all || j.Restored || (err != nil && !errors.Is(err, providers.ErrNothingToRecover)) {
+		if !in.all || !errors.Is(err, providers.ErrNothingToRecover) { // --all lists what was restored or failed
 			out = append(out, j)
 		}
 	}
