@@ -196,10 +196,11 @@ func (a *app) login(cmd *cobra.Command, in loginInput) error {
 	if err := st.PutSession(ctx, &sess, true); err != nil {
 		return fmt.Errorf("save session %q: %w", in.label, err)
 	}
-	msg := fmt.Sprintf("logged in: session %q (%s)", sess.Label, describeExpiry(sess, a.io.now()))
+	detail := describeExpiry(sess, a.io.now())
 	if sess.Sub != "" {
-		msg = fmt.Sprintf("logged in: session %q (sub %s, %s)", sess.Label, sess.Sub, describeExpiry(sess, a.io.now()))
+		detail = "sub " + sess.Sub + ", " + detail
 	}
+	msg := fmt.Sprintf("logged in: session %q (%s)", sess.Label, detail)
 	switch {
 	case in.remember:
 		kept := vault.RememberedLogin{Method: cred.Method, Username: cred.Username, Secret: secret[0]}
