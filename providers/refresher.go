@@ -21,10 +21,12 @@ const DefaultLeaseTTL = 30 * time.Second
 const (
 	// leasePoll is how often a lease held by another process is retried.
 	leasePoll = 100 * time.Millisecond
-	// persistTimeout bounds writing a refresh's result. Persistence runs even
-	// when the caller's context is cancelled: a rotated token must be kept.
-	persistTimeout = 10 * time.Second
 )
+
+// persistTimeout bounds writing a refresh's result. Persistence runs even
+// when the caller's context is cancelled: a rotated token must be kept.
+// A variable for the tests only.
+var persistTimeout = 10 * time.Second
 
 // Refresher errors.
 var (

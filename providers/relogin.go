@@ -51,6 +51,11 @@ func (r *Refresher) relogin(ctx context.Context, c *planned, rep *Report, a vaul
 	cctx, ccancel := context.WithTimeout(ctx, r.callTimeout())
 	res, ex, lerr := l.Login(cctx, LoginTarget{BaseURL: sess.BaseURL, APIVersion: sess.APIVersion}, creds)
 	ccancel()
+	// Saving what the login answered gets its own persistTimeout from now:
+	// the login may have used up the first one (it may take callTimeout),
+	// and new tokens must not be dropped for want of time to write them.
+	sctx, scancel := context.WithTimeout(ctx, persistTimeout)
+	defer scancel()
 	b := r.newAttempt(vault.TriggerRelogin, started, time.Since(began), ex)
 	var upd *vault.TokenUpdate
 	if lerr == nil {
@@ -69,20 +74,20 @@ func (r *Refresher) relogin(ctx context.Context, c *planned, rep *Report, a vaul
 		}
 		rep.Err = fmt.Errorf("%w; %s", rep.Err, b.Error)
 		rep.Session = stored
-		if _, err := r.store.RecordRefreshReleasing(pctx, r.owner, sess.ID, stored.Version, nil, &b, true); err != nil {
+		if _, err := r.store.RecordRefreshReleasing(sctx, r.owner, sess.ID, stored.Version, nil, &b, true); err != nil {
 			rep.Err = fmt.Errorf("%w (and recording it failed: %w)", rep.Err, err)
-			_ = r.store.ReleaseLease(pctx, sess.ID, r.owner)
+			_ = r.store.ReleaseLease(sctx, sess.ID, r.owner)
 		}
 		return true
 	}
 	b.Rotated, b.ReceivedFP = true, vault.Fingerprint(res.RefreshToken)
-	saved, err := r.store.RecordRefreshReleasing(pctx, r.owner, sess.ID, stored.Version, upd, &b, false)
+	saved, err := r.store.RecordRefreshReleasing(sctx, r.owner, sess.ID, stored.Version, upd, &b, false)
 	if err != nil {
 		// New tokens from a login that cannot be saved: keep them like any.
 		c.sess.Version = stored.Version
 		rep.Outcome, rep.Err, rep.Exchange, rep.Status, rep.Relogin = OutcomeOK, nil, ex, b.Status, true
-		if !r.keepUnsaved(pctx, c, rep, b, *upd, err) {
-			_ = r.store.ReleaseLease(pctx, sess.ID, r.owner)
+		if !r.keepUnsaved(sctx, c, rep, b, *upd, err) {
+			_ = r.store.ReleaseLease(sctx, sess.ID, r.owner)
 		}
 		return true
 	}

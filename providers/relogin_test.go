@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/providers/fake"
@@ -86,5 +87,45 @@ func TestReloginAfterRevokedFamily(t *testing.T) {
 				t.Fatalf("no remembered login: %v %+v", err, rep)
 			}
 		})
+	}
+}
+
+// TestSlowReloginIsSaved: a login that takes longer than the time given to
+// saving a result still has its tokens saved: saving gets its time from when
+// the login answered, not from before it started.
+func TestSlowReloginIsSaved(t *testing.T) {
+	defer providers.SetPersistTimeout(300 * time.Millisecond)()
+	srv, err := fake.StartPathStack(fake.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	st := openStore(t, t.TempDir())
+	ctx := context.Background()
+	tok, err := srv.Mint(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := vault.Session{Provider: srv.Provider(), Label: "slow", BaseURL: srv.URL, Sub: tok.Sub,
+		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
+	if err := st.CreateSession(ctx, &s); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RememberLogin(ctx, s.ID, vault.RememberedLogin{Method: providers.LoginPassword, Username: srv.Username(), Secret: srv.Password()}); err != nil {
+		t.Fatal(err)
+	}
+	srv.Revoke(s.RefreshToken)
+	srv.QueueFault(fake.Fault{})                  // the refresh: answered as usual (401, revoked)
+	srv.QueueFault(fake.Fault{DelayAfterMS: 600}) // the login: served, answered after twice the save time
+	rep, err := newRefresher(st, "").Refresh(ctx, s.ID, vault.TriggerManual)
+	if err != nil || !rep.Relogin || rep.Outcome != providers.OutcomeOK {
+		t.Fatalf("refresh with a slow re-login: %v (outcome %v, relogin %v)", err, rep.Outcome, rep.Relogin)
+	}
+	stored, err := st.GetSession(ctx, s.ID)
+	if err != nil || stored.NeedsLogin || stored.RefreshToken == tok.RefreshToken || stored.Version == s.Version {
+		t.Fatalf("the login's tokens were not saved (version %d, needs login %v): %v", stored.Version, stored.NeedsLogin, err)
+	}
+	if n := stored.Recovery; n != 0 {
+		t.Errorf("%d tokens in recovery, want none", n)
 	}
 }
