@@ -191,11 +191,7 @@ func pad5(i int) string {
 }
 
 func TestRefreshAllIsBoundedAndCancellable(t *testing.T) {
-	deps := testDeps(&bytes.Buffer{})
-	deps.Refresher = providers.NewRefresher(nil, providers.NewRegistry(), providers.RefresherOptions{})
-	m := New(deps)
-	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
-	m, _ = update(t, m, SessionsLoadedMsg{Sessions: manySessions(10)})
+	m := modelWithRefresher(t, manySessions(10))
 
 	m, cmd := press(t, m, "R")
 	if cmd == nil {

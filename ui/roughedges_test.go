@@ -1,13 +1,9 @@
 package ui
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
-	tea "github.com/charmbracelet/bubbletea"
-
-	"github.com/tokentop/tokentop/providers"
 	"github.com/tokentop/tokentop/ui/internal/exchange"
 )
 
@@ -20,11 +16,7 @@ func lastLine(m Model) string {
 // R when the filter shows nothing says there is nothing to refresh, and
 // leaves no status that waits for refreshes that never come.
 func TestRefreshAllWithNothingShownSaysSo(t *testing.T) {
-	deps := testDeps(&bytes.Buffer{})
-	deps.Refresher = providers.NewRefresher(nil, providers.NewRegistry(), providers.RefresherOptions{})
-	m := New(deps)
-	m, _ = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 30})
-	m, _ = update(t, m, SessionsLoadedMsg{Sessions: manySessions(3)})
+	m := modelWithRefresher(t, manySessions(3))
 	m, _ = press(t, m, "/")
 	m = typeText(t, m, "no-such-session")
 	m, _ = press(t, m, "enter")
