@@ -2,15 +2,12 @@ package ui
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/tokentop/tokentop/providers"
-	"github.com/tokentop/tokentop/ui/internal/common"
 	"github.com/tokentop/tokentop/ui/internal/form"
 	"github.com/tokentop/tokentop/ui/internal/toast"
 	"github.com/tokentop/tokentop/vault"
@@ -268,67 +265,4 @@ func (m Model) onSessionSaved(msg SessionSavedMsg) (Model, tea.Cmd) {
 	var cmd tea.Cmd
 	m.status, cmd = m.status.Show(verb+" "+msg.Session.Label, toast.Success, 4*time.Second)
 	return m, tea.Batch(cmd, m.loadSessionsCmd())
-}
-
-// describeProviderError is one line for a failed call: status and the
-// envelope's message when the provider answered, the error otherwise.
-func describeProviderError(err error) string {
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		parts := []string{common.OutcomeWords(string(pe.Outcome))}
-		if pe.Status != 0 {
-			parts = append(parts, fmt.Sprint(pe.Status))
-		}
-		if pe.Envelope != nil && pe.Envelope.Message != "" {
-			parts = append(parts, pe.Envelope.Message)
-		} else if pe.Err != nil {
-			parts = append(parts, pe.Err.Error())
-		}
-		return strings.Join(parts, " · ")
-	}
-	return err.Error()
-}
-
-// loginUsername is the username a login of s starts with: its remembered
-// login's, else the account its access token names.
-func loginUsername(s vault.Session) string {
-	if s.LoginUser != "" {
-		return s.LoginUser
-	}
-	return tokenUsername(s.AccessToken)
-}
-
-// tokenUsername is the account a JWT names (unverified), "" when none.
-func tokenUsername(access string) string {
-	t, err := vault.DecodeToken(access)
-	if err != nil || t.Opaque {
-		return ""
-	}
-	for _, c := range []string{"preferred_username", "username", "email"} {
-		if s, ok := t.Claims[c].(string); ok && s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-// loginFieldErrors maps a 422 envelope's field errors onto the form.
-func loginFieldErrors(err error) map[string]string {
-	var pe *providers.Error
-	if !errors.As(err, &pe) || pe.Envelope == nil {
-		return nil
-	}
-	out := map[string]string{}
-	for _, f := range pe.Envelope.Fields {
-		if len(f.Loc) == 0 {
-			continue
-		}
-		switch fmt.Sprint(f.Loc[len(f.Loc)-1]) {
-		case "username":
-			out[fUsername] = f.Msg
-		case "password":
-			out[fPassword] = f.Msg
-		}
-	}
-	return out
 }
