@@ -38,7 +38,6 @@ func (a *app) historyCommand() *cobra.Command {
 		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a.readOnly = true
 			st, s, err := a.sessionByLabel(ctx, "history", args[0])
 			if err != nil {
 				return err

@@ -54,7 +54,6 @@ func (a *app) lsCommand() *cobra.Command {
 		Args:       cobra.NoArgs,
 		SuggestFor: []string{"list"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.readOnly = true
 			st, err := a.openVault(cmd.Context())
 			if err != nil {
 				return err

@@ -206,7 +206,9 @@ wins over the variable, the variable over the default.`,
 				a.stdout = bufio.NewWriterSize(a.io.out, 32<<10)
 				a.io.out = a.stdout
 			}
-			if _, ok := cmd.Annotations[annotationReadsOnly]; !ok {
+			if _, ok := cmd.Annotations[annotationReadsOnly]; ok {
+				a.readOnly = true // the vault opened read-only, until it must write (ensureFresh)
+			} else {
 				a.handleSignals()
 			}
 			return nil
@@ -268,7 +270,7 @@ const annotationReadsOnly = "tokentop/reads-only"
 // handleSignals first: a signal may end it at once, with nothing to save or
 // restore, so it does not pay for installing signal handlers (a thread and
 // a handshake with it, 0.2 ms at best and several on a busy machine, in a
-// command that takes a few).
+// command that takes a few). Its vault is opened read-only (a.readOnly).
 func readsOnly(c *cobra.Command) *cobra.Command { return annotate(c, annotationReadsOnly) }
 
 // handleSignals makes SIGINT, SIGTERM and SIGHUP end the command's context
@@ -384,7 +386,7 @@ func fileExists(path string) (bool, error) {
 // sessions (a.create: add, login, import, the dashboard; demo) create a
 // missing one: a mistyped --vault must not turn into a new empty vault.
 //
-// A command that only reads sets a.readOnly first: the vault is then opened
+// A command that only reads (readsOnly) has a.readOnly set: the vault is then opened
 // read-only when it can be, and nothing is written to its files. Should it
 // have to write after all (token refreshing), it clears a.readOnly and the
 // next openVault opens the vault again, writable.

@@ -51,7 +51,6 @@ func (a *app) showCommand() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeLabels(false),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a.readOnly = true
 			st, s, err := a.sessionByLabel(cmd.Context(), "show", args[0])
 			if err != nil {
 				return err

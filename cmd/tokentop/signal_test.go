@@ -272,18 +272,11 @@ func TestSignalHandlersOnlyWhenTheyMatter(t *testing.T) {
 	e := newEnv(t)
 	srv := startFake(t, fake.Options{})
 	e.addMinted(srv, "fresh")
-	tok, err := srv.Mint(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stale, _ := tokenPair(t, e.now.Add(-2*time.Hour), time.Hour, "stale") // expired an hour ago
-	e.mustRun(stale+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", "stale", "--sub", tok.Sub, "--base-url", srv.URL)
-
-	armed := func(args ...string) int {
+	armedIn := func(stdin string, args ...string) int {
 		t.Helper()
 		n := 0
 		var out, errb bytes.Buffer
-		io := stdio{in: strings.NewReader(""), out: &out, err: &errb,
+		io := stdio{in: strings.NewReader(stdin), out: &out, err: &errb,
 			getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now },
 			signals: func() { n++ }}
 		if code := run(context.Background(), args, io); code != 0 {
@@ -291,6 +284,20 @@ func TestSignalHandlersOnlyWhenTheyMatter(t *testing.T) {
 		}
 		return n
 	}
+	armed := func(args ...string) int { t.Helper(); return armedIn("", args...) }
+	// credential-helper picks the session by the request's URI, or by --label.
+	for _, args := range [][]string{{"credential-helper", "get"}, {"credential-helper", "--label", "fresh", "get"}} {
+		if n := armedIn(`{"uri": "`+srv.URL+`/v1/me"}`, args...); n != 0 {
+			t.Errorf("tokentop %s installed signal handlers (%d calls)", strings.Join(args, " "), n)
+		}
+	}
+	tok, err := srv.Mint(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := tokenPair(t, e.now.Add(-2*time.Hour), time.Hour, "stale") // expired an hour ago
+	e.mustRun(stale+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", "stale", "--sub", tok.Sub, "--base-url", srv.URL)
+
 	for _, args := range [][]string{
 		{"token", "fresh"}, {"ls"}, {"show", "fresh"}, {"history", "fresh"}, {"version"},
 		{"decode", tok.AccessToken}, {"token", "fresh", "--format", "json"},
