@@ -188,20 +188,21 @@ func apiVersion(s vault.Session) string {
 // line), a URL that is not http(s).
 func curlSafe(s vault.Session) (string, error) {
 	base := strings.TrimRight(s.BaseURL, "/")
-	if msg := checkBaseURL(base); msg != "" || hasControl(base) || strings.ContainsAny(base, " \t") {
+	if checkBaseURL(base) != "" || !plainWord(base) {
 		return "", fmt.Errorf("%s's base URL cannot go in a curl command safely", s.Label)
 	}
 	for _, v := range []string{s.AccessToken, s.RefreshToken, s.Sub, s.APIVersion} {
-		if hasControl(v) || strings.ContainsAny(v, " \t") {
+		if !plainWord(v) {
 			return "", fmt.Errorf("%s has a token or field with spaces or control characters: no curl command", s.Label)
 		}
 	}
 	return base, nil
 }
 
-// hasControl reports ASCII or Unicode control characters (ESC, newline, DEL, C1...).
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, unicode.IsControl) >= 0
+// plainWord reports that s has no space and no ASCII or Unicode control
+// character (tab, ESC, newline, DEL, C1...).
+func plainWord(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return r == ' ' || unicode.IsControl(r) }) < 0
 }
 
 func (m Model) onCopied(msg CopiedMsg) (Model, tea.Cmd) {
