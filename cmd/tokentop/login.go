@@ -148,7 +148,7 @@ func (a *app) login(cmd *cobra.Command, in loginInput) error {
 	}
 	// An existing vault is checked before the secret is sent; a missing
 	// one is created only once the login has worked.
-	if exists, err := a.vaultExists(); err != nil {
+	if exists, err := a.vaultExists(ctx); err != nil {
 		return err
 	} else if exists {
 		st, err := a.openVault(ctx)

@@ -358,13 +358,13 @@ func xdgDir(env, fallback string, getenv func(string) string) (string, error) {
 
 // vaultExists reports whether the vault file is there; for a PostgreSQL
 // vault, whether its tables are (it is opened to tell).
-func (a *app) vaultExists() (bool, error) {
+func (a *app) vaultExists(ctx context.Context) (bool, error) {
 	path, _, err := a.paths()
 	if err != nil {
 		return false, err
 	}
 	if vault.IsPostgresURL(path) {
-		_, err := a.openVault(context.Background())
+		_, err := a.openVault(ctx)
 		if errors.Is(err, vault.ErrNoVault) {
 			return false, nil
 		}
