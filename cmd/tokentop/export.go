@@ -130,9 +130,11 @@ func (a *app) export(ctx context.Context, st *vault.Store, withSecrets bool) (ex
 	}
 	for _, s := range list {
 		if withSecrets { // listing never unseals; fetch the tokens only when asked
-			if s, err = st.GetSession(ctx, s.ID); err != nil {
+			full, err := st.GetSession(ctx, s.ID)
+			if err != nil {
 				return out, fmt.Errorf("export %q: %w", s.Label, err)
 			}
+			s = full
 		}
 		e := toExport(s, withSecrets)
 		if sch, ok := bySession[s.ID]; ok {
