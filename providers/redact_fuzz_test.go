@@ -127,7 +127,10 @@ func FuzzRedacted(f *testing.F) {
 					t.Fatalf("secret %q shows in %q", secret, text)
 				}
 			}
-			if safe := SafeText(secret); strings.Contains(out.String(), safe) {
+			// Format's own text spells a secret that starts or ends in a
+			// space out of the filler beside it ("page=abc HTTP/1.1" holds
+			// "abc "): the whole secret is looked for in the fields above.
+			if safe := SafeText(secret); strings.TrimSpace(secret) == secret && strings.Contains(out.String(), safe) {
 				t.Fatalf("secret %q shows in the formatted exchange", secret)
 			}
 		}
