@@ -427,3 +427,28 @@ func TestDemoIgnoresVaultEnv(t *testing.T) {
 		t.Fatal("demo wrote to the vault TOKENTOP_VAULT names")
 	}
 }
+
+// TestCommandTableNames: a call builds only the subcommand its first
+// argument names (commandsFor), so each table entry's name must be what its
+// command answers to, or that command would be unreachable by name.
+func TestCommandTableNames(t *testing.T) {
+	a := &app{io: stdio{getenv: func(string) string { return "" }}}
+	seen := map[string]bool{}
+	for _, c := range a.commandTable() {
+		if got := c.build().Name(); got != c.name {
+			t.Errorf("table entry %q builds the command %q", c.name, got)
+		}
+		if seen[c.name] {
+			t.Errorf("table lists %q twice", c.name)
+		}
+		seen[c.name] = true
+		if cs := a.commandsFor([]string{c.name, "x"}); len(cs) != 1 || cs[0].Name() != c.name {
+			t.Errorf("commandsFor(%q) built %d commands", c.name, len(cs))
+		}
+	}
+	for _, args := range [][]string{nil, {"--vault", "v", "token"}, {"help", "token"}, {"tokne"}, {"__complete", "to"}} {
+		if got := len(a.commandsFor(args)); got != len(seen) {
+			t.Errorf("commandsFor(%q) built %d commands, want all %d", args, got, len(seen))
+		}
+	}
+}
