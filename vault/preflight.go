@@ -119,8 +119,16 @@ func hasWAL(path string) bool {
 // mode change, no migration), and unlocks its key. It returns the schema
 // version; treatAsNew is true for an empty database with no schema at all.
 func unlockExisting(ctx context.Context, conn *sql.Conn, path string, opts Options) (aead cipher.AEAD, uv int64, treatAsNew bool, err error) {
-	if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
-		return nil, 0, false, damaged(path, err)
+	// A vault as it usually is (a meta table, a version): both in one
+	// statement, as every statement costs a fresh process (token) its
+	// compilation. Anything else (no meta table, version 0, an error) takes
+	// the careful path below, which says what the file is.
+	meta, uv, err := readMetaVersion(ctx, conn)
+	if err != nil || uv == 0 {
+		if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
+			return nil, 0, false, damaged(path, err)
+		}
+		meta = nil
 	}
 	if uv > schemaVersion() {
 		// The header check read the main file; a newer version can still sit in the WAL.
@@ -137,9 +145,10 @@ func unlockExisting(ctx context.Context, conn *sql.Conn, path string, opts Optio
 		return nil, uv, true, nil
 	}
 
-	meta, err := readMeta(ctx, conn)
-	if err != nil {
-		return nil, uv, false, damaged(path, err)
+	if meta == nil {
+		if meta, err = readMeta(ctx, conn); err != nil {
+			return nil, uv, false, damaged(path, err)
+		}
 	}
 	aead, err = unlock(meta, opts)
 	if err != nil {
@@ -156,6 +165,27 @@ func damaged(path string, err error) error {
 		return fmt.Errorf("%s is damaged: %w: %v", path, ErrNotVault, err)
 	}
 	return fmt.Errorf("read %s: %w", path, err)
+}
+
+// readMetaVersion reads the meta table and the schema version in one
+// statement (one snapshot). A meta table with no rows gives version 0.
+func readMetaVersion(ctx context.Context, conn *sql.Conn) (map[string][]byte, int64, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT (SELECT user_version FROM pragma_user_version), key, value FROM meta")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	meta := map[string][]byte{}
+	var uv int64
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&uv, &k, &v); err != nil {
+			return nil, 0, err
+		}
+		meta[k] = v
+	}
+	return meta, uv, rows.Err()
 }
 
 // readMeta loads the meta table (key material and key check).
