@@ -40,7 +40,7 @@ const waitNotice = 300 * time.Millisecond
 // nil, the terminal restored, once the refreshes in flight are saved).
 //
 // Run installs no signal handler: the caller turns SIGINT, SIGTERM and
-// SIGHUP into cancelling ctx (cmd/tokentop does, with signal.NotifyContext).
+// SIGHUP into cancelling ctx (cmd/internal/cli does).
 // Bubble Tea's own handler is always off, whatever opts say: next to a
 // cancelled context it could block forever sending its quit message to an
 // event loop that had already returned, and Bubble Tea's shutdown waits for

@@ -239,7 +239,7 @@ func TestQuitAfterEscWaitsForTheRequestStillOut(t *testing.T) {
 	}
 }
 
-// A signal cancels Run's context (cmd/tokentop): a refresh whose request
+// A signal cancels Run's context (cmd/internal/cli): a refresh whose request
 // is with the server is still saved, and Run returns soon after.
 func TestCancelLetsARefreshInFlightSaveItsTokens(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildDir  string
+)
+
+// TestMain removes the binary built for end-to-end tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// tokentopBinary builds the real binary once per test run (CGO off, like a
+// release) for tests that run it as a separate process.
+func tokentopBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "tokentop-bin-")
+		if buildErr != nil {
+			return
+		}
+		// Both programs, side by side as go install leaves them: tokentop
+		// runs the dashboard program beside it.
+		binPath = filepath.Join(buildDir, "tokentop")
+		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "../../tokentop", "../../tokentop-dashboard")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			buildErr = err
+			binPath = out.String()
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build tokentop: %v\n%s", buildErr, binPath)
+	}
+	return binPath
+}
+
+// command runs the binary with e's vault and key, stdin as given.
+func (e *env) command(stdin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(tokentopBinary(e.t), args...)
+	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH"), envVault + "=" + e.vault, envKeyFile + "=" + e.key}
+	cmd.Stdin = strings.NewReader(stdin)
+	return cmd
+}

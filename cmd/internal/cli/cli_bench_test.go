@@ -1,0 +1,109 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/tokentop/tokentop/vault"
+)
+
+// The CLI's cost per call against its floor, measured in one run: the built
+// binary against the sqlite3 shell reading the same plain columns of the
+// same vault (the peer a script would use), one of each in turn; without
+// sqlite3 tokentop is timed alone.
+
+// benchVault fills e's vault with n sessions in one transaction.
+func benchVault(b *testing.B, e *env, n int) {
+	b.Helper()
+	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	exp := time.Now().Add(time.Hour)
+	sessions := make([]vault.Session, n)
+	for i := range sessions {
+		sessions[i] = vault.Session{
+			Provider: vault.ProviderPathStack, Label: fmt.Sprintf("session-%05d", i), BaseURL: "https://api.pathstack.io",
+			Sub: "8c1e4a52-6d0b-4c1f-9a57-3f0e2b7d9c11", AccessToken: fmt.Sprintf("opaque-access-%05d", i),
+			RefreshToken: fmt.Sprintf("opaque-refresh-%05d", i), TokenType: "Bearer", ExpiresAt: exp,
+		}
+	}
+	if err := st.ImportSessions(context.Background(), sessions, false); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// runPeer runs one command to completion, output discarded.
+func runPeer(b *testing.B, cmd *exec.Cmd) {
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("%v: %v\n%s", cmd.Args, err, out)
+	}
+}
+
+// againstPeer runs ours and the peer (nil: skipped) alternately, one of
+// each per iteration, so that both meet the same machine, and reports each
+// one's mean time and the ratio. Run one after the other, a noisy machine
+// moves the ratio by a third between runs.
+func againstPeer(b *testing.B, ours func() *exec.Cmd, peer func() *exec.Cmd) {
+	var tOurs, tPeer time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		t0 := time.Now()
+		runPeer(b, ours())
+		tOurs += time.Since(t0)
+		if peer != nil {
+			t0 = time.Now()
+			runPeer(b, peer())
+			tPeer += time.Since(t0)
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(tOurs.Microseconds())/1000/n, "tokentop-ms")
+	if peer != nil {
+		b.ReportMetric(float64(tPeer.Microseconds())/1000/n, "peer-ms")
+		b.ReportMetric(float64(tOurs)/float64(tPeer), "x-peer")
+	}
+}
+
+// sqlite3Peer is the sqlite3 shell reading e's vault, or nil (with a note)
+// when it is not installed.
+func sqlite3Peer(b *testing.B, e *env, query string) func() *exec.Cmd {
+	sqlite, err := exec.LookPath("sqlite3")
+	if err != nil {
+		b.Log("sqlite3 not installed (apt-get install sqlite3): tokentop timed alone")
+		return nil
+	}
+	return func() *exec.Cmd { return exec.Command(sqlite, e.vault, query) }
+}
+
+// BenchmarkCLIList: `tokentop ls` at 10,000 sessions into a pipe, against
+// sqlite3 selecting the same plain columns. Target: within 3× of sqlite3.
+func BenchmarkCLIList(b *testing.B) {
+	e := newEnv(b)
+	benchVault(b, e, 10000)
+	tokentopBinary(b) // built before the clock runs, not in the first iteration
+	againstPeer(b, func() *exec.Cmd { return e.command("", "ls") },
+		sqlite3Peer(b, e, "select label, provider, expires_at, last_refresh_at, last_status, needs_login from sessions order by label"))
+}
+
+// BenchmarkCLIToken: `tokentop token LABEL` on a fresh session, against
+// sqlite3 reading that session's row. Target: within 2× of sqlite3. The
+// bare start of a process (`true`) is BenchmarkProcessStart, for scale.
+func BenchmarkCLIToken(b *testing.B) {
+	e := newEnv(b)
+	benchVault(b, e, 10)
+	tokentopBinary(b) // built before the clock runs, not in the first iteration
+	againstPeer(b, func() *exec.Cmd { return e.command("", "token", "session-00003") },
+		sqlite3Peer(b, e, "select access_token, expires_at from sessions where label = 'session-00003'"))
+}
+
+// BenchmarkProcessStart: `true`, the cost of starting any process here.
+func BenchmarkProcessStart(b *testing.B) {
+	for b.Loop() {
+		runPeer(b, exec.Command("true"))
+	}
+}

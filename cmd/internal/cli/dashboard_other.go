@@ -1,0 +1,27 @@
+//go:build !unix
+
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+// replaceProcess runs path with argv as a child on this process's terminal
+// and exits with its exit code: there is no exec here.
+func replaceProcess(path string, argv []string) error {
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.ExitCode())
+	}
+	if err != nil {
+		return fmt.Errorf("run %s: %w", path, err)
+	}
+	os.Exit(0)
+	return nil
+}

@@ -1,0 +1,23 @@
+// Command tokentop-dashboard is tokentop with its dashboard: tokentop runs
+// it for `tokentop` with no command and for `tokentop demo`. It takes every
+// tokentop command and flag.
+package main
+
+import (
+	"context"
+
+	"github.com/tokentop/tokentop/cmd/internal/cli"
+	"github.com/tokentop/tokentop/ui"
+)
+
+func main() { cli.Main(dashboard) }
+
+// dashboard runs the Bubble Tea dashboard. Its own signal handler is off
+// (ui.Run): cli.Main turns SIGINT, SIGTERM and SIGHUP into the end of ctx.
+func dashboard(ctx context.Context, d cli.DashboardDeps) error {
+	logins := make(map[string]ui.LoginFunc, len(d.Logins))
+	for p, f := range d.Logins {
+		logins[p] = f
+	}
+	return ui.Run(ctx, ui.Deps{Store: d.Store, Refresher: d.Refresher, Logins: logins, LoginHint: d.LoginHint, Now: d.Now, Title: d.Title})
+}

@@ -1,8 +1,0 @@
-//go:build !(linux || darwin || freebsd)
-
-package main
-
-import "os"
-
-// fromTerminal is always false here: every signal is passed on.
-func fromTerminal(os.Signal, *os.Process) bool { return false }

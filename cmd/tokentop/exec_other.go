@@ -1,8 +1,0 @@
-//go:build !unix
-
-package main
-
-import "os"
-
-// forwardedSignals are the signals tokentop exec passes on to its child.
-var forwardedSignals = []os.Signal{os.Interrupt}
