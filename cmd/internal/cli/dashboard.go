@@ -67,8 +67,8 @@ func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseUR
 const dashboardProgram = "tokentop-dashboard"
 
 // errNoDashboard: the dashboard program is not installed.
-var errNoDashboard = errors.New(dashboardProgram + " is not installed next to tokentop or on PATH; install both with\n" +
-	"  CGO_ENABLED=0 go install github.com/tokentop/tokentop/cmd/...@latest")
+var errNoDashboard = errors.New("the dashboard is the " + dashboardProgram + " program, and it is not installed next to tokentop or on PATH: " +
+	"install both with `CGO_ENABLED=0 go install github.com/tokentop/tokentop/cmd/...@latest`")
 
 // execDashboard hands this call (the dashboard, the demo) to the dashboard
 // program with the same arguments: the one beside this executable, else the

@@ -93,7 +93,7 @@ func TestDashboardProgramMissing(t *testing.T) {
 		if err == nil {
 			t.Fatalf("tokentop %q without %s succeeded:\n%s", args, dashboardProgram, out)
 		}
-		if !strings.Contains(string(out), dashboardProgram+" is not installed") || !strings.Contains(string(out), "go install github.com/tokentop/tokentop/cmd/...@latest") {
+		if !strings.Contains(string(out), dashboardProgram+" program, and it is not installed") || !strings.Contains(string(out), "go install github.com/tokentop/tokentop/cmd/...@latest") {
 			t.Errorf("tokentop %q without %s said:\n%s", args, dashboardProgram, out)
 		}
 	}
