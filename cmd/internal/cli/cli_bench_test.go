@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"testing"
 	"time"
 
@@ -46,27 +47,47 @@ func runPeer(b *testing.B, cmd *exec.Cmd) {
 
 // againstPeer runs ours and the peer (nil: skipped) alternately, one of
 // each per iteration, so that both meet the same machine, and reports each
-// one's mean time and the ratio. Run one after the other, a noisy machine
-// moves the ratio by a third between runs.
+// one's mean time and the ratio of the means (x-peer), and the ratio of the
+// medians (x-peer-median), which a neighbour's burst on a shared machine
+// moves less. Run one after the other, a noisy machine moves the mean ratio
+// by a third between runs.
 func againstPeer(b *testing.B, ours func() *exec.Cmd, peer func() *exec.Cmd) {
-	var tOurs, tPeer time.Duration
+	var tOurs, tPeer []time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		t0 := time.Now()
 		runPeer(b, ours())
-		tOurs += time.Since(t0)
+		tOurs = append(tOurs, time.Since(t0))
 		if peer != nil {
 			t0 = time.Now()
 			runPeer(b, peer())
-			tPeer += time.Since(t0)
+			tPeer = append(tPeer, time.Since(t0))
 		}
 	}
-	n := float64(b.N)
-	b.ReportMetric(float64(tOurs.Microseconds())/1000/n, "tokentop-ms")
+	b.StopTimer()
+	b.ReportMetric(ms(mean(tOurs)), "tokentop-ms")
 	if peer != nil {
-		b.ReportMetric(float64(tPeer.Microseconds())/1000/n, "peer-ms")
-		b.ReportMetric(float64(tOurs)/float64(tPeer), "x-peer")
+		b.ReportMetric(ms(mean(tPeer)), "peer-ms")
+		b.ReportMetric(float64(mean(tOurs))/float64(mean(tPeer)), "x-peer")
+		b.ReportMetric(float64(median(tOurs))/float64(median(tPeer)), "x-peer-median")
 	}
+}
+
+func mean(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // sqlite3Peer is the sqlite3 shell reading e's vault, or nil (with a note)
