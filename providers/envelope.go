@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -165,9 +166,11 @@ func scalarString(v any) string {
 	return ""
 }
 
+// Compiled when an HTML body first needs them, not at every start of the
+// CLI (package-level regexps compile in init).
 var (
-	titleRe = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
-	tagRe   = regexp.MustCompile(`<[^>]*>`)
+	titleRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`) })
+	tagRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<[^>]*>`) })
 )
 
 // looksHTML says whether a body is worth searching for a <title>.
@@ -186,13 +189,13 @@ func rawMessage(body []byte, isHTML bool) string {
 		}
 		return ""
 	}
-	if m := titleRe.FindSubmatch(body); m != nil {
+	if m := titleRe().FindSubmatch(body); m != nil {
 		if t := oneLine(html.UnescapeString(string(m[1]))); t != "" {
 			return t
 		}
 	}
 	for _, line := range strings.Split(string(body), "\n") {
-		if t := oneLine(html.UnescapeString(tagRe.ReplaceAllString(line, " "))); t != "" {
+		if t := oneLine(html.UnescapeString(tagRe().ReplaceAllString(line, " "))); t != "" {
 			return t
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -404,7 +405,7 @@ func connectError(err error) error {
 	return textError{text: inner.Error(), err: err}
 }
 
-var unsafeNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+var unsafeNameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9._-]+`) }) // compiled on first use, not at every start
 
 // pgRecoveryPath names a PostgreSQL vault's recovery files: in RecoveryDir
 // (default $XDG_DATA_HOME/tokentop/recovery), after the server, database
@@ -428,7 +429,7 @@ func pgRecoveryPath(opts Options, schema string) (string, error) {
 	}
 	id := u.Host + "/" + strings.TrimPrefix(u.Path, "/") + "/" + schema
 	sum := sha256.Sum256([]byte(id))
-	name := unsafeNameChars.ReplaceAllString(strings.ReplaceAll(id, "/", "-"), "_")
+	name := unsafeNameChars().ReplaceAllString(strings.ReplaceAll(id, "/", "-"), "_")
 	if len(name) > 80 {
 		name = name[:80]
 	}

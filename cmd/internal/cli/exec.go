@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,8 +26,9 @@ type execInput struct {
 	argv     []string // the command and its arguments
 }
 
-// envNamePattern is what a portable environment variable name looks like.
-var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// envNamePattern is what a portable environment variable name looks like
+// (compiled on first use: package-level regexps compile at every start).
+var envNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 func (a *app) execCommand() *cobra.Command {
 	var in execInput
@@ -91,7 +93,7 @@ status is 1. Put -- before CMD when it or its arguments have flags.`,
 // exec runs in.argv with a fresh token of in.label in its environment and
 // returns its exit status as an exitError.
 func (a *app) exec(cmd *cobra.Command, in execInput) error {
-	if !envNamePattern.MatchString(in.envName) {
+	if !envNamePattern().MatchString(in.envName) {
 		return usagef("%s: not a variable name (letters, digits and _, not first a digit)", a.flagSource(cmd, "env"))
 	}
 	s, err := a.freshSession(cmd, "exec", in.label, in.minValid)
