@@ -2,13 +2,17 @@ package vault
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOpenCreatesSchemaAndReopens(t *testing.T) {
@@ -529,5 +533,89 @@ func TestOpenReadOnly(t *testing.T) {
 		t.Error("the writable open did not leave the log files for the next read-only one")
 	} else {
 		again.Close()
+	}
+}
+
+// A current vault answers its schema version and key material in one
+// statement (readMetaVersion): the fast path that a fresh process's open
+// takes when the header carries a version.
+func TestOpenReadsVersionAndMetaTogether(t *testing.T) {
+	env := newTestEnv(t)
+	env.open(t).Close()
+	_, hdr, err := checkFile(env.path)
+	if err != nil || hdr.userVersion != schemaVersion() {
+		t.Fatalf("header of a current vault: version %d (%v), want %d", hdr.userVersion, err, schemaVersion())
+	}
+	s := env.open(t)
+	defer s.Close()
+	conn, err := s.db.Conn(ctxb())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	meta, uv, err := readMetaVersion(ctxb(), conn)
+	if err != nil || uv != schemaVersion() || len(meta[metaKDF]) == 0 {
+		t.Fatalf("readMetaVersion = %d keys, version %d, %v; want the key material and version %d", len(meta), uv, err, schemaVersion())
+	}
+	if metaLimit != strconv.Itoa(maxMetaRows+1) {
+		t.Errorf("metaLimit %s, want %d", metaLimit, maxMetaRows+1)
+	}
+}
+
+// A newer schema version that sits only in the write-ahead log (the header
+// still says this build's) is refused, and the file is left as it was.
+func TestOpenNewerSchemaInWALOnly(t *testing.T) {
+	env := newTestEnv(t)
+	env.open(t).Close()
+	db, err := sql.Open("sqlite", env.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1) // one connection, kept open: no checkpoint on close
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint=0; PRAGMA user_version=%d", schemaVersion()+1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, hdr, err := checkFile(env.path); err != nil || hdr.userVersion != schemaVersion() {
+		t.Fatalf("the header says version %d (%v): the newer one reached the main file", hdr.userVersion, err)
+	}
+	s, err := Open(ctxb(), env.options())
+	if err == nil {
+		s.Close()
+		t.Fatal("Open of a vault whose WAL holds a newer schema succeeded")
+	}
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open: %v, want ErrNewerSchema", err)
+	}
+}
+
+// A SQLite file of something else with a meta view that never ends is
+// refused without reading it: with version 0 in its header, the version is
+// read first; with a version, at most maxMetaRows+1 rows are.
+func TestOpenForeignEndlessMeta(t *testing.T) {
+	for _, uv := range []int64{0, 1, schemaVersion()} {
+		t.Run(fmt.Sprint("version ", uv), func(t *testing.T) {
+			env := newTestEnv(t)
+			os.MkdirAll(filepath.Dir(env.path), 0o700)
+			db, err := sql.Open("sqlite", env.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(fmt.Sprintf(`CREATE VIEW meta AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c)
+				SELECT x AS key, zeroblob(100) AS value FROM c; PRAGMA user_version=%d`, uv)); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			ctx, cancel := context.WithTimeout(ctxb(), 20*time.Second)
+			defer cancel()
+			s, err := Open(ctx, env.options())
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, ErrNotVault) {
+				t.Fatalf("Open: %v, want ErrNotVault", err)
+			}
+		})
 	}
 }

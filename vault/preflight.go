@@ -116,15 +116,21 @@ func hasWAL(path string) bool {
 
 // unlockExisting inspects an existing SQLite file through conn, a
 // connection of the Store's own pool, before anything is written (no journal
-// mode change, no migration), and unlocks its key. It returns the schema
-// version; treatAsNew is true for an empty database with no schema at all.
-func unlockExisting(ctx context.Context, conn *sql.Conn, path string, opts Options) (aead cipher.AEAD, uv int64, treatAsNew bool, err error) {
-	// A vault as it usually is (a meta table, a version): both in one
-	// statement, as every statement costs a fresh process (token) its
-	// compilation. Anything else (no meta table, version 0, an error) takes
-	// the careful path below, which says what the file is.
-	meta, uv, err := readMetaVersion(ctx, conn)
-	if err != nil || uv == 0 {
+// mode change, no migration), and unlocks its key. hdr is the main file's
+// header (checkFile). It returns the schema version; treatAsNew is true for
+// an empty database with no schema at all.
+func unlockExisting(ctx context.Context, conn *sql.Conn, path string, hdr fileHeader, opts Options) (aead cipher.AEAD, uv int64, treatAsNew bool, err error) {
+	// A file whose header has a schema version (a vault as it usually is):
+	// version and meta in one statement, as every statement costs a fresh
+	// process (token) its compilation. Anything else (version 0 in the
+	// header: empty or foreign; no meta table; an error) takes the careful
+	// path below, which reads the version first and says what the file is
+	// before reading anything of it.
+	var meta map[string][]byte
+	if hdr.userVersion != 0 {
+		meta, uv, err = readMetaVersion(ctx, conn)
+	}
+	if hdr.userVersion == 0 || err != nil || uv == 0 {
 		if err := conn.QueryRowContext(ctx, "PRAGMA user_version").Scan(&uv); err != nil {
 			return nil, 0, false, damaged(path, err)
 		}
@@ -167,10 +173,22 @@ func damaged(path string, err error) error {
 	return fmt.Errorf("read %s: %w", path, err)
 }
 
+// maxMetaRows bounds the meta rows read: a vault has a handful, and a file
+// that is not one may have a meta table (or view) of any size.
+const maxMetaRows = 64
+
+// metaLimit is the LIMIT of a meta read: one row more than maxMetaRows, to
+// tell a full meta table from one too long (a constant in the text, the
+// same on SQLite and PostgreSQL).
+const metaLimit = "65"
+
+// errMetaTooLong: more meta rows than a vault has.
+var errMetaTooLong = fmt.Errorf("meta has more than %d rows: %w", maxMetaRows, ErrNotVault)
+
 // readMetaVersion reads the meta table and the schema version in one
 // statement (one snapshot). A meta table with no rows gives version 0.
 func readMetaVersion(ctx context.Context, conn *sql.Conn) (map[string][]byte, int64, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT (SELECT user_version FROM pragma_user_version), key, value FROM meta")
+	rows, err := conn.QueryContext(ctx, "SELECT (SELECT user_version FROM pragma_user_version), key, value FROM meta LIMIT "+metaLimit)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -183,6 +201,9 @@ func readMetaVersion(ctx context.Context, conn *sql.Conn) (map[string][]byte, in
 		if err := rows.Scan(&uv, &k, &v); err != nil {
 			return nil, 0, err
 		}
+		if len(meta) == maxMetaRows {
+			return nil, 0, errMetaTooLong
+		}
 		meta[k] = v
 	}
 	return meta, uv, rows.Err()
@@ -192,7 +213,7 @@ func readMetaVersion(ctx context.Context, conn *sql.Conn) (map[string][]byte, in
 func readMeta(ctx context.Context, q interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }) (map[string][]byte, error) {
-	rows, err := q.QueryContext(ctx, "SELECT key, value FROM meta")
+	rows, err := q.QueryContext(ctx, "SELECT key, value FROM meta LIMIT "+metaLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +224,9 @@ func readMeta(ctx context.Context, q interface {
 		var v []byte
 		if err := rows.Scan(&k, &v); err != nil {
 			return nil, err
+		}
+		if len(meta) == maxMetaRows {
+			return nil, errMetaTooLong
 		}
 		meta[k] = v
 	}

@@ -206,7 +206,7 @@ func (s *Store) unlockSQLite(ctx context.Context, opts Options, hdr fileHeader) 
 	if s.aead == nil {
 		var emptyDB bool
 		var aead cipher.AEAD
-		if aead, uv, emptyDB, err = unlockExisting(ctx, conn, s.path, opts); err != nil {
+		if aead, uv, emptyDB, err = unlockExisting(ctx, conn, s.path, hdr, opts); err != nil {
 			return err
 		}
 		if emptyDB {
