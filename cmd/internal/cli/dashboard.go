@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -17,7 +18,7 @@ import (
 	"github.com/tokentop/tokentop/vault"
 )
 
-// Dashboard runs the dashboard until q or until ctx ends (a signal: main
+// Dashboard runs the dashboard until q or until ctx ends (a signal: Main
 // turns SIGINT, SIGTERM and SIGHUP into cancelling ctx, handleSignals).
 // cmd/tokentop-dashboard gives one that runs ui.Run.
 type Dashboard func(ctx context.Context, d DashboardDeps) error
@@ -44,8 +45,8 @@ func (a *app) runDashboard(ctx context.Context) error {
 // the refreshes in flight save their tokens before it returns nil.
 // loginHint fills in the login form's credentials (the demo's).
 func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseURL string) (string, string)) error {
-	if a.io.tty == nil || !term.IsTerminal(int(a.io.tty.Fd())) {
-		return usagef("the dashboard needs a terminal; see `tokentop --help` for the commands scripts use")
+	if err := a.needTerminal(); err != nil {
+		return err
 	}
 	r, err := a.refresher(ctx)
 	if err != nil {
@@ -66,24 +67,64 @@ func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseUR
 // a tokentop built without them (Main with a nil Dashboard).
 const dashboardProgram = "tokentop-dashboard"
 
-// errNoDashboard: the dashboard program is not installed.
-var errNoDashboard = errors.New("the dashboard is the " + dashboardProgram + " program, and it is not installed next to tokentop or on PATH: " +
-	"install both with `CGO_ENABLED=0 go install github.com/tokentop/tokentop/cmd/...@latest`")
+// envDashboardFor is set by tokentop for the dashboard program it runs: its
+// own version. The dashboard program takes it out of its environment at
+// once (Main), refuses to run for another version (a vault migrated by a
+// newer dashboard would stop the older CLI's scripts), and a tokentop that
+// finds it set was run by tokentop as its dashboard: the program installed
+// under the dashboard's name is the CLI, which would run itself for ever.
+const envDashboardFor = "TOKENTOP_DASHBOARD_FOR"
+
+// installHint is how to install both programs of this version.
+func installHint() string {
+	v := moduleVersion()
+	if !strings.HasPrefix(v, "v") {
+		v = "latest"
+	}
+	return "install both with `CGO_ENABLED=0 go install github.com/tokentop/tokentop/cmd/...@" + v + "`"
+}
+
+// needTerminal refuses the dashboard without a terminal.
+func (a *app) needTerminal() error {
+	if a.io.tty == nil || !term.IsTerminal(int(a.io.tty.Fd())) {
+		return usagef("the dashboard needs a terminal; see `tokentop --help` for the commands scripts use")
+	}
+	return nil
+}
 
 // execDashboard hands this call (the dashboard, the demo) to the dashboard
 // program with the same arguments: the one beside this executable, else the
 // one on PATH. On Unix it replaces this process, so the terminal and the
-// signals go straight to it.
+// signals go straight to it. No signal handler is installed before (see
+// handsToDashboard): a signal until then ends tokentop, which has touched
+// nothing yet.
 func (a *app) execDashboard() error {
-	path, err := findDashboard()
+	if a.io.getenv(envDashboardFor) != "" {
+		return fmt.Errorf("the %s program that tokentop ran is tokentop itself, not the dashboard; %s", dashboardProgram, installHint())
+	}
+	path, err := findDashboard(a.io.getenv("PATH"))
 	if err != nil {
 		return err
 	}
-	return replaceProcess(path, append([]string{dashboardProgram}, a.args...))
+	env := append(os.Environ(), envDashboardFor+"="+version())
+	return a.io.exec(path, append([]string{dashboardProgram}, a.args...), env)
 }
 
-// findDashboard finds the dashboard program.
-func findDashboard() (string, error) {
+// checkDashboardFor refuses to run as the dashboard of another version of
+// tokentop (envDashboardFor).
+func (a *app) checkDashboardFor() error {
+	if a.io.dashboard == nil {
+		return nil
+	}
+	if v := a.io.dashboardFor; v != "" && v != version() {
+		return fmt.Errorf("%s is %s, but the tokentop that ran it is %s: %s", dashboardProgram, version(), v, installHint())
+	}
+	return nil
+}
+
+// findDashboard finds the dashboard program: beside this executable, else
+// on path (a PATH list).
+func findDashboard(path string) (string, error) {
 	name := dashboardProgram
 	if runtime.GOOS == "windows" {
 		name += ".exe"
@@ -96,10 +137,16 @@ func findDashboard() (string, error) {
 			}
 		}
 	}
-	if p, err := exec.LookPath(dashboardProgram); err == nil {
-		return p, nil
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue // a relative PATH entry runs whatever sits in the current folder
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && (runtime.GOOS == "windows" || fi.Mode().Perm()&0o111 != 0) {
+			return p, nil
+		}
 	}
-	return "", errNoDashboard
+	return "", fmt.Errorf("the dashboard is the %s program, and it is not installed next to tokentop or on PATH: %s", dashboardProgram, installHint())
 }
 
 // logins are the providers' logins the dashboard offers (l): each

@@ -11,8 +11,9 @@ import (
 
 // replaceProcess runs path with argv as a child on this process's terminal
 // and exits with its exit code: there is no exec here.
-func replaceProcess(path string, argv []string) error {
+func replaceProcess(path string, argv, env []string) error {
 	cmd := exec.Command(path, argv[1:]...)
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err := cmd.Run()
 	var ee *exec.ExitError

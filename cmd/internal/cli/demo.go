@@ -18,7 +18,7 @@ import (
 )
 
 func (a *app) demoCommand() *cobra.Command {
-	return &cobra.Command{
+	return annotate(&cobra.Command{
 		Use:   "demo",
 		Short: "Open the dashboard on fake local servers and a throwaway vault",
 		Long: `Start fake PathStack and Galileo servers on 127.0.0.1, fill a throwaway vault
@@ -33,7 +33,7 @@ listens at its URL). In the dashboard, l logs a session in again: the fake
 servers' account is filled in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// SIGINT, SIGTERM and SIGHUP cancel ctx (main, handleSignals):
+			// SIGINT, SIGTERM and SIGHUP cancel ctx (Main, handleSignals):
 			// whenever one comes, the demo ends through the defers below,
 			// its files removed.
 			if a.io.dashboard == nil {
@@ -67,7 +67,7 @@ servers' account is filled in.`,
 			}
 			return a.openDashboard(ctx, demoLoginHint(ps, gl))
 		},
-	}
+	}, annotationDashboard)
 }
 
 // removeDemoVault closes the throwaway vault, then removes it and its key.

@@ -27,6 +27,12 @@ func Main(dashboard Dashboard) {
 	sigs := make(chan os.Signal, 1)
 	io := newStdio()
 	io.dashboard = dashboard
+	if dashboard != nil {
+		// tokentop's version, when tokentop ran this program: checked in
+		// run, and kept from this program's children (tokentop exec ...).
+		io.dashboardFor = os.Getenv(envDashboardFor)
+		os.Unsetenv(envDashboardFor)
+	}
 	io.signals = sync.OnceFunc(func() {
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 		go func() {

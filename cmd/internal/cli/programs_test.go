@@ -2,13 +2,18 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"debug/buildinfo"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // The CLI program (cmd/tokentop) leaves the dashboard out, and hands the
@@ -86,15 +91,191 @@ func TestDashboardProgramMissing(t *testing.T) {
 	if err := os.WriteFile(alone, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{nil, {"demo"}} {
-		cmd := exec.Command(alone, args...)
-		cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			t.Fatalf("tokentop %q without %s succeeded:\n%s", args, dashboardProgram, out)
+	cmd := exec.Command(alone, "demo")
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("tokentop demo without %s succeeded:\n%s", dashboardProgram, out)
+	}
+	want := []string{dashboardProgram + " program, and it is not installed", "go install github.com/tokentop/tokentop/cmd/...@"}
+	for _, w := range want {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("tokentop demo without %s said:\n%s", dashboardProgram, out)
 		}
-		if !strings.Contains(string(out), dashboardProgram+" program, and it is not installed") || !strings.Contains(string(out), "go install github.com/tokentop/tokentop/cmd/...@latest") {
-			t.Errorf("tokentop %q without %s said:\n%s", args, dashboardProgram, out)
+	}
+	// With no command, on a terminal (without one it says it needs one).
+	cmd = exec.Command(alone)
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
+	s := startScreen(t, cmd, 200, 10)
+	s.waitFor("the way to install the dashboard", 10*time.Second, want...)
+	if err := s.wait(10 * time.Second); err == nil {
+		t.Error("tokentop without its dashboard program exited 0")
+	}
+}
+
+// handOff is one in-process run of the CLI program (no dashboard) with the
+// exec and the signal handlers recorded instead of done.
+type handOff struct {
+	code      int
+	out, err  string
+	execs     [][]string // argv of each exec
+	envs      [][]string
+	signalled bool
+}
+
+func runHandOff(t *testing.T, e *env, tty *os.File, args ...string) handOff {
+	t.Helper()
+	var h handOff
+	var out, errb bytes.Buffer
+	io := stdio{in: strings.NewReader(""), out: &out, err: &errb, tty: tty,
+		getenv: func(k string) string {
+			if v, ok := e.vars[k]; ok {
+				return v
+			}
+			return os.Getenv(k)
+		},
+		now:     func() time.Time { return e.now },
+		signals: func() { h.signalled = true },
+		exec: func(path string, argv, env []string) error {
+			if filepath.Base(path) != dashboardProgram {
+				t.Errorf("exec of %s", path)
+			}
+			h.execs, h.envs = append(h.execs, argv), append(h.envs, env)
+			return nil
+		}}
+	h.code = run(context.Background(), args, io)
+	h.out, h.err = out.String(), errb.String()
+	return h
+}
+
+// fakeDashboardOnPath puts an executable named tokentop-dashboard first on
+// PATH (the test binary has none beside it).
+func fakeDashboardOnPath(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, dashboardProgram), []byte("#!/bin/sh\nexit 99\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(filepath.ListSeparator)+os.Getenv("PATH"))
+}
+
+// TestCLIHandsTheDashboardOver: tokentop with no command, or demo, execs
+// the dashboard program with the same arguments and its own version in
+// TOKENTOP_DASHBOARD_FOR, without installing signal handlers first (a
+// signal before the exec must end the process, not be caught and lost).
+// Without a terminal, tokentop with no command says so, as before, and
+// runs nothing.
+func TestCLIHandsTheDashboardOver(t *testing.T) {
+	fakeDashboardOnPath(t)
+	e := newEnv(t)
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	for _, args := range [][]string{nil, {"--vault", e.vault}, {"demo"}, {"demo", "--vault", e.vault}} {
+		h := runHandOff(t, e, tty, args...)
+		if h.code != 0 || len(h.execs) != 1 {
+			t.Fatalf("tokentop %q: exit %d, %d execs; stderr %s", args, h.code, len(h.execs), h.err)
 		}
+		if want := append([]string{dashboardProgram}, args...); !slices.Equal(h.execs[0], want) {
+			t.Errorf("tokentop %q ran %q, want %q", args, h.execs[0], want)
+		}
+		if !slices.Contains(h.envs[0], envDashboardFor+"="+version()) {
+			t.Errorf("tokentop %q: the dashboard's environment lacks %s=%s", args, envDashboardFor, version())
+		}
+		if h.signalled {
+			t.Errorf("tokentop %q installed signal handlers before the exec", args)
+		}
+	}
+	h := runHandOff(t, e, nil)
+	if h.code != exitUsage || !strings.Contains(h.err, "needs a terminal") || len(h.execs) != 0 {
+		t.Errorf("tokentop without a terminal: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
+	}
+}
+
+// TestCLIRefusesToRunItselfAsTheDashboard: a tokentop that tokentop ran as
+// its dashboard (the CLI installed under the dashboard's name) stops with
+// the way out instead of running itself for ever; in-process and through
+// the real programs.
+func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
+	fakeDashboardOnPath(t)
+	e := newEnv(t)
+	e.vars[envDashboardFor] = version()
+	h := runHandOff(t, e, nil, "demo")
+	if h.code == 0 || len(h.execs) != 0 || !strings.Contains(h.err, "is tokentop itself") {
+		t.Errorf("demo run as the dashboard: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
+	}
+
+	bin := tokentopBinary(t)
+	dir := t.TempDir()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cliAsDashboard := filepath.Join(dir, "tokentop")
+	if err := os.WriteFile(cliAsDashboard, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("tokentop", filepath.Join(dir, dashboardProgram)); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(cliAsDashboard, "demo")
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("tokentop with itself as its dashboard program did not stop")
+	}
+	if err == nil || !strings.Contains(string(out), "is tokentop itself") {
+		t.Errorf("tokentop with itself as its dashboard: %v\n%s", err, out)
+	}
+}
+
+// TestDashboardProgramRefusesAnotherVersion: the dashboard program run by
+// a tokentop of another version stops before touching the vault; run by
+// its own version, or by hand, it works.
+func TestDashboardProgramRefusesAnotherVersion(t *testing.T) {
+	e := newEnv(t)
+	run1 := func(forVersion string, args ...string) result {
+		var out, errb bytes.Buffer
+		io := stdio{in: strings.NewReader(""), out: &out, err: &errb, getenv: func(k string) string { return e.vars[k] },
+			now: func() time.Time { return e.now }, dashboardFor: forVersion,
+			dashboard: func(context.Context, DashboardDeps) error { return errors.New("test: no dashboard here") }}
+		code := run(context.Background(), args, io)
+		return result{code: code, out: out.String(), err: errb.String()}
+	}
+	r := run1("tokentop v0.0.1 (rev 1234567)", "ls")
+	if r.code == 0 || !strings.Contains(r.err, "the tokentop that ran it is tokentop v0.0.1") || !strings.Contains(r.err, "go install") {
+		t.Errorf("dashboard program run by another version: exit %d, stderr %q", r.code, r.err)
+	}
+	if e.vaultBytes() != nil {
+		t.Error("the refused dashboard program created a vault")
+	}
+	for _, v := range []string{version(), ""} {
+		if r := run1(v, "version"); r.code != 0 || !strings.Contains(r.out, "tokentop") {
+			t.Errorf("dashboard program run by %q: exit %d, stderr %q", v, r.code, r.err)
+		}
+	}
+}
+
+// TestCLIWithFlagsFirstOpensTheDashboard: `tokentop --vault FILE`, a global
+// flag and no command, reaches the dashboard through the exec with the
+// flag applied.
+func TestCLIWithFlagsFirstOpensTheDashboard(t *testing.T) {
+	e := newEnv(t)
+	access, refresh := tokenPair(t, e.now, time.Hour, "c")
+	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "flagged", "--sub", testSub)
+	cmd := exec.Command(tokentopBinary(t), "--vault", e.vault, "--key-file", e.key)
+	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH")}
+	s := startScreen(t, cmd, 100, 30)
+	s.waitFor("the dashboard on the vault given by flag", 15*time.Second, "flagged", "Sessions (1)")
+	s.press("q")
+	if err := s.wait(10 * time.Second); err != nil {
+		t.Fatalf("dashboard: %v", err)
 	}
 }

@@ -43,16 +43,22 @@ type stdio struct {
 	// tty is the terminal for prompts, nil when stdin is not a terminal.
 	tty *os.File
 	// signals, when not nil, installs the handlers that turn SIGINT,
-	// SIGTERM and SIGHUP into the end of run's context (main's; see
+	// SIGTERM and SIGHUP into the end of run's context (Main's; see
 	// app.handleSignals). Called again, it does nothing.
 	signals func()
 	// dashboard runs the dashboard; nil hands it to the tokentop-dashboard
 	// program (execDashboard).
 	dashboard Dashboard
+	// dashboardFor is envDashboardFor as the dashboard program found it,
+	// before Main took it out of the environment.
+	dashboardFor string
+	// exec runs path with argv and env in place of this process
+	// (replaceProcess; tests record the call instead).
+	exec func(path string, argv, env []string) error
 }
 
 func newStdio() stdio {
-	s := stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv, now: time.Now}
+	s := stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv, now: time.Now, exec: replaceProcess}
 	if term.IsTerminal(int(os.Stdin.Fd())) {
 		s.tty = os.Stdin
 	}
@@ -91,6 +97,9 @@ type app struct {
 
 func run(ctx context.Context, args []string, io stdio) int {
 	a := &app{io: io, ctx: ctx, args: args}
+	if err := a.checkDashboardFor(); err != nil {
+		return a.report(err)
+	}
 	root := a.rootCommandFor(args)
 	root.SetArgs(args)
 	root.SetIn(io.in)
@@ -213,21 +222,31 @@ wins over the variable, the variable over the default.`,
 				a.stdout = bufio.NewWriterSize(a.io.out, 32<<10)
 				a.io.out = a.stdout
 			}
-			if _, ok := cmd.Annotations[annotationReadsOnly]; ok {
+			_, readsOnly := cmd.Annotations[annotationReadsOnly]
+			switch {
+			case readsOnly:
 				a.readOnly = true // the vault opened read-only, until it must write (ensureFresh)
-			} else {
+			case a.handsToDashboard(cmd):
+				// No handlers: a signal before the exec ends this process,
+				// which has touched nothing, instead of being caught here
+				// and lost by the exec.
+			default:
 				a.handleSignals()
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.io.dashboard == nil {
+				if err := a.needTerminal(); err != nil {
+					return err
+				}
 				return a.execDashboard()
 			}
 			a.create = true // the dashboard adds sessions and logs in too
 			return a.runDashboard(cmd.Context())
 		},
 	}
+	annotate(root, annotationDashboard)
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SuggestionsMinimumDistance = 2
 	pf := root.PersistentFlags()
@@ -250,6 +269,17 @@ func unknownCommand(root *cobra.Command, name string) error {
 		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
 	}
 	return usagef("%s; see `tokentop --help`", msg)
+}
+
+// annotationDashboard marks the commands that run the dashboard (the root
+// and demo): without one in this program, they exec the dashboard program.
+const annotationDashboard = "tokentop/dashboard"
+
+// handsToDashboard says whether cmd is run by the dashboard program
+// (execDashboard) rather than here.
+func (a *app) handsToDashboard(cmd *cobra.Command) bool {
+	_, ok := cmd.Annotations[annotationDashboard]
+	return ok && a.io.dashboard == nil
 }
 
 // annotationBuffered marks commands whose output goes through one buffer

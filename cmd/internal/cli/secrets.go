@@ -10,7 +10,7 @@ import (
 	"golang.org/x/term"
 )
 
-// errInterrupted is what a prompt answers to Ctrl-C: main turns SIGINT into
+// errInterrupted is what a prompt answers to Ctrl-C: Main turns SIGINT into
 // a cancelled context, which a blocked terminal read would never notice.
 var errInterrupted = errors.New("interrupted")
 
