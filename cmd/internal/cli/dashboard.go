@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,16 +69,24 @@ func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseUR
 const dashboardProgram = "tokentop-dashboard"
 
 // envDashboardFor is set by tokentop for the dashboard program it runs: its
-// own version. The dashboard program takes it out of its environment at
-// once (Main), refuses to run for another version (a vault migrated by a
-// newer dashboard would stop the older CLI's scripts), and a tokentop that
-// finds it set was run by tokentop as its dashboard: the program installed
-// under the dashboard's name is the CLI, which would run itself for ever.
+// own version (thisVersion). The dashboard program takes it out of its
+// environment at once (Main), refuses to run for another version (a vault
+// migrated by a newer dashboard would stop the older CLI's scripts), and a
+// tokentop that finds it set was run by tokentop as its dashboard: the
+// program installed under the dashboard's name is the CLI, which would run
+// itself for ever.
 const envDashboardFor = "TOKENTOP_DASHBOARD_FOR"
+
+// thisVersion is the version tokentop and its dashboard program compare:
+// the module version ("v1.2.0", or a pseudo-version naming the revision).
+// A build without one ("devel": go run, -buildvcs=false) is not compared,
+// nor can two modified trees at one revision be told apart. A variable for
+// tests.
+var thisVersion = moduleVersion
 
 // installHint is how to install both programs of this version.
 func installHint() string {
-	v := moduleVersion()
+	v := thisVersion()
 	if !strings.HasPrefix(v, "v") {
 		v = "latest"
 	}
@@ -106,7 +115,9 @@ func (a *app) execDashboard() error {
 	if err != nil {
 		return err
 	}
-	env := append(os.Environ(), envDashboardFor+"="+version())
+	// Ours replaces any (an empty one too: a child would keep the first).
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, envDashboardFor+"=") })
+	env = append(env, envDashboardFor+"="+thisVersion())
 	return a.io.exec(path, append([]string{dashboardProgram}, a.args...), env)
 }
 
@@ -116,10 +127,11 @@ func (a *app) checkDashboardFor() error {
 	if a.io.dashboard == nil {
 		return nil
 	}
-	if v := a.io.dashboardFor; v != "" && v != version() {
-		return fmt.Errorf("%s is %s, but the tokentop that ran it is %s: %s", dashboardProgram, version(), v, installHint())
+	theirs, mine := a.io.dashboardFor, thisVersion()
+	if theirs == "" || theirs == "devel" || mine == "devel" || theirs == mine {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%s is %s, but the tokentop that ran it is %s: %s", dashboardProgram, mine, theirs, installHint())
 }
 
 // findDashboard finds the dashboard program: beside this executable, else

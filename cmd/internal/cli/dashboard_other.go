@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 )
 
 // replaceProcess runs path with argv as a child on this process's terminal
-// and exits with its exit code: there is no exec here.
+// and exits with its exit code: there is no exec here. Ctrl-C is the
+// child's to handle: this process waits for it through one.
 func replaceProcess(path string, argv, env []string) error {
+	signal.Ignore(os.Interrupt)
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

@@ -166,6 +166,7 @@ func fakeDashboardOnPath(t *testing.T) {
 // runs nothing.
 func TestCLIHandsTheDashboardOver(t *testing.T) {
 	fakeDashboardOnPath(t)
+	t.Setenv(envDashboardFor, "") // set and empty: replaced, not kept beside ours
 	e := newEnv(t)
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -181,8 +182,8 @@ func TestCLIHandsTheDashboardOver(t *testing.T) {
 		if want := append([]string{dashboardProgram}, args...); !slices.Equal(h.execs[0], want) {
 			t.Errorf("tokentop %q ran %q, want %q", args, h.execs[0], want)
 		}
-		if !slices.Contains(h.envs[0], envDashboardFor+"="+version()) {
-			t.Errorf("tokentop %q: the dashboard's environment lacks %s=%s", args, envDashboardFor, version())
+		if got := slices.DeleteFunc(slices.Clone(h.envs[0]), func(kv string) bool { return !strings.HasPrefix(kv, envDashboardFor+"=") }); !slices.Equal(got, []string{envDashboardFor + "=" + thisVersion()}) {
+			t.Errorf("tokentop %q: the dashboard's environment has %q, want only %s=%s", args, got, envDashboardFor, thisVersion())
 		}
 		if h.signalled {
 			t.Errorf("tokentop %q installed signal handlers before the exec", args)
@@ -201,7 +202,7 @@ func TestCLIHandsTheDashboardOver(t *testing.T) {
 func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
 	fakeDashboardOnPath(t)
 	e := newEnv(t)
-	e.vars[envDashboardFor] = version()
+	e.vars[envDashboardFor] = thisVersion()
 	h := runHandOff(t, e, nil, "demo")
 	if h.code == 0 || len(h.execs) != 0 || !strings.Contains(h.err, "is tokentop itself") {
 		t.Errorf("demo run as the dashboard: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
@@ -237,29 +238,74 @@ func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
 }
 
 // TestDashboardProgramRefusesAnotherVersion: the dashboard program run by
-// a tokentop of another version stops before touching the vault; run by
-// its own version, or by hand, it works.
+// a tokentop of another version stops before touching the vault; run by its
+// own version, by hand, or with either side a build without a version
+// ("devel": go run), it works.
 func TestDashboardProgramRefusesAnotherVersion(t *testing.T) {
 	e := newEnv(t)
-	run1 := func(forVersion string, args ...string) result {
+	run1 := func(mine, theirs string, args ...string) result {
+		saved := thisVersion
+		thisVersion = func() string { return mine }
+		defer func() { thisVersion = saved }()
 		var out, errb bytes.Buffer
 		io := stdio{in: strings.NewReader(""), out: &out, err: &errb, getenv: func(k string) string { return e.vars[k] },
-			now: func() time.Time { return e.now }, dashboardFor: forVersion,
+			now: func() time.Time { return e.now }, dashboardFor: theirs,
 			dashboard: func(context.Context, DashboardDeps) error { return errors.New("test: no dashboard here") }}
 		code := run(context.Background(), args, io)
 		return result{code: code, out: out.String(), err: errb.String()}
 	}
-	r := run1("tokentop v0.0.1 (rev 1234567)", "ls")
-	if r.code == 0 || !strings.Contains(r.err, "the tokentop that ran it is tokentop v0.0.1") || !strings.Contains(r.err, "go install") {
+	r := run1("v1.1.0", "v1.0.0", "ls")
+	if r.code == 0 || !strings.Contains(r.err, "tokentop-dashboard is v1.1.0, but the tokentop that ran it is v1.0.0") ||
+		!strings.Contains(r.err, "go install github.com/tokentop/tokentop/cmd/...@v1.1.0") {
 		t.Errorf("dashboard program run by another version: exit %d, stderr %q", r.code, r.err)
 	}
 	if e.vaultBytes() != nil {
 		t.Error("the refused dashboard program created a vault")
 	}
-	for _, v := range []string{version(), ""} {
-		if r := run1(v, "version"); r.code != 0 || !strings.Contains(r.out, "tokentop") {
-			t.Errorf("dashboard program run by %q: exit %d, stderr %q", v, r.code, r.err)
+	for _, pair := range [][2]string{{"v1.1.0", "v1.1.0"}, {"v1.1.0", ""}, {"v1.1.0", "devel"}, {"devel", "v1.0.0"}} {
+		if r := run1(pair[0], pair[1], "version"); r.code != 0 {
+			t.Errorf("dashboard program %s run by %q: exit %d, stderr %q", pair[0], pair[1], r.code, r.err)
 		}
+	}
+}
+
+// TestDashboardProgramVersionEndToEnd: the real programs, built with a
+// version: the dashboard program refuses one run for another version, and
+// takes the variable out of its environment, so that its children (here
+// tokentop exec's) do not inherit it.
+func TestDashboardProgramVersionEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the programs again with a version (-short)")
+	}
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-ldflags", "-X github.com/tokentop/tokentop/providers.Version=v9.9.9-test",
+		"-o", dir+string(filepath.Separator), "../../tokentop-dashboard")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	e := newEnv(t)
+	access, refresh := tokenPair(t, e.now, time.Hour, "c")
+	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "prod", "--sub", testSub)
+	dash := func(forVersion string, args ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(dir, dashboardProgram), args...)
+		cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH"), envVault + "=" + e.vault, envKeyFile + "=" + e.key,
+			envDashboardFor + "=" + forVersion}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := dash("v0.0.1", "ls"); err == nil || !strings.Contains(out, "is v9.9.9-test, but the tokentop that ran it is v0.0.1") {
+		t.Errorf("dashboard program v9.9.9-test run for v0.0.1: %v\n%s", err, out)
+	}
+	out, err := dash("v9.9.9-test", "exec", "prod", "--", "env")
+	if err != nil {
+		t.Fatalf("dashboard program exec: %v\n%s", err, out)
+	}
+	if strings.Contains(out, envDashboardFor) {
+		t.Errorf("a child of the dashboard program inherited %s:\n%s", envDashboardFor, out)
+	}
+	if !strings.Contains(out, "TOKENTOP_ACCESS_TOKEN=") {
+		t.Errorf("exec's child did not get the token in its environment:\n%s", out)
 	}
 }
 
