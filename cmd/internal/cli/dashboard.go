@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -111,7 +111,7 @@ func (a *app) execDashboard() error {
 	if a.io.getenv(envDashboardFor) != "" {
 		return fmt.Errorf("the %s program that tokentop ran is tokentop itself, not the dashboard; %s", dashboardProgram, installHint())
 	}
-	path, err := findDashboard(a.io.getenv("PATH"))
+	path, err := findDashboard()
 	if err != nil {
 		return err
 	}
@@ -135,28 +135,17 @@ func (a *app) checkDashboardFor() error {
 }
 
 // findDashboard finds the dashboard program: beside this executable, else
-// on path (a PATH list).
-func findDashboard(path string) (string, error) {
-	name := dashboardProgram
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
+// on PATH (exec.LookPath, which takes no program from the current folder).
+func findDashboard() (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		if exe, err := filepath.EvalSymlinks(exe); err == nil {
-			p := filepath.Join(filepath.Dir(exe), name)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			if p, err := exec.LookPath(filepath.Join(filepath.Dir(exe), dashboardProgram)); err == nil {
 				return p, nil
 			}
 		}
 	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" || !filepath.IsAbs(dir) {
-			continue // a relative PATH entry runs whatever sits in the current folder
-		}
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && (runtime.GOOS == "windows" || fi.Mode().Perm()&0o111 != 0) {
-			return p, nil
-		}
+	if p, err := exec.LookPath(dashboardProgram); err == nil {
+		return p, nil
 	}
 	return "", fmt.Errorf("the dashboard is the %s program, and it is not installed next to tokentop or on PATH: %s", dashboardProgram, installHint())
 }
