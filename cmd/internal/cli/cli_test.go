@@ -221,7 +221,7 @@ func TestEveryFlagHasAnEnvFallbackOrAReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &app{io: stdio{getenv: func(string) string { return "" }}}
-	root := a.rootCommand()
+	root := a.rootCommandFor(nil)
 	root.InitDefaultHelpFlag()
 	root.InitDefaultVersionFlag()
 	envs := map[string]bool{}

@@ -188,9 +188,8 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-func (a *app) rootCommand() *cobra.Command { return a.rootCommandFor(nil) }
-
-// rootCommandFor is the command tree a call with args runs (commandsFor).
+// rootCommandFor is the command tree a call with args runs (commandsFor);
+// nil args: every command.
 func (a *app) rootCommandFor(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tokentop",
