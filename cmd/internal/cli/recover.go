@@ -455,19 +455,16 @@ func findKept(entries []keptEntry, ref string) (keptEntry, bool) {
 	// A bare name, as `recover` lists it: the vault's recovery files all sit
 	// in one folder (beside a SQLite vault, in the data folder for a
 	// PostgreSQL one), so the name alone picks one.
-	bare := !strings.ContainsRune(ref, filepath.Separator)
-	want, err := filepath.Abs(ref)
-	if err != nil {
-		return keptEntry{}, false
+	match := func(path string) bool { return filepath.Base(path) == ref }
+	if strings.ContainsRune(ref, filepath.Separator) {
+		want, err := filepath.Abs(ref)
+		if err != nil {
+			return keptEntry{}, false
+		}
+		match = func(path string) bool { got, err := filepath.Abs(path); return err == nil && got == want }
 	}
 	for _, e := range entries {
-		if e.rec.Path == "" {
-			continue
-		}
-		if bare && filepath.Base(e.rec.Path) == ref {
-			return e, true
-		}
-		if got, err := filepath.Abs(e.rec.Path); err == nil && !bare && got == want {
+		if e.rec.Path != "" && match(e.rec.Path) {
 			return e, true
 		}
 	}
