@@ -33,12 +33,12 @@ listens at its URL). In the dashboard, l logs a session in again: the fake
 servers' account is filled in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// SIGINT, SIGTERM and SIGHUP cancel ctx (Main, handleSignals):
-			// whenever one comes, the demo ends through the defers below,
-			// its files removed.
 			if a.io.dashboard == nil {
 				return a.execDashboard()
 			}
+			// SIGINT, SIGTERM and SIGHUP cancel ctx (Main, handleSignals):
+			// whenever one comes, the demo ends through the defers below,
+			// its files removed.
 			ctx := cmd.Context()
 			a.demo = true
 			if a.vaultPath == "" { // throwaway vault and key, removed on exit
