@@ -188,41 +188,38 @@ var errMetaTooLong = fmt.Errorf("meta has more than %d rows: %w", maxMetaRows, E
 // readMetaVersion reads the meta table and the schema version in one
 // statement (one snapshot). A meta table with no rows gives version 0.
 func readMetaVersion(ctx context.Context, conn *sql.Conn) (map[string][]byte, int64, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT (SELECT user_version FROM pragma_user_version), key, value FROM meta LIMIT "+metaLimit)
+	var uv int64
+	meta, err := scanMeta(ctx, conn, "SELECT (SELECT user_version FROM pragma_user_version), key, value FROM meta LIMIT "+metaLimit, &uv)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer rows.Close()
-	meta := map[string][]byte{}
-	var uv int64
-	for rows.Next() {
-		var k string
-		var v []byte
-		if err := rows.Scan(&uv, &k, &v); err != nil {
-			return nil, 0, err
-		}
-		if len(meta) == maxMetaRows {
-			return nil, 0, errMetaTooLong
-		}
-		meta[k] = v
-	}
-	return meta, uv, rows.Err()
+	return meta, uv, nil
 }
 
 // readMeta loads the meta table (key material and key check).
-func readMeta(ctx context.Context, q interface {
+func readMeta(ctx context.Context, q metaQueryer) (map[string][]byte, error) {
+	return scanMeta(ctx, q, "SELECT key, value FROM meta LIMIT "+metaLimit)
+}
+
+type metaQueryer interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}) (map[string][]byte, error) {
-	rows, err := q.QueryContext(ctx, "SELECT key, value FROM meta LIMIT "+metaLimit)
+}
+
+// scanMeta runs query, whose rows end with a meta key and value, and
+// collects them (at most maxMetaRows); the columns before them are scanned
+// into lead, row after row.
+func scanMeta(ctx context.Context, q metaQueryer, query string, lead ...any) (map[string][]byte, error) {
+	rows, err := q.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var k string
+	var v []byte
+	dest := append(lead[:len(lead):len(lead)], &k, &v)
 	meta := map[string][]byte{}
 	for rows.Next() {
-		var k string
-		var v []byte
-		if err := rows.Scan(&k, &v); err != nil {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		if len(meta) == maxMetaRows {
@@ -230,5 +227,8 @@ func readMeta(ctx context.Context, q interface {
 		}
 		meta[k] = v
 	}
-	return meta, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return meta, nil
 }
