@@ -95,22 +95,9 @@ func TestReloginAfterRevokedFamily(t *testing.T) {
 // the login answered, not from before it started.
 func TestSlowReloginIsSaved(t *testing.T) {
 	defer providers.SetPersistTimeout(300 * time.Millisecond)()
-	srv, err := fake.StartPathStack(fake.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
 	st := openStore(t, t.TempDir())
 	ctx := context.Background()
-	tok, err := srv.Mint(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := vault.Session{Provider: srv.Provider(), Label: "slow", BaseURL: srv.URL, Sub: tok.Sub,
-		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
-	if err := st.CreateSession(ctx, &s); err != nil {
-		t.Fatal(err)
-	}
+	srv, s := startFakeSession(t, st)
 	if err := st.RememberLogin(ctx, s.ID, vault.RememberedLogin{Method: providers.LoginPassword, Username: srv.Username(), Secret: srv.Password()}); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +109,7 @@ func TestSlowReloginIsSaved(t *testing.T) {
 		t.Fatalf("refresh with a slow re-login: %v (outcome %v, relogin %v)", err, rep.Outcome, rep.Relogin)
 	}
 	stored, err := st.GetSession(ctx, s.ID)
-	if err != nil || stored.NeedsLogin || stored.RefreshToken == tok.RefreshToken || stored.Version == s.Version {
+	if err != nil || stored.NeedsLogin || stored.RefreshToken == s.RefreshToken || stored.Version == s.Version {
 		t.Fatalf("the login's tokens were not saved (version %d, needs login %v): %v", stored.Version, stored.NeedsLogin, err)
 	}
 	if n := stored.Recovery; n != 0 {
