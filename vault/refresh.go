@@ -84,15 +84,7 @@ func CheckTokenUpdate(upd *TokenUpdate) error {
 	if hasSpaceOrControl(upd.Sub) || hasSpaceOrControl(upd.TokenType) {
 		return fmt.Errorf("%w: sub or token type contains whitespace or control characters", ErrInvalid)
 	}
-	if upd.IssuedAt.IsZero() {
-		upd.IssuedAt = access.IssuedAt
-	}
-	if upd.ExpiresAt.IsZero() {
-		upd.ExpiresAt = access.ExpiresAt
-	}
-	if refresh != nil && upd.RefreshExpiresAt.IsZero() {
-		upd.RefreshExpiresAt = refresh.ExpiresAt
-	}
+	fillTokenTimes(&upd.IssuedAt, &upd.ExpiresAt, &upd.RefreshExpiresAt, access, refresh)
 	upd.checked = &checkedTokens{upd.AccessToken, upd.RefreshToken, upd.TokenType, upd.Sub}
 	return nil
 }

@@ -27,7 +27,9 @@ func prepareSession(sess *Session) error {
 	if err := validateSession(sess); err != nil {
 		return err
 	}
-	fillTokenTimes(&sess.IssuedAt, &sess.ExpiresAt, &sess.RefreshExpiresAt, sess.AccessToken, sess.RefreshToken)
+	access, _ := DecodeToken(sess.AccessToken) // validated: both decode
+	refresh, _ := DecodeToken(sess.RefreshToken)
+	fillTokenTimes(&sess.IssuedAt, &sess.ExpiresAt, &sess.RefreshExpiresAt, access, refresh)
 	return nil
 }
 
@@ -164,21 +166,18 @@ func IsBidiControl(r rune) bool {
 }
 
 // fillTokenTimes sets the zero ones among issued, expires and refreshExpires
-// from the tokens' iat and exp claims, where the tokens are JWTs that have them.
-func fillTokenTimes(issued, expires, refreshExpires *time.Time, access, refresh string) {
-	if issued.IsZero() || expires.IsZero() {
-		if t, err := DecodeToken(access); err == nil {
-			if issued.IsZero() {
-				*issued = t.IssuedAt
-			}
-			if expires.IsZero() {
-				*expires = t.ExpiresAt
-			}
+// from the decoded tokens' iat and exp claims, where they have them (nil:
+// no token, or one that does not decode).
+func fillTokenTimes(issued, expires, refreshExpires *time.Time, access, refresh *Token) {
+	if access != nil {
+		if issued.IsZero() {
+			*issued = access.IssuedAt
+		}
+		if expires.IsZero() {
+			*expires = access.ExpiresAt
 		}
 	}
-	if refreshExpires.IsZero() && refresh != "" {
-		if t, err := DecodeToken(refresh); err == nil {
-			*refreshExpires = t.ExpiresAt
-		}
+	if refresh != nil && refreshExpires.IsZero() {
+		*refreshExpires = refresh.ExpiresAt
 	}
 }
