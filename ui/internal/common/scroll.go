@@ -88,24 +88,33 @@ type ScrollKeys struct {
 	End      key.Binding
 }
 
+// Move is how far km moves a cursor (or a window) over n lines shown
+// page at a time, when it matches one of k: Home and End go as far as
+// there is. ok is false when km is none of k.
+func (k ScrollKeys) Move(km tea.KeyMsg, page, n int) (delta int, ok bool) {
+	switch {
+	case key.Matches(km, k.Up):
+		return -1, true
+	case key.Matches(km, k.Down):
+		return 1, true
+	case key.Matches(km, k.PageUp):
+		return -page, true
+	case key.Matches(km, k.PageDown):
+		return page, true
+	case key.Matches(km, k.Home):
+		return -n, true
+	case key.Matches(km, k.End):
+		return n, true
+	}
+	return 0, false
+}
+
 // HandleKey scrolls as km asks when it matches one of keys, and reports
 // whether it did.
 func (s *Scroll) HandleKey(km tea.KeyMsg, keys ScrollKeys) bool {
-	switch {
-	case key.Matches(km, keys.Up):
-		s.LineDown(-1)
-	case key.Matches(km, keys.Down):
-		s.LineDown(1)
-	case key.Matches(km, keys.PageUp):
-		s.PageUp()
-	case key.Matches(km, keys.PageDown):
-		s.PageDown()
-	case key.Matches(km, keys.Home):
-		s.Top()
-	case key.Matches(km, keys.End):
-		s.Bottom()
-	default:
-		return false
+	d, ok := keys.Move(km, max(1, s.height-1), len(s.lines)) // the offset is within len(lines): ±len goes to an end
+	if ok {
+		s.LineDown(d)
 	}
-	return true
+	return ok
 }

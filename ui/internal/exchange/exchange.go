@@ -208,29 +208,19 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	if !ok {
 		return m, nil
 	}
-	page := max(1, m.height-3)
 	if m.mode == ModeHistory {
-		switch {
-		case key.Matches(km, m.keys.Up):
-			m.moveCursor(-1)
-		case key.Matches(km, m.keys.Down):
-			m.moveCursor(1)
-		case key.Matches(km, m.keys.PageUp):
-			m.moveCursor(-page)
-		case key.Matches(km, m.keys.PageDown):
-			m.moveCursor(page)
-		case key.Matches(km, m.keys.Home):
-			m.moveCursor(-len(m.attempts))
-		case key.Matches(km, m.keys.End):
-			m.moveCursor(len(m.attempts))
-		case key.Matches(km, m.keys.Open):
-			m.open()
-		case key.Matches(km, m.keys.Back):
-			m.Back()
+		if d, ok := m.keys.Move(km, max(1, m.height-3), len(m.attempts)); ok {
+			m.moveCursor(d)
+			return m, nil
 		}
+		if key.Matches(km, m.keys.Open) {
+			m.open()
+			return m, nil
+		}
+	} else if m.scroll.HandleKey(km, m.keys.ScrollKeys) {
 		return m, nil
 	}
-	if !m.scroll.HandleKey(km, m.keys.ScrollKeys) && key.Matches(km, m.keys.Back) {
+	if key.Matches(km, m.keys.Back) {
 		m.Back()
 	}
 	return m, nil

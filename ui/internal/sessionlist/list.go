@@ -412,20 +412,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			return m, cmd
 		}
 	}
-	switch {
-	case key.Matches(km, m.keys.Up):
-		m.MoveBy(-1)
-	case key.Matches(km, m.keys.Down):
-		m.MoveBy(1)
-	case key.Matches(km, m.keys.PageUp):
-		m.MoveBy(-max(1, m.rows()-1))
-	case key.Matches(km, m.keys.PageDown):
-		m.MoveBy(max(1, m.rows()-1))
-	case key.Matches(km, m.keys.Home):
-		m.MoveBy(-len(m.index))
-	case key.Matches(km, m.keys.End):
-		m.MoveBy(len(m.index))
-	case key.Matches(km, m.keys.Filter):
+	if d, ok := m.keys.Move(km, max(1, m.rows()-1), len(m.index)); ok {
+		m.MoveBy(d)
+	} else if key.Matches(km, m.keys.Filter) {
 		return m, m.StartFilter()
 	}
 	return m, nil
