@@ -32,7 +32,7 @@ type Restored struct {
 // the case when another process took the tokens back meanwhile.
 func (r *Refresher) Recover(ctx context.Context, id int64, trigger string) (*Restored, error) {
 	owner := r.RecoverOwner()
-	if _, err := r.acquireLeaseAs(ctx, id, owner); err != nil {
+	if err := r.takeLeaseAs(ctx, id, owner); err != nil {
 		return nil, fmt.Errorf("recover: %w", err)
 	}
 	defer func() {

@@ -458,28 +458,33 @@ func lastMayHaveLostAnswer(s vault.Session) bool {
 	return s.LastStatus == string(OutcomeNetworkError) || s.LastStatus == string(OutcomeInterrupted)
 }
 
-// acquireLeaseAs takes the session's lease for owner (Recover takes it as an
-// owner of its own). When another owner holds it, it reads the session as it
-// was before polling until the lease is free, and returns that reading so
-// that the caller can tell whether the other owner changed it.
-func (r *Refresher) acquireLeaseAs(ctx context.Context, id int64, owner string) (*vault.Session, error) {
+// takeLeaseAs takes the session's lease for owner (Recover takes it as an
+// owner of its own), polling while another owner holds it.
+func (r *Refresher) takeLeaseAs(ctx context.Context, id int64, owner string) error {
 	ok, err := r.store.TakeLease(ctx, id, owner, r.ttl)
-	if err != nil {
-		return nil, err
+	if err != nil || ok {
+		return err
 	}
-	if ok {
-		return nil, nil
-	}
-	return r.waitLease(ctx, id, owner)
+	return r.pollLease(ctx, id, owner)
 }
 
 // waitLease reads the session, then polls until owner takes the lease that
-// another owner held a moment ago, and returns that reading.
-func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) (*vault.Session, error) {
+// another owner held a moment ago, and returns that reading, so that the
+// caller can tell whether the other owner changed the session.
+func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) (vault.Session, error) {
 	before, err := r.store.GetSession(ctx, id)
 	if err != nil {
-		return nil, err
+		return vault.Session{}, err
 	}
+	if err := r.pollLease(ctx, id, owner); err != nil {
+		return vault.Session{}, err
+	}
+	return before, nil
+}
+
+// pollLease polls until owner takes the lease another owner holds, or ctx
+// ends.
+func (r *Refresher) pollLease(ctx context.Context, id int64, owner string) error {
 	if r.onLeaseBusy != nil {
 		r.onLeaseBusy()
 	}
@@ -488,15 +493,12 @@ func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) (*vau
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %w", vault.ErrLeaseHeld, ctx.Err())
+			return fmt.Errorf("%w: %w", vault.ErrLeaseHeld, ctx.Err())
 		case <-timer.C:
 		}
 		ok, err := r.store.TakeLease(ctx, id, owner, r.ttl)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return &before, nil
+		if err != nil || ok {
+			return err
 		}
 		timer.Reset(leasePoll)
 	}
