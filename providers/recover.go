@@ -16,7 +16,7 @@ var ErrNothingToRecover = errors.New("no rotated tokens in recovery apply to the
 type Restored struct {
 	Session  vault.Session  // as stored afterwards (tokens unsealed)
 	Recovery vault.Recovery // the entry restored, now removed (tokens in memory only)
-	Attempt  vault.Attempt  // recorded in history, outcome recovered (zero when it cannot be read back)
+	Attempt  vault.Attempt  // recorded in history, outcome recovered
 }
 
 // Recover restores into session id, without sending anything, the rotated
