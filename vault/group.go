@@ -250,8 +250,7 @@ func (s *Store) lazyTx(ctx context.Context, fn func(*rtx) error) error {
 	if s.d.groupCommit {
 		return s.groupTx(ctx, fn, true)
 	}
-	writeStats.transactions.Add(1)
-	return s.txAlone(ctx, fn)
+	return s.tx(ctx, fn)
 }
 
 // lazyConn is a connection of the pool set to commit without syncing.
