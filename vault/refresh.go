@@ -198,7 +198,7 @@ func (s *Store) recordRefreshLocked(ctx context.Context, tx *rtx, leaseOwner str
 	// mark, needs_login and the lease.
 	u := rowUpdate{}
 	if upd != nil || a != nil {
-		u.set("updated_at = ?", now.UnixMilli())
+		u.set("updated_at = ?, sent_fp = NULL, sent_at = NULL, sent_by = NULL", now.UnixMilli())
 	}
 	if upd != nil {
 		if version != expectVersion {
@@ -213,9 +213,6 @@ func (s *Store) recordRefreshLocked(ctx context.Context, tx *rtx, leaseOwner str
 			return Session{}, err
 		}
 		setAttemptStatus(&u, a)
-	}
-	if upd != nil || a != nil {
-		u.set("sent_fp = NULL, sent_at = NULL, sent_by = NULL")
 	}
 	// Only an attempt made with the session as stored speaks for it: a
 	// late 401 for a refresh token that has since been replaced must not
