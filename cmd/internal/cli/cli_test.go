@@ -395,8 +395,7 @@ func TestListOutputIsBuffered(t *testing.T) {
 		e.mustRun(a+"\n"+r+"\n", "add", "galileo", "--label", "s"+string(rune('a'+i)), "--base-url", "https://api.acme.rungalileo.io")
 	}
 	var w countingWriter
-	io := stdio{in: strings.NewReader(""), out: &w, err: &w, getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now }}
-	if code := run(t.Context(), []string{"ls"}, io); code != 0 {
+	if code := run(t.Context(), []string{"ls"}, e.stdio("", &w, &w)); code != 0 {
 		t.Fatalf("ls: exit %d", code)
 	}
 	if w.writes != 1 || strings.Count(w.String(), "\n") != 21 {

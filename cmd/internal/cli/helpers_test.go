@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,15 +40,30 @@ type result struct {
 	out, err string
 }
 
+// stdio is what an in-process run of tokentop gets: stdin, out and err as
+// given, e's variables and clock, no terminal, and a dashboard that must not
+// run (openDashboard refuses without a terminal first).
+func (e *env) stdio(stdin string, out, err io.Writer) stdio {
+	return stdio{in: strings.NewReader(stdin), out: out, err: err,
+		getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now },
+		dashboard: func(context.Context, DashboardDeps) error {
+			return errors.New("test: the dashboard ran without a terminal")
+		}}
+}
+
 // run runs tokentop in-process with args and stdin (not a terminal).
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
+	return e.runWith(nil, stdin, args...)
+}
+
+// runWith is run with e.stdio changed by set (nil: as it is) first.
+func (e *env) runWith(set func(*stdio), stdin string, args ...string) result {
 	var out, errb bytes.Buffer
-	io := stdio{in: strings.NewReader(stdin), out: &out, err: &errb,
-		getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now },
-		dashboard: func(context.Context, DashboardDeps) error {
-			return errors.New("test: the dashboard ran without a terminal") // openDashboard refuses first
-		}}
+	io := e.stdio(stdin, &out, &errb)
+	if set != nil {
+		set(&io)
+	}
 	code := run(context.Background(), args, io)
 	return result{code: code, out: out.String(), err: errb.String()}
 }

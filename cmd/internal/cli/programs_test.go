@@ -2,9 +2,7 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"debug/buildinfo"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,8 +114,7 @@ func TestDashboardProgramMissing(t *testing.T) {
 // handOff is one in-process run of the CLI program (no dashboard) with the
 // exec and the signal handlers recorded instead of done.
 type handOff struct {
-	code      int
-	out, err  string
+	result
 	execs     [][]string // argv of each exec
 	envs      [][]string
 	signalled bool
@@ -126,25 +123,17 @@ type handOff struct {
 func runHandOff(t *testing.T, e *env, tty *os.File, args ...string) handOff {
 	t.Helper()
 	var h handOff
-	var out, errb bytes.Buffer
-	io := stdio{in: strings.NewReader(""), out: &out, err: &errb, tty: tty,
-		getenv: func(k string) string {
-			if v, ok := e.vars[k]; ok {
-				return v
-			}
-			return os.Getenv(k)
-		},
-		now:     func() time.Time { return e.now },
-		signals: func() { h.signalled = true },
-		exec: func(path string, argv, env []string) error {
+	h.result = e.runWith(func(io *stdio) {
+		io.tty, io.dashboard = tty, nil
+		io.signals = func() { h.signalled = true }
+		io.exec = func(path string, argv, env []string) error {
 			if filepath.Base(path) != dashboardProgram {
 				t.Errorf("exec of %s", path)
 			}
 			h.execs, h.envs = append(h.execs, argv), append(h.envs, env)
 			return nil
-		}}
-	h.code = run(context.Background(), args, io)
-	h.out, h.err = out.String(), errb.String()
+		}
+	}, "", args...)
 	return h
 }
 
@@ -247,12 +236,7 @@ func TestDashboardProgramRefusesAnotherVersion(t *testing.T) {
 		saved := thisVersion
 		thisVersion = func() string { return mine }
 		defer func() { thisVersion = saved }()
-		var out, errb bytes.Buffer
-		io := stdio{in: strings.NewReader(""), out: &out, err: &errb, getenv: func(k string) string { return e.vars[k] },
-			now: func() time.Time { return e.now }, dashboardFor: theirs,
-			dashboard: func(context.Context, DashboardDeps) error { return errors.New("test: no dashboard here") }}
-		code := run(context.Background(), args, io)
-		return result{code: code, out: out.String(), err: errb.String()}
+		return e.runWith(func(io *stdio) { io.dashboardFor = theirs }, "", args...)
 	}
 	r := run1("v1.1.0", "v1.0.0", "ls")
 	if r.code == 0 || !strings.Contains(r.err, "tokentop-dashboard is v1.1.0, but the tokentop that ran it is v1.0.0") ||

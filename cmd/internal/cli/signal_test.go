@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -275,12 +274,8 @@ func TestSignalHandlersOnlyWhenTheyMatter(t *testing.T) {
 	armedIn := func(stdin string, args ...string) int {
 		t.Helper()
 		n := 0
-		var out, errb bytes.Buffer
-		io := stdio{in: strings.NewReader(stdin), out: &out, err: &errb,
-			getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now },
-			signals: func() { n++ }}
-		if code := run(context.Background(), args, io); code != 0 {
-			t.Fatalf("tokentop %s: exit %d: %s", strings.Join(args, " "), code, errb.String())
+		if r := e.runWith(func(io *stdio) { io.signals = func() { n++ } }, stdin, args...); r.code != 0 {
+			t.Fatalf("tokentop %s: exit %d: %s", strings.Join(args, " "), r.code, r.err)
 		}
 		return n
 	}

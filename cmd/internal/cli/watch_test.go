@@ -39,8 +39,7 @@ func (s *syncBuffer) String() string {
 // on the channel.
 func (e *env) start(ctx context.Context, args ...string) (out, errOut *syncBuffer, code <-chan int) {
 	out, errOut = &syncBuffer{}, &syncBuffer{}
-	io := stdio{in: strings.NewReader(""), out: out, err: errOut,
-		getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now }}
+	io := e.stdio("", out, errOut)
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, io) }()
 	return out, errOut, done
