@@ -125,18 +125,18 @@ func jsonSecretAt(b string, start int) []int {
 	}
 	valStart := j + 1
 	j = valStart
+	// Byte by byte: what ends the value (a quote, a backslash before a
+	// newline or the end) is ASCII, which no byte of a multi-byte UTF-8
+	// sequence is.
 	for j < len(b) && b[j] != '"' {
-		if b[j] != '\\' {
-			_, w := utf8.DecodeRuneInString(b[j:])
-			j += w
-			continue
+		if b[j] == '\\' {
+			// A backslash and the character it escapes (any but a newline).
+			if j+1 >= len(b) || b[j+1] == '\n' {
+				break
+			}
+			j++
 		}
-		// A backslash and the character it escapes (any but a newline).
-		if j+1 >= len(b) || b[j+1] == '\n' {
-			break
-		}
-		_, w := utf8.DecodeRuneInString(b[j+1:])
-		j += 1 + w
+		j++
 	}
 	valEnd, end := j, j
 	if j < len(b) && b[j] == '"' {
