@@ -15,23 +15,18 @@ import (
 // navigation keys from it, so one place says what each key does.
 type KeyMap struct {
 	// Navigation
-	Up        key.Binding
-	Down      key.Binding
-	PageUp    key.Binding
-	PageDown  key.Binding
-	Home      key.Binding
-	End       key.Binding
-	NextPane  key.Binding
-	PrevPane  key.Binding
-	Open      key.Binding
-	Back      key.Binding
-	Filter    key.Binding
-	Sort      key.Binding
-	History   key.Binding
-	Reveal    key.Binding
-	ShowHelp  key.Binding
-	Quit      key.Binding
-	ForceQuit key.Binding
+	common.ScrollKeys // Up, Down, PageUp, PageDown, Home, End
+	NextPane          key.Binding
+	PrevPane          key.Binding
+	Open              key.Binding
+	Back              key.Binding
+	Filter            key.Binding
+	Sort              key.Binding
+	History           key.Binding
+	Reveal            key.Binding
+	ShowHelp          key.Binding
+	Quit              key.Binding
+	ForceQuit         key.Binding
 
 	// Refresh
 	Refresh    key.Binding
@@ -62,23 +57,18 @@ type KeyMap struct {
 // DefaultKeyMap returns tokentop's bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Up:        key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:      key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		PageUp:    key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-		PageDown:  key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-		Home:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
-		End:       key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
-		NextPane:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
-		PrevPane:  key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
-		Open:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Back:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / cancel")),
-		Filter:    key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
-		Sort:      key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort label/expiry")),
-		History:   key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history / last exchange")),
-		Reveal:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reveal secrets")),
-		ShowHelp:  key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Quit:      key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
-		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		ScrollKeys: common.DefaultScrollKeys(),
+		NextPane:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		PrevPane:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
+		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:       key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back / cancel")),
+		Filter:     key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Sort:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "sort label/expiry")),
+		History:    key.NewBinding(key.WithKeys("h"), key.WithHelp("h", "history / last exchange")),
+		Reveal:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "reveal secrets")),
+		ShowHelp:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:       key.NewBinding(key.WithKeys("q"), key.WithHelp("q", "quit")),
+		ForceQuit:  key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 
 		Refresh:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
 		RefreshAll: key.NewBinding(key.WithKeys("R"), key.WithHelp("R", "refresh all shown")),
@@ -161,23 +151,18 @@ func (k KeyMap) filterHelp() []key.Binding {
 
 func (k KeyMap) listKeys() sessionlist.KeyMap {
 	d := sessionlist.DefaultKeyMap()
-	d.ScrollKeys, d.Filter = k.scrollKeys(), k.Filter
+	d.ScrollKeys, d.Filter = k.ScrollKeys, k.Filter
 	return d
 }
 
-// scrollKeys are the bindings every scrolling pane shares.
-func (k KeyMap) scrollKeys() common.ScrollKeys {
-	return common.ScrollKeys{Up: k.Up, Down: k.Down, PageUp: k.PageUp, PageDown: k.PageDown, Home: k.Home, End: k.End}
-}
-
-func (k KeyMap) detailKeys() detail.KeyMap { return detail.KeyMap{ScrollKeys: k.scrollKeys()} }
+func (k KeyMap) detailKeys() detail.KeyMap { return detail.KeyMap{ScrollKeys: k.ScrollKeys} }
 
 func (k KeyMap) exchangeKeys() exchange.KeyMap {
 	d := exchange.DefaultKeyMap()
-	d.ScrollKeys = k.scrollKeys()
+	d.ScrollKeys = k.ScrollKeys
 	return d
 }
 
-func (k KeyMap) helpKeys() helpview.KeyMap { return k.scrollKeys() }
+func (k KeyMap) helpKeys() helpview.KeyMap { return k.ScrollKeys }
 
 func (k KeyMap) formKeys() form.KeyMap { return form.DefaultKeyMap() }

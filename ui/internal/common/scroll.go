@@ -88,6 +88,19 @@ type ScrollKeys struct {
 	End      key.Binding
 }
 
+// DefaultScrollKeys are the arrows, j/k, pgup/pgdn (ctrl+b/ctrl+f) and
+// home/end (g/G), described as moving through a list.
+func DefaultScrollKeys() ScrollKeys {
+	return ScrollKeys{
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
+		Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
+		End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
+	}
+}
+
 // Move is how far km moves a cursor (or a window) over n lines shown
 // page at a time, when it matches one of k: Home and End go as far as
 // there is. ok is false when km is none of k.

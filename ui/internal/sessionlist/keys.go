@@ -21,14 +21,7 @@ type KeyMap struct {
 // DefaultKeyMap returns the list's default bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		ScrollKeys: common.ScrollKeys{
-			Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-			Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-			PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-			PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-			Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
-			End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
-		},
+		ScrollKeys:   common.DefaultScrollKeys(),
 		Filter:       key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		AcceptFilter: key.NewBinding(key.WithKeys("enter", "tab"), key.WithHelp("enter", "apply filter")),
 		ClearFilter:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear filter")),
