@@ -79,16 +79,8 @@ func TestCLIStartLeavesTheTerminalAlone(t *testing.T) {
 // TestDashboardProgramMissing: tokentop without the dashboard program beside
 // it or on PATH says how to install it, and exits non-zero.
 func TestDashboardProgramMissing(t *testing.T) {
-	bin := tokentopBinary(t)
-	dir := t.TempDir()
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alone := filepath.Join(dir, "tokentop")
-	if err := os.WriteFile(alone, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	alone := cliAlone(t)
+	dir := filepath.Dir(alone)
 	cmd := exec.Command(alone, "demo")
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
 	out, err := cmd.CombinedOutput()
@@ -109,6 +101,21 @@ func TestDashboardProgramMissing(t *testing.T) {
 	if err := s.wait(10 * time.Second); err == nil {
 		t.Error("tokentop without its dashboard program exited 0")
 	}
+}
+
+// cliAlone copies the CLI program into a folder of its own, without the
+// dashboard program beside it, and returns its path.
+func cliAlone(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(tokentopBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tokentop")
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // handOff is one in-process run of the CLI program (no dashboard) with the
@@ -197,16 +204,8 @@ func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
 		t.Errorf("demo run as the dashboard: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
 	}
 
-	bin := tokentopBinary(t)
-	dir := t.TempDir()
-	data, err := os.ReadFile(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cliAsDashboard := filepath.Join(dir, "tokentop")
-	if err := os.WriteFile(cliAsDashboard, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	cliAsDashboard := cliAlone(t)
+	dir := filepath.Dir(cliAsDashboard)
 	if err := os.Symlink("tokentop", filepath.Join(dir, dashboardProgram)); err != nil {
 		t.Fatal(err)
 	}
@@ -214,6 +213,7 @@ func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
 	done := make(chan struct{})
 	var out []byte
+	var err error
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()
 	select {
 	case <-done:
