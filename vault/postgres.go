@@ -285,12 +285,7 @@ func openPostgres(ctx context.Context, opts Options) (*Store, error) {
 			return fail(err)
 		}
 	}
-	if version == schemaVersion() {
-		// Nothing to migrate (migrate would only take the schema lock and
-		// NOTIFY every listener, twice), and unlock checked the key.
-		return s, nil
-	}
-	if err := s.finishOpen(ctx, newMeta); err != nil {
+	if err := s.finishOpen(ctx, version, newMeta); err != nil {
 		s.db.Close()
 		return nil, err
 	}

@@ -237,15 +237,19 @@ func (s *Store) unlockSQLite(ctx context.Context, opts Options, hdr fileHeader) 
 		}
 	}
 	conn.Close() // migrations take connections of their own
-	if uv == schemaVersion() {
-		return nil // nothing to migrate, and the key was checked against the stored one
-	}
-	return s.finishOpen(ctx, newMeta)
+	return s.finishOpen(ctx, uv, newMeta)
 }
 
-// finishOpen runs the pending migrations and checks the key in hand against
-// the stored one; on failure it closes the database.
-func (s *Store) finishOpen(ctx context.Context, newMeta map[string][]byte) error {
+// finishOpen runs the migrations pending on a vault at schema version and
+// checks the key in hand against the stored one (the caller closes the
+// database when it fails).
+func (s *Store) finishOpen(ctx context.Context, version int64, newMeta map[string][]byte) error {
+	if version == schemaVersion() {
+		// Nothing to migrate (on PostgreSQL migrate would only take the
+		// schema lock and NOTIFY every listener, twice), and unlocking
+		// checked the key against the stored one.
+		return nil
+	}
 	if err := s.migrate(ctx, newMeta); err != nil {
 		return err
 	}
