@@ -438,13 +438,13 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 		sess = withoutTokens(rep.Session)
 	}
 
-	next, disabled := s.nextSchedule(cur, sess, rep, err, skipped, s.opts.Now())
+	next := s.nextSchedule(cur, sess, rep, err, skipped, s.opts.Now())
 	if scheduleChanged(cur, next) {
 		if perr := s.store.PutSchedule(ctx, next); perr != nil {
 			s.reportError(fmt.Errorf("save schedule of %s: %w", sess.Label, perr))
 		}
 	}
-	return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disabled}, next, sess)
+	return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disablesSchedule(rep, err, skipped)}, next, sess)
 }
 
 // settled completes res with the schedule as saved and updates the entry.
@@ -461,21 +461,20 @@ func (s *Scheduler) settled(e *entry, res *ScheduledResult, next vault.Schedule,
 // schedule's state after it, computed inside the transaction that records
 // it, from the schedule as stored then.
 func (s *Scheduler) settleInTx(rep *Report, cur vault.Schedule) (vault.Schedule, bool) {
-	next, _ := s.nextSchedule(cur, withoutTokens(rep.Session), rep, rep.Err, false, s.opts.Now())
+	next := s.nextSchedule(cur, withoutTokens(rep.Session), rep, rep.Err, false, s.opts.Now())
 	return next, scheduleChanged(cur, next)
 }
 
 // nextSchedule is cur after a refresh (rep and err; skipped: nothing happened
-// here) of sess, and whether the refresh turned it off (needs login).
-func (s *Scheduler) nextSchedule(cur vault.Schedule, sess vault.Session, rep *Report, err error, skipped bool, now time.Time) (vault.Schedule, bool) {
+// here) of sess; disablesSchedule says whether the refresh turned it off.
+func (s *Scheduler) nextSchedule(cur vault.Schedule, sess vault.Session, rep *Report, err error, skipped bool, now time.Time) vault.Schedule {
 	next := cur
-	disabled := disablesSchedule(rep, err, skipped)
 	switch {
 	case skipped:
 		// Nothing happened here; whoever did something saved it.
 	case succeeded(rep, err):
 		next.Failures, next.BackoffUntil, next.LastError = 0, time.Time{}, ""
-	case disabled:
+	case disablesSchedule(rep, err, skipped):
 		next.Enabled, next.BackoffUntil = false, time.Time{}
 		next.Failures++
 		next.LastError = disabledForLoginPrefix + " the session needs a login (" + describeFailure(rep, err) +
@@ -489,7 +488,7 @@ func (s *Scheduler) nextSchedule(cur vault.Schedule, sess vault.Session, rep *Re
 		next.LastError = describeFailure(rep, err)
 	}
 	next.NextDue = NextDue(next, sess, now)
-	return next, disabled
+	return next
 }
 
 // succeeded says whether a refresh succeeded.
