@@ -307,21 +307,16 @@ func TestGroupCommitConcurrentIncrements(t *testing.T) {
 // still there after a reopen, and leaves every connection of the pool back
 // at synchronous=FULL.
 func TestLazyCommitIsVisibleAndLeavesThePoolDurable(t *testing.T) {
-	env := newTestEnv(t)
-	a := env.open(t)
-	sess := pathstackSession("lazy")
-	if err := a.CreateSession(ctxb(), &sess); err != nil {
-		t.Fatal(err)
-	}
+	env, a, id := leaseEnv(t)
 	before := Stats()
-	if ok, err := a.TakeLease(ctxb(), sess.ID, "owner-a", time.Minute); err != nil || !ok {
+	if ok, err := a.TakeLease(ctxb(), id, "owner-a", time.Minute); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
 	if after := Stats(); after.Commits-before.Commits != 1 || after.Synced != before.Synced {
 		t.Errorf("taking a lease: %d commits, %d synced; want 1, 0", after.Commits-before.Commits, after.Synced-before.Synced)
 	}
 	b := env.open(t)
-	if owner, _, _, err := b.LeaseHolder(ctxb(), sess.ID); err != nil || owner != "owner-a" {
+	if owner, _, _, err := b.LeaseHolder(ctxb(), id); err != nil || owner != "owner-a" {
 		t.Errorf("other store sees lease owner %q, %v", owner, err)
 	}
 	// Hold many connections at once: each must be at FULL (2).
@@ -345,7 +340,7 @@ func TestLazyCommitIsVisibleAndLeavesThePoolDurable(t *testing.T) {
 	}
 	a.Close()
 	c := env.open(t)
-	if owner, _, _, err := c.LeaseHolder(ctxb(), sess.ID); err != nil || owner != "owner-a" {
+	if owner, _, _, err := c.LeaseHolder(ctxb(), id); err != nil || owner != "owner-a" {
 		t.Errorf("after reopening: lease owner %q, %v", owner, err)
 	}
 }

@@ -275,12 +275,7 @@ func TestFailedRecoveryFileWriteLeavesNothing(t *testing.T) {
 // folder is used again only while the folder is unchanged: a file another
 // process puts there is counted at the next read.
 func TestRecoveryFileListingNoticesNewFiles(t *testing.T) {
-	env := newTestEnv(t)
-	s := env.open(t)
-	sess := pathstackSession("listed")
-	if err := s.CreateSession(ctxb(), &sess); err != nil {
-		t.Fatal(err)
-	}
+	_, s, sess := recoveryEnv(t)
 	fi, err := os.Stat(filepath.Dir(s.recoveryBase()))
 	if err != nil {
 		t.Fatal(err)
