@@ -51,17 +51,8 @@ func (s *Scroll) LineDown(n int) {
 // PageDown scrolls one window down.
 func (s *Scroll) PageDown() { s.LineDown(max(1, s.height-1)) }
 
-// PageUp scrolls one window up.
-func (s *Scroll) PageUp() { s.LineDown(-max(1, s.height-1)) }
-
 // Top scrolls to the first line.
 func (s *Scroll) Top() { s.offset = 0 }
-
-// Bottom scrolls so the last line is visible.
-func (s *Scroll) Bottom() {
-	s.offset = len(s.lines)
-	s.clamp()
-}
 
 // Indicator says where the window is when the content does not fit
 // ("12-20/48"), and "" when it fits.
