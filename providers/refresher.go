@@ -197,11 +197,11 @@ func (r *Refresher) Refresh(ctx context.Context, id int64, trigger string) (*Rep
 }
 
 // RefreshIf is Refresh, but only if need, called with the session as read
-// under the lease, says the refresh is still needed. need may run inside
-// the vault transaction that takes the lease: it may read the vault but
-// must not write to it. When it is not, no
+// under the lease, says the refresh is still needed. When it is not, no
 // request is made and the Report is marked Shared (Outcome ok, zero Attempt,
-// nil Exchange, Session as read). A nil need always refreshes.
+// nil Exchange, Session as read). A nil need always refreshes. need may run
+// inside the vault transaction that takes the lease: it may read the vault
+// but must not write to it.
 //
 // This is what lets several processes run the same schedule: each one sees a
 // session due, but only the first to take the lease finds it still due; the
