@@ -83,6 +83,19 @@ func batchOf(t *testing.T, s *Store, fns ...func(*rtx) error) []error {
 	return errs
 }
 
+// await is what ch gives; the test fails with stuck when ch gives nothing
+// for 10 seconds.
+func await[T any](t *testing.T, ch <-chan T, stuck string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal(stuck)
+		panic("unreachable")
+	}
+}
+
 func TestGroupCommitRunsQueuedTransactionsTogether(t *testing.T) {
 	s := newTestEnv(t).open(t)
 	var mu sync.Mutex
@@ -374,24 +387,14 @@ func TestGroupCommitSurvivesAPanic(t *testing.T) {
 	if p := <-panicked; p != "boom" {
 		t.Fatalf("recovered %v, want boom", p)
 	}
-	select {
-	case err := <-otherErr:
-		if err == nil || !strings.Contains(err.Error(), "panicked") {
-			t.Errorf("the other request of the batch: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the other request of the batch waits for ever")
+	if err := await(t, otherErr, "the other request of the batch waits for ever"); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Errorf("the other request of the batch: %v", err)
 	}
 	// The vault goes on: a new write commits, nothing of the batch did.
 	done := make(chan error, 1)
 	go func() { done <- s.tx(ctxb(), func(tx *rtx) error { return putMeta(ctxb(), tx, "after", "1") }) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a write after the panic never ran")
+	if err := await(t, done, "a write after the panic never ran"); err != nil {
+		t.Fatal(err)
 	}
 	for k, want := range map[string]bool{"p": false, "q": false, "after": true} {
 		if _, ok := metaValue(t, s, k); ok != want {
@@ -430,22 +433,12 @@ func TestGroupCommitPanicAfterARerunKeepsItsAnswer(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case p := <-panicked:
-		if p != "boom" {
-			t.Fatalf("the leader recovered %v, want boom", p)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the leader never returned")
+	if p := await(t, panicked, "the leader never returned"); p != "boom" {
+		t.Fatalf("the leader recovered %v, want boom", p)
 	}
 	// lead and a ran again alone and were committed before the panic.
-	select {
-	case err := <-aErr:
-		if err != nil {
-			t.Errorf("a was committed alone, but its caller was told %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a's caller waits for ever")
+	if err := await(t, aErr, "a's caller waits for ever"); err != nil {
+		t.Errorf("a was committed alone, but its caller was told %v", err)
 	}
 	for _, k := range []string{"lead", "a"} {
 		if _, ok := metaValue(t, s, k); !ok {
