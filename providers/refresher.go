@@ -384,9 +384,10 @@ func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need 
 		return nil, &Report{Session: c.sess, Outcome: OutcomeOK, Shared: !restored}, nil
 	}
 	if !restored {
-		// An earlier refresh sent this token and never recorded an answer
-		// (say so in history), or its answer was lost on the network.
-		if c.lost = lostAttempt(sess, c.sess.RefreshToken, trigger); c.lost != nil {
+		// An earlier refresh sent this token (nothing was restored:
+		// c.sess holds sess's) and never recorded an answer (say so in
+		// history), or its answer was lost on the network.
+		if c.lost = lostAttempt(sess, trigger); c.lost != nil {
 			c.answerLost = true
 		} else {
 			c.answerLost = r.lastAnswerLost(ctx, id, c.sess)
@@ -526,16 +527,16 @@ func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, trigger str
 		return nil
 	}
 	c := &planned{p: p, sess: s, storedRefresh: s.RefreshToken}
-	c.lost = lostAttempt(s, s.RefreshToken, trigger)
+	c.lost = lostAttempt(s, trigger)
 	c.answerLost = c.lost != nil
 	return c
 }
 
-// lostAttempt is the history entry for an earlier refresh that sent
-// refreshToken and never recorded an answer (the process died, or its vault
+// lostAttempt is the history entry for an earlier refresh that sent s's
+// refresh token and never recorded an answer (the process died, or its vault
 // write failed), as s's sent mark tells; nil when there was none.
-func lostAttempt(s vault.Session, refreshToken, trigger string) *vault.Attempt {
-	if s.SentFP == "" || s.SentFP != vault.Fingerprint(refreshToken) {
+func lostAttempt(s vault.Session, trigger string) *vault.Attempt {
+	if s.SentFP == "" || s.SentFP != vault.Fingerprint(s.RefreshToken) {
 		return nil
 	}
 	return &vault.Attempt{
