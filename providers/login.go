@@ -33,6 +33,9 @@ type Loginer interface {
 	Login(ctx context.Context, target LoginTarget, c Credentials) (Result, *Exchange, error)
 }
 
+// LoginFunc is a Loginer's Login as a value (pathstack.New(hc, now).Login).
+type LoginFunc func(ctx context.Context, target LoginTarget, c Credentials) (Result, *Exchange, error)
+
 // LoginTarget is where to log in.
 type LoginTarget struct {
 	BaseURL    string

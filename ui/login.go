@@ -23,7 +23,7 @@ import (
 // pathstack.Client.Login or galileo.Client.Login): new tokens from
 // credentials (Result.RefreshToken must be set) and the exchange, shown
 // after the login.
-type LoginFunc func(ctx context.Context, target providers.LoginTarget, c providers.Credentials) (providers.Result, *providers.Exchange, error)
+type LoginFunc = providers.LoginFunc
 
 // The login form's ways of getting new tokens (its fMethod field).
 const (

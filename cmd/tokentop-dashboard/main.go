@@ -15,9 +15,5 @@ func main() { cli.Main(dashboard) }
 // dashboard runs the Bubble Tea dashboard. Its own signal handler is off
 // (ui.Run): cli.Main turns SIGINT, SIGTERM and SIGHUP into the end of ctx.
 func dashboard(ctx context.Context, d cli.DashboardDeps) error {
-	logins := make(map[string]ui.LoginFunc, len(d.Logins))
-	for p, f := range d.Logins {
-		logins[p] = f
-	}
-	return ui.Run(ctx, ui.Deps{Store: d.Store, Refresher: d.Refresher, Logins: logins, LoginHint: d.LoginHint, Now: d.Now, Title: d.Title})
+	return ui.Run(ctx, ui.Deps{Store: d.Store, Refresher: d.Refresher, Logins: d.Logins, LoginHint: d.LoginHint, Now: d.Now, Title: d.Title})
 }

@@ -29,7 +29,7 @@ type DashboardDeps struct {
 	Store     *vault.Store
 	Refresher *providers.Refresher
 	// Logins are the providers' logins by provider (logins).
-	Logins map[string]func(context.Context, providers.LoginTarget, providers.Credentials) (providers.Result, *providers.Exchange, error)
+	Logins map[string]providers.LoginFunc
 	// LoginHint fills in the login form's credentials (the demo's); nil: none.
 	LoginHint func(provider, baseURL string) (string, string)
 	Now       func() time.Time
@@ -153,9 +153,9 @@ func findDashboard() (string, error) {
 // logins are the providers' logins the dashboard offers (l): each
 // provider's Login (providers.Loginer) by provider name. A provider
 // missing here gets "paste new tokens" only.
-func (a *app) logins() map[string]func(context.Context, providers.LoginTarget, providers.Credentials) (providers.Result, *providers.Exchange, error) {
+func (a *app) logins() map[string]providers.LoginFunc {
 	hc := a.httpClient()
-	return map[string]func(context.Context, providers.LoginTarget, providers.Credentials) (providers.Result, *providers.Exchange, error){
+	return map[string]providers.LoginFunc{
 		vault.ProviderPathStack: pathstack.New(hc, a.io.now).Login,
 		vault.ProviderGalileo:   galileo.New(hc, a.io.now).Login,
 	}
