@@ -2,9 +2,7 @@ package providers_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/tokentop/tokentop/providers"
@@ -55,29 +53,9 @@ func BenchmarkRefresh(b *testing.B) {
 		refresh := tok.RefreshToken
 		b.ReportAllocs()
 		for b.Loop() {
-			body, _ := json.Marshal(map[string]string{"sub": tok.Sub, "refresh_token": refresh})
-			req, err := http.NewRequestWithContext(ctx, "POST", srv.URL+"/refresh", strings.NewReader(string(body)))
-			if err != nil {
+			if refresh, err = fake.RefreshBare(ctx, hc, srv.URL, tok.Sub, refresh); err != nil {
 				b.Fatal(err)
 			}
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Accept", "application/json")
-			req.Header.Set("X-Api-Version", vault.DefaultPathStackAPIVersion)
-			resp, err := hc.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out struct {
-				Data struct {
-					RefreshToken string `json:"refresh_token"`
-				} `json:"data"`
-			}
-			err = json.NewDecoder(resp.Body).Decode(&out)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != 200 || out.Data.RefreshToken == "" {
-				b.Fatalf("status %d: %v", resp.StatusCode, err)
-			}
-			refresh = out.Data.RefreshToken
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tokentop/tokentop/providers"
+	"github.com/tokentop/tokentop/providers/fake"
 	"github.com/tokentop/tokentop/providers/pathstack"
 	"github.com/tokentop/tokentop/vault"
 )
@@ -192,31 +193,7 @@ func bareRefreshes(b *testing.B, url, user, pass string, n int) (wall, cpu time.
 	for range providers.DefaultSchedulerConcurrency {
 		go func() {
 			for g := range grants {
-				body, _ := json.Marshal(map[string]string{"sub": g.sub, "refresh_token": g.refresh})
-				req, err := http.NewRequest("POST", url+"/refresh", strings.NewReader(string(body)))
-				if err != nil {
-					errs <- err
-					return
-				}
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json")
-				req.Header.Set("X-Api-Version", vault.DefaultPathStackAPIVersion)
-				resp, err := hc.Do(req)
-				if err != nil {
-					errs <- err
-					return
-				}
-				var out struct {
-					Data struct {
-						RefreshToken string `json:"refresh_token"`
-					} `json:"data"`
-				}
-				err = json.NewDecoder(resp.Body).Decode(&out)
-				resp.Body.Close()
-				if err == nil && (resp.StatusCode != 200 || out.Data.RefreshToken == "") {
-					err = fmt.Errorf("refresh answered %d", resp.StatusCode)
-				}
-				if err != nil {
+				if _, err := fake.RefreshBare(context.Background(), hc, url, g.sub, g.refresh); err != nil {
 					errs <- err
 					return
 				}
