@@ -24,6 +24,22 @@ func TestVersionAndCompletion(t *testing.T) {
 	if v := e.mustRun("", "version"); v != out {
 		t.Fatalf("tokentop version %q, --version %q", v, out)
 	}
+	// --version answers whatever follows it and whatever the environment
+	// says, as cobra's own flag did; on a subcommand it is not a flag.
+	if v := e.mustRun("", "-v", "extra"); v != out {
+		t.Fatalf("-v extra: %q, want %q", v, out)
+	}
+	e.vars[envTimeout] = "soon"
+	if v := e.mustRun("", "--version"); v != out {
+		t.Fatalf("--version with a bad %s: %q", envTimeout, v)
+	}
+	if r := e.run("", "ls"); r.code != 2 || !strings.Contains(r.err, envTimeout) {
+		t.Fatalf("ls with a bad %s: exit %d, %q", envTimeout, r.code, r.err)
+	}
+	delete(e.vars, envTimeout)
+	if r := e.run("", "token", "--version"); r.code != 2 || !strings.Contains(r.err, "unknown flag: --version") {
+		t.Fatalf("token --version: exit %d, %q", r.code, r.err)
+	}
 	for shell, want := range map[string]string{"bash": "bash completion", "zsh": "#compdef tokentop", "fish": "complete -c tokentop", "powershell": "Register-ArgumentCompleter"} {
 		if out := e.mustRun("", "completion", shell); !strings.Contains(out, want) {
 			t.Errorf("completion %s lacks %q", shell, want)
