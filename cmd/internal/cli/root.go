@@ -267,7 +267,12 @@ wins over the variable, the variable over the default.`,
 	bindEnv(pf, "vault", envVault)
 	bindEnv(pf, "key-file", envKeyFile)
 	bindEnv(pf, "timeout", envTimeout)
-	root.AddCommand(a.commandsFor(args)...)
+	cmds := a.commandsFor(args)
+	// A call that names its command has no use for cobra's default
+	// completion command, which it would otherwise build, with a
+	// subcommand for each shell, on every call.
+	root.CompletionOptions.DisableDefaultCmd = len(cmds) == 1
+	root.AddCommand(cmds...)
 	return root
 }
 
