@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -389,5 +390,34 @@ func TestInterruptAtThePassphrasePromptRestoresTheTerminal(t *testing.T) {
 	}
 	if after, err := term.GetState(int(tty.Fd())); err != nil || !reflect.DeepEqual(before, after) {
 		t.Errorf("the terminal's modes were not restored after Ctrl-C at the prompt (%v)", err)
+	}
+}
+
+// TestTokenRefreshStopsWaitingOnCancel: a token call reads on a context
+// nothing can cancel (see the readsOnly case in the root command), but the
+// refresh it turns to must still stop waiting when its context ends (a
+// signal, in use), leaving the request to finish and save in the background
+// (which the call waits for before it exits).
+func TestTokenRefreshStopsWaitingOnCancel(t *testing.T) {
+	e := newEnv(t)
+	srv := startFake(t, fake.Options{})
+	tok, err := srv.Mint(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, _ := tokenPair(t, e.now.Add(-2*time.Hour), time.Hour, "stale") // expired an hour ago
+	e.mustRun(stale+"\n"+tok.RefreshToken+"\n", "add", "pathstack", "--label", "stale", "--sub", tok.Sub, "--base-url", srv.URL)
+	srv.QueueFault(fake.Fault{DelayAfterMS: 2000}) // rotates, then answers 2 s later
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	var out, errb bytes.Buffer
+	code := run(ctx, []string{"token", "stale"}, e.stdio("", &out, &errb))
+	if code == 0 || !strings.Contains(errb.String(), "goes on in the background") {
+		t.Fatalf("token on a cancelled context: exit %d, %q %q; want the refresh left in the background", code, out.String(), errb.String())
+	}
+	// It finished and saved before the call exited: no second refresh.
+	if got := e.mustRun("", "token", "stale"); got == stale+"\n" || srv.Stats().Refreshes != 1 {
+		t.Fatalf("after the cancelled call: token %q, %d refreshes, want the new token and 1", got, srv.Stats().Refreshes)
 	}
 }
