@@ -47,6 +47,22 @@ func TestCLIProgramLinksNoDashboard(t *testing.T) {
 	}
 }
 
+// TestCLIProgramKeepsItsStartGOMAXPROCS: the CLI is built with
+// updatemaxprocs=0 (see cmd/tokentop), which spares every call the
+// goroutine, and the thread woken for it, that follows CPU-limit changes.
+func TestCLIProgramKeepsItsStartGOMAXPROCS(t *testing.T) {
+	info, err := buildinfo.ReadFile(tokentopBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range info.Settings {
+		if s.Key == "DefaultGODEBUG" && slices.Contains(strings.Split(s.Value, ","), "updatemaxprocs=0") {
+			return
+		}
+	}
+	t.Errorf("tokentop is built without updatemaxprocs=0: %v", info.Settings)
+}
+
 // TestProgramsKeepMethodElimination: nothing in either program makes
 // reflect's method lookup by name reachable (text/template's field
 // evaluation does, through cobra's template setters). Once it is, the
