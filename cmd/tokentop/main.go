@@ -13,8 +13,8 @@ package main
 // updatemaxprocs=0: GOMAXPROCS stays what the runtime chose at start (from
 // the CPUs and the cgroup's CPU limit then), instead of following later
 // changes to them. The goroutine that follows them is started before main,
-// and waking a thread to run it cost 0.2 ms of a 6.5 ms tokentop token (a
-// 2-CPU VM); the commands that run for long (watch) gain little from it.
+// and waking a thread to run it cost about 2% of a tokentop token in a
+// 2-CPU VM; the commands that run for long (watch) gain little from it.
 
 import "github.com/tokentop/tokentop/cmd/internal/cli"
 

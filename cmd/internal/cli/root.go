@@ -228,14 +228,6 @@ wins over the variable, the variable over the default.`,
 			switch {
 			case readsOnly:
 				a.readOnly = true // the vault opened read-only, until it must write (ensureFresh)
-				// Nothing cancels its context: no signal handler is
-				// installed (a signal simply ends the process). On a
-				// context that cannot be cancelled, each statement is
-				// spared the two goroutines that would wait on it
-				// (database/sql's and the driver's) and the threads woken
-				// to run them: about 0.5 ms of a token call in a 2-CPU VM.
-				// ensureFresh refreshes on a.ctx, which signals cancel.
-				cmd.SetContext(context.WithoutCancel(cmd.Context()))
 			case a.handsToDashboard(cmd):
 				// No handlers: a signal before the exec ends this process,
 				// which has touched nothing, instead of being caught here

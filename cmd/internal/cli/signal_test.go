@@ -393,11 +393,10 @@ func TestInterruptAtThePassphrasePromptRestoresTheTerminal(t *testing.T) {
 	}
 }
 
-// TestTokenRefreshStopsWaitingOnCancel: a token call reads on a context
-// nothing can cancel (see the readsOnly case in the root command), but the
-// refresh it turns to must still stop waiting when its context ends (a
-// signal, in use), leaving the request to finish and save in the background
-// (which the call waits for before it exits).
+// TestTokenRefreshStopsWaitingOnCancel: the refresh a token call turns to
+// stops waiting when its context ends (a signal, in use), leaving the
+// request to finish and save in the background (which the call waits for
+// before it exits).
 func TestTokenRefreshStopsWaitingOnCancel(t *testing.T) {
 	e := newEnv(t)
 	srv := startFake(t, fake.Options{})

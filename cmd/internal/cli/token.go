@@ -70,7 +70,7 @@ func (a *app) freshSession(cmd *cobra.Command, verb, label string, minValid time
 // compare-and-swap), so that a hundred callers at once spend the refresh
 // token once.
 func (a *app) ensureFresh(cmd *cobra.Command, verb string, s vault.Session, minValid time.Duration) (vault.Session, error) {
-	ctx := a.ctx // not cmd.Context(), which a command that only reads cannot cancel
+	ctx := cmd.Context()
 	// No refresh can satisfy a --min-valid of the whole lifetime or
 	// more: every call would refresh (and rotate) for nothing.
 	if life := providers.Lifetime(s); life > 0 && minValid >= life {
