@@ -36,15 +36,10 @@ type DashboardDeps struct {
 	Title     string
 }
 
-// runDashboard opens the dashboard on the vault.
-func (a *app) runDashboard(ctx context.Context) error {
-	return a.openDashboard(ctx, nil)
-}
-
 // openDashboard runs the dashboard (a.io.dashboard) until q, or until a
 // signal: ctx is cancelled, the program ends and restores the terminal, and
 // the refreshes in flight save their tokens before it returns nil.
-// loginHint fills in the login form's credentials (the demo's).
+// loginHint fills in the login form's credentials (the demo's; nil: none).
 func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseURL string) (string, string)) error {
 	if err := a.needTerminal(); err != nil {
 		return err

@@ -249,7 +249,7 @@ wins over the variable, the variable over the default.`,
 				return a.execDashboard()
 			}
 			a.create = true // the dashboard adds sessions and logs in too
-			return a.runDashboard(cmd.Context())
+			return a.openDashboard(cmd.Context(), nil)
 		},
 	}
 	annotate(root, annotationDashboard)
