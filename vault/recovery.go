@@ -84,7 +84,7 @@ func (s *Store) ListRecovery(ctx context.Context) ([]Recovery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list recovery: %w", err)
 	}
-	files, err := s.recoveryFiles()
+	files, err := s.recoveryFiles(false)
 	if err != nil {
 		return nil, fmt.Errorf("list recovery: %w", err)
 	}
@@ -113,7 +113,7 @@ func (s *Store) PendingRecovery(ctx context.Context, sess Session) (*Recovery, e
 	if len(rows) > 0 {
 		best = &rows[0]
 	}
-	files, err := s.listRecoveryFiles(true) // afresh: the token is sent on this answer
+	files, err := s.recoveryFiles(true) // afresh: the token is sent on this answer
 	if err != nil {
 		return nil, fmt.Errorf("pending recovery of session %d: %w", sess.ID, err)
 	}
@@ -271,7 +271,7 @@ func (s *Store) recoveryCounts(ctx context.Context) (map[int64]int, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	files, _ := s.recoveryFiles() // best effort, as in getSession: a count, not the tokens
+	files, _ := s.recoveryFiles(false) // best effort, as in getSession: a count, not the tokens
 	for _, f := range files {
 		counts[f.sessionID]++
 	}

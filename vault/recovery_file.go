@@ -109,15 +109,11 @@ func (s *Store) recoveryPrefix() string { return filepath.Base(s.recoveryBase())
 // listingSlack before it was listed is listed again each time: on a file
 // system with coarse timestamps a file added in the same tick would not
 // change the time.
-func (s *Store) recoveryFiles() ([]recoveryFileName, error) {
-	return s.listRecoveryFiles(false)
-}
-
-// listRecoveryFiles is recoveryFiles; fresh lists the folder whatever is
-// kept, for the reads a refresh token is sent on (the kept listing could
-// miss a file when the clock steps back on a file system with coarse
-// timestamps).
-func (s *Store) listRecoveryFiles(fresh bool) ([]recoveryFileName, error) {
+//
+// fresh lists the folder whatever is kept, for the reads a refresh token is
+// sent on (the kept listing could miss a file when the clock steps back on
+// a file system with coarse timestamps).
+func (s *Store) recoveryFiles(fresh bool) ([]recoveryFileName, error) {
 	dir := filepath.Dir(s.recoveryBase())
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) && s.d.name == BackendPostgres {

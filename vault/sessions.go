@@ -214,7 +214,7 @@ func (s *Store) readSession(ctx context.Context, q queryer, where string, arg an
 	sess.SentFP, sess.SentAt, sess.SentBy = sentFP.String, timeOf(sentAt), sentBy.String
 	// Strict: listed afresh, and a failure fails the read. Otherwise best
 	// effort: a count, not the tokens (no files counted on failure).
-	files, err := s.listRecoveryFiles(strict)
+	files, err := s.recoveryFiles(strict)
 	if err != nil && strict {
 		return Session{}, fmt.Errorf("list recovery files: %w", err)
 	}
