@@ -24,11 +24,10 @@ func prepareSession(sess *Session) error {
 	if sess.Provider == ProviderPathStack && sess.BaseURL == "" {
 		sess.BaseURL = DefaultPathStackBaseURL
 	}
-	if err := validateSession(sess); err != nil {
+	access, refresh, err := checkSession(sess)
+	if err != nil {
 		return err
 	}
-	access, _ := DecodeToken(sess.AccessToken) // validated: both decode
-	refresh, _ := DecodeToken(sess.RefreshToken)
 	fillTokenTimes(&sess.IssuedAt, &sess.ExpiresAt, &sess.RefreshExpiresAt, access, refresh)
 	return nil
 }
@@ -45,36 +44,42 @@ func ValidateInfo(provider, label, baseURL, apiVersion string) error {
 // validateSession checks everything a session needs before it is stored.
 // Messages name the field, never a token's value.
 func validateSession(sess *Session) error {
+	_, _, err := checkSession(sess)
+	return err
+}
+
+// checkSession is validateSession that also returns the tokens decoded.
+func checkSession(sess *Session) (access, refresh *Token, err error) {
 	switch sess.Provider {
 	case ProviderPathStack, ProviderGalileo:
 	default:
-		return fmt.Errorf("%w: unknown provider %q", ErrInvalid, sess.Provider)
+		return nil, nil, fmt.Errorf("%w: unknown provider %q", ErrInvalid, sess.Provider)
 	}
 	if err := validateLabel(sess.Label); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := validateBaseURL(sess.BaseURL); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := validateAPIVersion(sess.APIVersion); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if sess.Provider == ProviderPathStack && sess.Sub == "" {
-		return fmt.Errorf("%w: a PathStack session needs its sub", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: a PathStack session needs its sub", ErrInvalid)
 	}
 	if hasSpaceOrControl(sess.Sub) {
-		return fmt.Errorf("%w: sub contains whitespace or control characters", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: sub contains whitespace or control characters", ErrInvalid)
 	}
-	if err := validateToken("access token", sess.AccessToken); err != nil {
-		return err
+	if access, err = checkToken("access token", sess.AccessToken); err != nil {
+		return nil, nil, err
 	}
-	if err := validateToken("refresh token", sess.RefreshToken); err != nil {
-		return err
+	if refresh, err = checkToken("refresh token", sess.RefreshToken); err != nil {
+		return nil, nil, err
 	}
 	if hasSpaceOrControl(sess.TokenType) {
-		return fmt.Errorf("%w: token type contains whitespace or control characters", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: token type contains whitespace or control characters", ErrInvalid)
 	}
-	return nil
+	return access, refresh, nil
 }
 
 func validateLabel(label string) error {
@@ -112,14 +117,9 @@ func validateAPIVersion(v string) error {
 	return nil
 }
 
-// validateToken requires a non-empty token without whitespace or control
-// characters (a pasted token with a newline would break every header).
-func validateToken(what, tok string) error {
-	_, err := checkToken(what, tok)
-	return err
-}
-
-// checkToken is validateToken that also returns the token decoded.
+// checkToken requires a non-empty token without whitespace or control
+// characters (a pasted token with a newline would break every header), and
+// returns it decoded.
 func checkToken(what, tok string) (*Token, error) {
 	if tok == "" {
 		return nil, fmt.Errorf("%w: %s is empty", ErrInvalid, what)
