@@ -81,14 +81,19 @@ type ScrollKeys struct {
 
 // DefaultScrollKeys are the arrows, j/k, pgup/pgdn (ctrl+b/ctrl+f) and
 // home/end (g/G), described as moving through a list.
-func DefaultScrollKeys() ScrollKeys {
+func DefaultScrollKeys() ScrollKeys { return NewScrollKeys("up", "down", "first", "last") }
+
+// NewScrollKeys are the arrows, j/k, pgup/pgdn (ctrl+b/ctrl+f) and
+// home/end (g/G), with up, down, home and end as the help's words for
+// them: a pane says "scroll up" or "top" where the list says "up" or "first".
+func NewScrollKeys(up, down, home, end string) ScrollKeys {
 	return ScrollKeys{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", up)),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", down)),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-		Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "first")),
-		End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "last")),
+		Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", home)),
+		End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", end)),
 	}
 }
 

@@ -16,14 +16,7 @@ type KeyMap struct {
 
 // DefaultKeyMap returns the pane's default bindings.
 func DefaultKeyMap() KeyMap {
-	return KeyMap{common.ScrollKeys{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "scroll up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "scroll down")),
-		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-		Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "top")),
-		End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "bottom")),
-	}}
+	return KeyMap{common.NewScrollKeys("scroll up", "scroll down", "top", "bottom")}
 }
 
 // ShortHelp implements help.KeyMap.

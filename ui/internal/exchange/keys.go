@@ -19,16 +19,9 @@ type KeyMap struct {
 // DefaultKeyMap returns the pane's default bindings.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		ScrollKeys: common.ScrollKeys{
-			Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-			Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-			PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b"), key.WithHelp("pgup", "page up")),
-			PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f"), key.WithHelp("pgdn", "page down")),
-			Home:     key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("home/g", "top")),
-			End:      key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("end/G", "bottom")),
-		},
-		Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show attempt")),
-		Back: key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+		ScrollKeys: common.NewScrollKeys("up", "down", "top", "bottom"),
+		Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show attempt")),
+		Back:       key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
 	}
 }
 
