@@ -346,7 +346,7 @@ func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need 
 	if !taken {
 		// Another owner holds the lease: wait for it, then read the session
 		// under the lease (the refresh token may have rotated meanwhile).
-		before, err := r.waitLease(ctx, id, r.owner)
+		before, err := r.waitLease(ctx, id)
 		if err != nil {
 			return nil, nil, fmt.Errorf("refresh: %w", err)
 		}
@@ -469,15 +469,15 @@ func (r *Refresher) takeLeaseAs(ctx context.Context, id int64, owner string) err
 	return r.pollLease(ctx, id, owner)
 }
 
-// waitLease reads the session, then polls until owner takes the lease that
-// another owner held a moment ago, and returns that reading, so that the
-// caller can tell whether the other owner changed the session.
-func (r *Refresher) waitLease(ctx context.Context, id int64, owner string) (vault.Session, error) {
+// waitLease reads the session, then polls until this Refresher takes the
+// lease that another owner held a moment ago, and returns that reading, so
+// that the caller can tell whether the other owner changed the session.
+func (r *Refresher) waitLease(ctx context.Context, id int64) (vault.Session, error) {
 	before, err := r.store.GetSession(ctx, id)
 	if err != nil {
 		return vault.Session{}, err
 	}
-	if err := r.pollLease(ctx, id, owner); err != nil {
+	if err := r.pollLease(ctx, id, r.owner); err != nil {
 		return vault.Session{}, err
 	}
 	return before, nil
