@@ -196,7 +196,7 @@ func TestTakeLeaseAndMark(t *testing.T) {
 // folder that cannot be listed fails it (nothing marked, no lease) rather
 // than counting no files; an ordinary read still counts what it can.
 func TestTakeLeaseAndMarkFailsWhenRecoveryCannotBeListed(t *testing.T) {
-	env, st, id := leaseEnvOn(t, newTestEnv(t))
+	env, st, id := leaseEnv(t)
 	notADir := filepath.Join(env.dir, "a-file")
 	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
 		t.Fatal(err)
