@@ -411,6 +411,7 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 	if e == nil {
 		return nil // cannot happen: reloads keep running entries
 	}
+	res := &ScheduledResult{SessionID: id, Report: rep, Err: err, Disabled: disablesSchedule(rep, err, skipped)}
 
 	if rep != nil && rep.settled != nil {
 		// Settled as the refresh was recorded, on the vault's schedule.
@@ -419,8 +420,7 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 			return nil
 		}
 		sess = withoutTokens(rep.Session)
-		return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disablesSchedule(rep, err, skipped)},
-			rep.settled.Schedule, sess)
+		return s.settled(e, res, rep.settled.Schedule, sess)
 	}
 
 	// Start from the vault's schedule, not ours: the user may have edited it
@@ -444,12 +444,13 @@ func (s *Scheduler) settle(ctx context.Context, id int64, rep *Report, err error
 			s.reportError(fmt.Errorf("save schedule of %s: %w", sess.Label, perr))
 		}
 	}
-	return s.settled(e, &ScheduledResult{SessionID: id, Label: sess.Label, Report: rep, Err: err, Disabled: disablesSchedule(rep, err, skipped)}, next, sess)
+	return s.settled(e, res, next, sess)
 }
 
-// settled completes res with the schedule as saved and updates the entry.
+// settled completes res with the session's label and the schedule as saved,
+// and updates the entry.
 func (s *Scheduler) settled(e *entry, res *ScheduledResult, next vault.Schedule, sess vault.Session) *ScheduledResult {
-	res.Schedule, res.NextDue = next, next.NextDue
+	res.Label, res.Schedule, res.NextDue = sess.Label, next, next.NextDue
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.seq++
