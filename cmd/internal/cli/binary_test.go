@@ -56,7 +56,13 @@ func tokentopBinary(t testing.TB) string {
 // command runs the binary with e's vault and key, stdin as given.
 func (e *env) command(stdin string, args ...string) *exec.Cmd {
 	cmd := exec.Command(tokentopBinary(e.t), args...)
-	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH"), envVault + "=" + e.vault, envKeyFile + "=" + e.key}
+	cmd.Env = e.processEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	return cmd
+}
+
+// processEnv is the environment of a tokentop process on e's vault and key,
+// with extra ("NAME=value") added.
+func (e *env) processEnv(extra ...string) []string {
+	return append([]string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH"), envVault + "=" + e.vault, envKeyFile + "=" + e.key}, extra...)
 }

@@ -174,10 +174,11 @@ func TestEnvFallbacks(t *testing.T) {
 		{envTimeout, "soon", "token"}, {envJSON, "maybe", "ls"}, {"TOKENTOP_MIN_VALID", "1x", "token"}, {"TOKENTOP_CONCURRENCY", "many", "watch"},
 	} {
 		e.vars[c.env] = c.val
-		r := e.run("", c.cmd, "prod")
-		if c.cmd != "token" {
-			r = e.run("", c.cmd)
+		args := []string{c.cmd}
+		if c.cmd == "token" {
+			args = append(args, "prod")
 		}
+		r := e.run("", args...)
 		if r.code != exitUsage {
 			t.Errorf("%s=%s: exit %d", c.env, c.val, r.code)
 		}

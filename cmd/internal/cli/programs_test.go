@@ -320,8 +320,7 @@ func TestDashboardProgramVersionEndToEnd(t *testing.T) {
 	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "prod", "--sub", testSub)
 	dash := func(forVersion string, args ...string) (string, error) {
 		cmd := exec.Command(filepath.Join(dir, dashboardProgram), args...)
-		cmd.Env = []string{"HOME=" + e.dir, "PATH=" + os.Getenv("PATH"), envVault + "=" + e.vault, envKeyFile + "=" + e.key,
-			envDashboardFor + "=" + forVersion}
+		cmd.Env = e.processEnv(envDashboardFor + "=" + forVersion)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}

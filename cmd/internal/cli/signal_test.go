@@ -336,7 +336,7 @@ func TestInterruptAtThePassphrasePromptRestoresTheTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "ls")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + e.dir, envVault + "=" + e.vault, envKeyFile + "=" + e.key, "TERM=xterm"}
+	cmd.Env = e.processEnv("TERM=xterm")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {
