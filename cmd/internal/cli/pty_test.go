@@ -106,22 +106,6 @@ func (s *screen) waitFor(what string, timeout time.Duration, want ...string) str
 	}
 }
 
-// waitUntil waits until pred holds for the screen.
-func (s *screen) waitUntil(what string, timeout time.Duration, pred func(string) bool) string {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		txt := s.text()
-		if pred(txt) {
-			return txt
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("waiting for %s; screen:\n%s", what, txt)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // press types keys as a person would, one write each.
 func (s *screen) press(keys ...string) {
 	s.t.Helper()
