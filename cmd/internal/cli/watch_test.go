@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"sync"
@@ -262,5 +263,63 @@ func TestWatchTwoProcessesKeepSessionsFresh(t *testing.T) {
 	}
 	if made != total {
 		t.Errorf("the processes logged %d refreshes of their own, the vault has %d attempts", made, total)
+	}
+}
+
+// gcPercent is the collector's current target (GOGC), read without setting it.
+func gcPercent(t *testing.T) int64 {
+	t.Helper()
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		t.Fatalf("/gc/gogc:percent: kind %v", s[0].Value.Kind())
+	}
+	return int64(s[0].Value.Uint64())
+}
+
+// TestWatchRaisesGCPercent: watch runs with GOGC=400 (see watchGCPercent)
+// and puts the process's setting back when it returns; a GOGC in the
+// environment is the user's choice and stays.
+func TestWatchRaisesGCPercent(t *testing.T) {
+	for _, tc := range []struct {
+		gogc string
+		want func(before int64) int64
+	}{
+		{"", func(int64) int64 { return watchGCPercent }},
+		{"150", func(before int64) int64 { return before }}, // the runtime read GOGC at start; watch leaves it
+	} {
+		t.Run("GOGC="+tc.gogc, func(t *testing.T) {
+			t.Setenv("GOGC", tc.gogc)
+			e := newEnv(t)
+			st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close() // an empty vault: watch waits for schedules
+			before := gcPercent(t)
+			if before == watchGCPercent {
+				t.Fatalf("the test process already runs at GOGC=%d: nothing to see", before)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			_, errOut, code := e.start(ctx, "watch")
+			deadline := time.Now().Add(10 * time.Second)
+			for !strings.Contains(errOut.String(), "Ctrl-C to stop") {
+				if time.Now().After(deadline) {
+					t.Fatalf("no banner; stderr: %q", errOut.String())
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			during := gcPercent(t)
+			cancel()
+			if c := <-code; c != 0 {
+				t.Fatalf("watch exited %d; stderr: %s", c, errOut.String())
+			}
+			if want := tc.want(before); during != want {
+				t.Errorf("during watch GOGC=%d, want %d", during, want)
+			}
+			if after := gcPercent(t); after != before {
+				t.Errorf("after watch GOGC=%d, want %d as before", after, before)
+			}
+		})
 	}
 }
