@@ -19,8 +19,8 @@ func TestRefreshIfSkipsWhenNoLongerNeeded(t *testing.T) {
 	ctx := context.Background()
 	// Two processes looked at the session at version 1 and both found it due.
 	a, b := newRefresher(st, "process-a"), newRefresher(st, "process-b")
-	dueAtVersion := func(v int64) func(vault.Session) bool {
-		return func(sess vault.Session) bool { return sess.Version == v }
+	dueAtVersion := func(v int64) providers.Need {
+		return func(sess vault.Session, _ vault.ScheduleReader) bool { return sess.Version == v }
 	}
 	repA, err := a.RefreshIf(ctx, s.ID, vault.TriggerScheduled, dueAtVersion(s.Version))
 	if err != nil || repA.Shared || ts.count() != 1 {
@@ -28,9 +28,9 @@ func TestRefreshIfSkipsWhenNoLongerNeeded(t *testing.T) {
 	}
 	// The second one, under the lease, reads the refreshed session: no request.
 	var seen vault.Session
-	repB, err := b.RefreshIf(ctx, s.ID, vault.TriggerScheduled, func(sess vault.Session) bool {
+	repB, err := b.RefreshIf(ctx, s.ID, vault.TriggerScheduled, func(sess vault.Session, sched vault.ScheduleReader) bool {
 		seen = sess
-		return dueAtVersion(s.Version)(sess)
+		return dueAtVersion(s.Version)(sess, sched)
 	})
 	if err != nil || !repB.Shared || repB.Exchange != nil || repB.Attempt.ID != 0 || repB.Outcome != providers.OutcomeOK || ts.count() != 1 {
 		t.Fatalf("second: %+v %v, %d requests", repB, err, ts.count())

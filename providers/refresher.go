@@ -196,18 +196,22 @@ func (r *Refresher) Refresh(ctx context.Context, id int64, trigger string) (*Rep
 	return r.RefreshIf(ctx, id, trigger, nil)
 }
 
+// Need says whether a refresh of sess, as read under its lease, is still
+// needed. sched reads the session's schedule as of that read: in the vault
+// transaction that took the lease, when need runs inside it. need must not
+// write to the vault (a write would wait for that transaction).
+type Need func(sess vault.Session, sched vault.ScheduleReader) bool
+
 // RefreshIf is Refresh, but only if need, called with the session as read
 // under the lease, says the refresh is still needed. When it is not, no
 // request is made and the Report is marked Shared (Outcome ok, zero Attempt,
-// nil Exchange, Session as read). A nil need always refreshes. need may run
-// inside the vault transaction that takes the lease: it may read the vault
-// but must not write to it.
+// nil Exchange, Session as read). A nil need always refreshes.
 //
 // This is what lets several processes run the same schedule: each one sees a
 // session due, but only the first to take the lease finds it still due; the
 // others read the refreshed session and skip. A caller joining a refresh in
 // flight in this process shares it without asking need.
-func (r *Refresher) RefreshIf(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*Report, error) {
+func (r *Refresher) RefreshIf(ctx context.Context, id int64, trigger string, need Need) (*Report, error) {
 	return r.refreshIf(ctx, id, trigger, need, nil)
 }
 
@@ -220,7 +224,7 @@ type settleFunc func(rep *Report, cur vault.Schedule) (vault.Schedule, bool)
 // schedule in the transaction that records the refresh this call makes (the
 // Report's settled says it did). A refresh joined in flight, skipped, or
 // recorded otherwise (a re-login, tokens kept for recovery) is not settled.
-func (r *Refresher) refreshIf(ctx context.Context, id int64, trigger string, need func(vault.Session) bool, settle settleFunc) (*Report, error) {
+func (r *Refresher) refreshIf(ctx context.Context, id int64, trigger string, need Need, settle settleFunc) (*Report, error) {
 	r.mu.Lock()
 	if f, ok := r.inflight[id]; ok {
 		r.mu.Unlock()
@@ -321,13 +325,13 @@ type planned struct {
 // that an earlier refresh received but could not save (an override in this
 // process, or the vault's recovery): sending the spent token instead would
 // make the provider revoke the live one too.
-func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need func(vault.Session) bool) (*planned, *Report, error) {
+func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need Need) (*planned, *Report, error) {
 	// The common case in one commit: the lease is free, and the session as
 	// read under it can be sent at once (nothing to take back, still
 	// needed), so the lease and the sent mark are written together.
 	var fast *planned
-	sess, taken, plan, err := r.store.TakeLeaseAndMark(ctx, id, r.owner, r.ttl, func(s vault.Session) vault.SendPlan {
-		if fast = r.planAtOnce(ctx, s, trigger, need); fast == nil {
+	sess, taken, plan, err := r.store.TakeLeaseAndMark(ctx, id, r.owner, r.ttl, func(s vault.Session, sched vault.ScheduleReader) vault.SendPlan {
+		if fast = r.planAtOnce(ctx, s, sched, trigger, need); fast == nil {
 			return vault.SendPlan{}
 		}
 		return vault.SendPlan{Mark: true, FP: vault.Fingerprint(s.RefreshToken), Lost: fast.lost}
@@ -378,7 +382,7 @@ func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need 
 			c.storedRefresh = c.sess.RefreshToken // saved: nothing stands in for the vault
 		}
 	}
-	if need != nil && !need(c.sess) {
+	if need != nil && !need(c.sess, r.store) {
 		// Restored tokens may be fresh enough: no request, nothing spent.
 		release()
 		return nil, &Report{Session: c.sess, Outcome: OutcomeOK, Shared: !restored}, nil
@@ -512,7 +516,7 @@ func (r *Refresher) pollLease(ctx context.Context, id int64, owner string) error
 // unknown provider, need saying no, ctx ended), which prepare then takes
 // step by step. It runs inside the vault's transaction (with need): it
 // may read the vault, never write to it (see vault.TakeLeaseAndMark).
-func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, trigger string, need func(vault.Session) bool) *planned {
+func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, sched vault.ScheduleReader, trigger string, need Need) *planned {
 	if s.Recovery > 0 || lastMayHaveLostAnswer(s) {
 		return nil
 	}
@@ -523,7 +527,7 @@ func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, trigger str
 		return nil
 	}
 	p, ok := r.reg.Get(s.Provider)
-	if !ok || (need != nil && !need(s)) || ctx.Err() != nil {
+	if !ok || (need != nil && !need(s, sched)) || ctx.Err() != nil {
 		return nil
 	}
 	c := &planned{p: p, sess: s, storedRefresh: s.RefreshToken}
@@ -738,8 +742,8 @@ func (r *Refresher) EnsureFresh(ctx context.Context, id int64, minValid time.Dur
 	if err != nil {
 		return vault.Session{}, nil, fmt.Errorf("ensure fresh: %w", err)
 	}
-	stale := func(s vault.Session) bool { return s.NeedsLogin || Stale(s, r.now(), minValid) }
-	if !stale(sess) {
+	stale := func(s vault.Session, _ vault.ScheduleReader) bool { return s.NeedsLogin || Stale(s, r.now(), minValid) }
+	if !stale(sess, nil) {
 		return sess, nil, nil
 	}
 	rep, err := r.RefreshIf(ctx, id, trigger, stale)

@@ -345,9 +345,9 @@ func (s *Scheduler) refresh(ctx context.Context, id int64) {
 		current                  vault.Schedule
 		readErr                  error
 	)
-	need := func(sess vault.Session) bool {
+	need := func(sess vault.Session, sched vault.ScheduleReader) bool {
 		asked, changed = true, sess.Version != knownVersion
-		current, readErr = s.store.GetSchedule(rctx, id)
+		current, readErr = sched.GetSchedule(rctx, id)
 		if readErr != nil {
 			return false
 		}

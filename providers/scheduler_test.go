@@ -3,8 +3,10 @@ package providers_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -463,5 +465,59 @@ func TestSchedulerBoundsConcurrency(t *testing.T) {
 	}
 	if got := srv.Stats(); got.Refreshes != sessions || got.ReuseDetections != 0 {
 		t.Errorf("server stats %+v", got)
+	}
+}
+
+// TestSchedulerRereadsTheScheduleUnderTheLease: a schedule another process
+// changed after this Scheduler read it (no reload between) is read again
+// under the lease: at the old due time nothing is sent, and the refresh is
+// made at the new one (the Scheduler learns it from that read).
+func TestSchedulerRereadsTheScheduleUnderTheLease(t *testing.T) {
+	ts := newTokenServer(t)
+	clock := newFakeClock()
+	dir := t.TempDir()
+	st, other := openStoreAt(t, dir, clock.Now), openStoreAt(t, dir, clock.Now)
+	start := clock.Now()
+	s := addSession(t, st, ts.URL, start.Add(30*time.Minute))
+	putSchedule(t, st, vault.Schedule{SessionID: s.ID, Mode: vault.ScheduleBeforeExpiry, Margin: 10 * time.Minute, Enabled: true})
+	// The vault's files as they were at the start, whatever is written:
+	// this Scheduler does not see the change coming.
+	var (
+		mu   sync.Mutex
+		seen = map[string]fs.FileInfo{}
+	)
+	stale := func(name string) (fs.FileInfo, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if fi, ok := seen[name]; ok {
+			return fi, nil
+		}
+		fi, err := os.Stat(name)
+		if err == nil {
+			seen[name] = fi
+		}
+		return fi, err
+	}
+	rs := runScheduler(t, st, refresherAt(st, "", clock.Now), clock, providers.SchedulerOptions{Reload: time.Hour, Stat: stale})
+	waitFor(t, "the scheduler to sleep", func() bool { return clock.afterCalls() >= 2 }) // look + due timer
+
+	putSchedule(t, other, vault.Schedule{SessionID: s.ID, Mode: vault.ScheduleBeforeExpiry, Margin: 2 * time.Minute, Enabled: true})
+	clock.Advance(20 * time.Minute) // due as this Scheduler knew it; not as stored
+	// It sets a timer again once the refresh it started has ended.
+	waitFor(t, "the refresh at the old due time to end", func() bool { return clock.afterCalls() >= 3 })
+	if n := rs.sched.Stats().Refreshes; n != 1 || ts.count() != 0 {
+		t.Fatalf("at the old due time: %d refreshes started, %d requests; want 1 started, none sent", n, ts.count())
+	}
+	clock.Advance(8 * time.Minute) // the new due time
+	res := rs.next(t)
+	if res.Err != nil || res.Report == nil || res.Report.Shared || ts.count() != 1 {
+		t.Fatalf("result %+v, %d requests; want one refresh", res, ts.count())
+	}
+	attempts, err := st.ListAttempts(context.Background(), s.ID, 0)
+	if err != nil || len(attempts) != 1 {
+		t.Fatalf("%d attempts, %v", len(attempts), err)
+	}
+	if at := attempts[0].StartedAt.Sub(start); at != 28*time.Minute {
+		t.Errorf("refreshed %v after the start, want 28m (the schedule as stored)", at)
 	}
 }

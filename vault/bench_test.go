@@ -95,7 +95,7 @@ func BenchmarkRefreshCycle(b *testing.B) {
 	cpu0 := cpuTime(b)
 	for b.Loop() {
 		i++
-		cur, ok, plan, err := s.TakeLeaseAndMark(ctxb(), sess.ID, "bench", 30*time.Second, func(cur Session) SendPlan {
+		cur, ok, plan, err := s.TakeLeaseAndMark(ctxb(), sess.ID, "bench", 30*time.Second, func(cur Session, _ ScheduleReader) SendPlan {
 			return SendPlan{Mark: cur.Recovery == 0, FP: Fingerprint(cur.RefreshToken)}
 		})
 		if err != nil || !ok || !plan.Mark {

@@ -94,12 +94,12 @@ type SendPlan struct {
 // transaction: when a refresh can go ahead at once, taking the lease and
 // MarkSent cost one commit instead of two. decide runs inside the
 // transaction (perhaps more than once: the last run is the one that
-// counts); it may read through the Store (committed data, on another
-// connection) but must not write to it: a write would wait for this very
-// transaction. It returns the session as read
+// counts), and may read the session's schedule through sched, in the same
+// transaction; it must not write through the Store: a write would wait for
+// this very transaction. It returns the session as read
 // (zero when the lease was not taken), whether the lease was taken, and
 // the plan carried out.
-func (s *Store) TakeLeaseAndMark(ctx context.Context, id int64, owner string, ttl time.Duration, decide func(Session) SendPlan) (Session, bool, SendPlan, error) {
+func (s *Store) TakeLeaseAndMark(ctx context.Context, id int64, owner string, ttl time.Duration, decide func(sess Session, sched ScheduleReader) SendPlan) (Session, bool, SendPlan, error) {
 	if owner == "" || ttl <= 0 {
 		return Session{}, false, SendPlan{}, fmt.Errorf("take lease on session %d: owner and a positive ttl are required", id)
 	}
@@ -121,7 +121,7 @@ func (s *Store) TakeLeaseAndMark(ctx context.Context, id int64, owner string, tt
 		if sess, err = s.getSessionStrict(ctx, tx, "id = ?", id); err != nil {
 			return err
 		}
-		if plan = decide(sess); !plan.Mark {
+		if plan = decide(sess, txSchedules{tx}); !plan.Mark {
 			return nil
 		}
 		var a *Attempt

@@ -59,9 +59,27 @@ func putSchedule(ctx context.Context, tx *rtx, id int64, sch Schedule, now time.
 const scheduleColumns = `session_id, mode, margin_ms, interval_ms, enabled, next_due,
 	failures, backoff_until, last_error, updated_at`
 
+// ScheduleReader reads a session's schedule (ErrNotFound when none): a Store
+// reads what is committed; the reader a TakeLeaseAndMark decision is given
+// reads in that decision's transaction.
+type ScheduleReader interface {
+	GetSchedule(ctx context.Context, sessionID int64) (Schedule, error)
+}
+
 // GetSchedule returns a session's schedule. ErrNotFound when none.
 func (s *Store) GetSchedule(ctx context.Context, sessionID int64) (Schedule, error) {
-	row := s.db.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM schedules WHERE session_id = ?", sessionID)
+	return getSchedule(ctx, s.db, sessionID)
+}
+
+// txSchedules is a ScheduleReader on a transaction.
+type txSchedules struct{ tx *rtx }
+
+func (t txSchedules) GetSchedule(ctx context.Context, sessionID int64) (Schedule, error) {
+	return getSchedule(ctx, t.tx, sessionID)
+}
+
+func getSchedule(ctx context.Context, q queryer, sessionID int64) (Schedule, error) {
+	row := q.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM schedules WHERE session_id = ?", sessionID)
 	sch, err := scanSchedule(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound

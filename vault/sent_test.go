@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -134,7 +135,7 @@ func TestTakeLeaseAndMark(t *testing.T) {
 		env, st, id := leaseEnvOn(t, env)
 		var seen Session
 		lost := &Attempt{Outcome: "interrupted", SentFP: "fp0", Owner: "killed", Error: "answer lost"}
-		sess, taken, plan, err := st.TakeLeaseAndMark(ctxb(), id, "a", time.Hour, func(s Session) SendPlan {
+		sess, taken, plan, err := st.TakeLeaseAndMark(ctxb(), id, "a", time.Hour, func(s Session, _ ScheduleReader) SendPlan {
 			seen = s
 			return SendPlan{Mark: true, FP: "fp1", Lost: lost}
 		})
@@ -162,7 +163,7 @@ func TestTakeLeaseAndMark(t *testing.T) {
 			t.Errorf("lease owner %q, %v", owner, err)
 		}
 		asked := false
-		if _, taken, _, err := other.TakeLeaseAndMark(ctxb(), id, "b", time.Hour, func(Session) SendPlan {
+		if _, taken, _, err := other.TakeLeaseAndMark(ctxb(), id, "b", time.Hour, func(Session, ScheduleReader) SendPlan {
 			asked = true
 			return SendPlan{Mark: true, FP: "fp2"}
 		}); err != nil || taken || asked {
@@ -176,7 +177,7 @@ func TestTakeLeaseAndMark(t *testing.T) {
 		if err := other.ReleaseLease(ctxb(), id, "a"); err != nil {
 			t.Fatal(err)
 		}
-		if _, taken, plan, err := other.TakeLeaseAndMark(ctxb(), id, "c", time.Hour, func(Session) SendPlan { return SendPlan{} }); err != nil || !taken || plan.Mark {
+		if _, taken, plan, err := other.TakeLeaseAndMark(ctxb(), id, "c", time.Hour, func(Session, ScheduleReader) SendPlan { return SendPlan{} }); err != nil || !taken || plan.Mark {
 			t.Fatalf("plan without a mark: taken %v, plan %+v, err %v", taken, plan, err)
 		}
 		if s, _ := other.GetSession(ctxb(), id); s.SentFP != "fp1" {
@@ -185,7 +186,7 @@ func TestTakeLeaseAndMark(t *testing.T) {
 		if owner, _, _, _ := other.LeaseHolder(ctxb(), id); owner != "c" {
 			t.Errorf("lease owner %q, want c", owner)
 		}
-		if _, _, _, err := other.TakeLeaseAndMark(ctxb(), 999, "c", time.Hour, func(Session) SendPlan { return SendPlan{} }); !errors.Is(err, ErrNotFound) {
+		if _, _, _, err := other.TakeLeaseAndMark(ctxb(), 999, "c", time.Hour, func(Session, ScheduleReader) SendPlan { return SendPlan{} }); !errors.Is(err, ErrNotFound) {
 			t.Errorf("missing session: %v", err)
 		}
 	})
@@ -202,7 +203,7 @@ func TestTakeLeaseAndMarkFailsWhenRecoveryCannotBeListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.recoveryPath = filepath.Join(notADir, "vault.db") // its folder is a file: listing fails
-	_, taken, plan, err := st.TakeLeaseAndMark(ctxb(), id, "a", time.Hour, func(Session) SendPlan {
+	_, taken, plan, err := st.TakeLeaseAndMark(ctxb(), id, "a", time.Hour, func(Session, ScheduleReader) SendPlan {
 		return SendPlan{Mark: true, FP: "fp1"}
 	})
 	if err == nil || taken || plan.Mark {
@@ -221,4 +222,50 @@ func TestTakeLeaseAndMarkFailsWhenRecoveryCannotBeListed(t *testing.T) {
 	if _, err := st.PendingRecovery(ctxb(), sess); err == nil {
 		t.Error("PendingRecovery counted no files in a folder it could not list")
 	}
+}
+
+// TestTakeLeaseAndMarkReadsScheduleInItsTransaction: the decision is given
+// a reader of the session's schedule in the transaction that took the
+// lease: ErrNotFound when there is none, else the schedule as stored, even
+// when the pool has no other connection to give (a read through the Store
+// would wait for the very transaction it is in).
+func TestTakeLeaseAndMarkReadsScheduleInItsTransaction(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, env *testEnv) {
+		_, st, id := leaseEnvOn(t, env)
+		read := func(owner string) (Schedule, error) {
+			t.Helper()
+			ctx, cancel := context.WithTimeout(ctxb(), 5*time.Second)
+			defer cancel()
+			var (
+				got  Schedule
+				gerr error
+			)
+			_, taken, _, err := st.TakeLeaseAndMark(ctx, id, owner, time.Hour, func(_ Session, sched ScheduleReader) SendPlan {
+				got, gerr = sched.GetSchedule(ctx, id)
+				return SendPlan{}
+			})
+			if err != nil || !taken {
+				t.Fatalf("taken %v, err %v", taken, err)
+			}
+			if err := st.ReleaseLease(ctxb(), id, owner); err != nil {
+				t.Fatal(err)
+			}
+			return got, gerr
+		}
+		if _, err := read("a"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("no schedule: %v, want ErrNotFound", err)
+		}
+		want := Schedule{SessionID: id, Mode: ScheduleEvery, Interval: 90 * time.Second, Enabled: true}
+		if err := st.PutSchedule(ctxb(), want); err != nil {
+			t.Fatal(err)
+		}
+		st.db.SetMaxOpenConns(1)
+		got, err := read("b")
+		if err != nil {
+			t.Fatalf("read in the transaction: %v", err)
+		}
+		if got.SessionID != id || got.Mode != want.Mode || got.Interval != want.Interval || !got.Enabled {
+			t.Errorf("read %+v, want %+v", got, want)
+		}
+	})
 }
