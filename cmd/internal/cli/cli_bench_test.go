@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +56,9 @@ func runPeer(b *testing.B, cmd *exec.Cmd) {
 // by a third between runs.
 func againstPeer(b *testing.B, ours func() *exec.Cmd, peer func() *exec.Cmd) {
 	var tOurs, tPeer []time.Duration
+	var steal stealMeter
 	b.ResetTimer()
+	steal.start()
 	for b.Loop() {
 		t0 := time.Now()
 		runPeer(b, ours())
@@ -66,12 +70,71 @@ func againstPeer(b *testing.B, ours func() *exec.Cmd, peer func() *exec.Cmd) {
 		}
 	}
 	b.StopTimer()
+	steal.stop()
+	steal.report(b)
 	b.ReportMetric(ms(mean(tOurs)), "tokentop-ms")
 	if peer != nil {
 		b.ReportMetric(ms(mean(tPeer)), "peer-ms")
 		b.ReportMetric(float64(mean(tOurs))/float64(mean(tPeer)), "x-peer")
 		b.ReportMetric(float64(median(tOurs))/float64(median(tPeer)), "x-peer-median")
 	}
+}
+
+// stealMeter measures the host's steal time over the timed parts of a
+// benchmark: the time the hypervisor ran something else while this
+// machine's CPUs had work, which slows every process here alike and
+// makes CPU time read high (see the README on comparing builds).
+type stealMeter struct {
+	wall, steal time.Duration
+	t0          time.Time
+	s0          time.Duration
+	cpus        int
+	ok          bool
+}
+
+func (m *stealMeter) start() {
+	m.t0 = time.Now()
+	m.s0, m.cpus, m.ok = hostSteal()
+}
+
+func (m *stealMeter) stop() {
+	s1, _, ok := hostSteal()
+	m.ok = m.ok && ok
+	m.wall += time.Since(m.t0)
+	m.steal += s1 - m.s0
+}
+
+// report gives host-steal-%: the share of the machine's CPU time (all its
+// CPUs over the timed wall time) that the host took. Nothing when
+// /proc/stat says nothing (not Linux).
+func (m *stealMeter) report(b *testing.B) {
+	if m.ok && m.wall > 0 && m.cpus > 0 {
+		b.ReportMetric(100*float64(m.steal)/(float64(m.wall)*float64(m.cpus)), "host-steal-%")
+	}
+}
+
+// hostSteal is the machine's steal time so far, summed over its CPUs (the
+// 8th value of /proc/stat's "cpu" line, in USER_HZ ticks, which Linux
+// fixes at 100 a second), and how many CPUs it has (its "cpuN" lines).
+func hostSteal() (steal time.Duration, cpus int, ok bool) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 8 && f[0] == "cpu":
+			ticks, err := strconv.ParseInt(f[8], 10, 64)
+			if err != nil {
+				return 0, 0, false
+			}
+			steal, ok = time.Duration(ticks)*10*time.Millisecond, true
+		case len(f) > 0 && strings.HasPrefix(f[0], "cpu"):
+			cpus++
+		}
+	}
+	return steal, cpus, ok
 }
 
 func mean(ds []time.Duration) time.Duration {

@@ -100,6 +100,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 		total               int64
 		commits, synced     int64
 		floorWall, floorCPU time.Duration
+		steal               stealMeter
 	)
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
@@ -135,6 +136,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 		stopProfile := profileWindow(b, i)
 		w0 := vault.Stats()
 		c0, t0 := cpuTime(b), time.Now()
+		steal.start()
 		b.StartTimer()
 		go func() { code <- run(ctx, []string{"watch", "--insecure-http"}, io) }()
 		select {
@@ -143,6 +145,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 			b.Fatalf("%d of %d refreshed in 2 minutes", lines.n.Load(), n)
 		}
 		b.StopTimer()
+		steal.stop()
 		wall += time.Since(t0)
 		cpu += cpuTime(b) - c0
 		w1 := vault.Stats()
@@ -159,6 +162,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 		floorWall += w
 		floorCPU += c
 	}
+	steal.report(b)
 	b.ReportMetric(float64(total)/wall.Seconds(), "refreshes/s")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(total), "CPU-ms/refresh")
 	b.ReportMetric(float64(commits)/float64(total), "commits/refresh")
