@@ -198,8 +198,10 @@ func (r *Refresher) Refresh(ctx context.Context, id int64, trigger string) (*Rep
 
 // Need says whether a refresh of sess, as read under its lease, is still
 // needed. sched reads the session's schedule as of that read: in the vault
-// transaction that took the lease, when need runs inside it. need must not
-// write to the vault (a write would wait for that transaction).
+// transaction that took the lease when need runs inside it (the common
+// case: the lease was free), else, after a wait for the lease or with
+// tokens to take back, through the Store. need must not write to the vault
+// (a write would wait for that transaction).
 type Need func(sess vault.Session, sched vault.ScheduleReader) bool
 
 // RefreshIf is Refresh, but only if need, called with the session as read
@@ -329,9 +331,12 @@ func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need 
 	// The common case in one commit: the lease is free, and the session as
 	// read under it can be sent at once (nothing to take back, still
 	// needed), so the lease and the sent mark are written together.
-	var fast *planned
+	var (
+		fast     *planned
+		declined bool // need, asked in the transaction, said no
+	)
 	sess, taken, plan, err := r.store.TakeLeaseAndMark(ctx, id, r.owner, r.ttl, func(s vault.Session, sched vault.ScheduleReader) vault.SendPlan {
-		if fast = r.planAtOnce(ctx, s, sched, trigger, need); fast == nil {
+		if fast, declined = r.planAtOnce(ctx, s, sched, trigger, need); fast == nil {
 			return vault.SendPlan{}
 		}
 		return vault.SendPlan{Mark: true, FP: vault.Fingerprint(s.RefreshToken), Lost: fast.lost}
@@ -346,6 +351,12 @@ func (r *Refresher) prepare(ctx context.Context, id int64, trigger string, need 
 	release := func() {
 		// A lease that fails to release lapses after its TTL: nothing to report.
 		_ = r.store.ReleaseLease(context.WithoutCancel(ctx), id, r.owner)
+	}
+	if taken && declined {
+		// No longer needed, as read in the lease's transaction (nothing to
+		// take back: planAtOnce asks need only then).
+		release()
+		return nil, &Report{Session: sess, Outcome: OutcomeOK, Shared: true}, nil
 	}
 	if !taken {
 		// Another owner holds the lease: wait for it, then read the session
@@ -513,27 +524,35 @@ func (r *Refresher) pollLease(ctx context.Context, id int64, owner string) error
 // when it can be sent as it stands: nil when anything needs a closer look
 // first (tokens kept in recovery or in this process for it, an earlier
 // network failure whose history tells whether the answer was lost, an
-// unknown provider, need saying no, ctx ended), which prepare then takes
-// step by step. It runs inside the vault's transaction (with need): it
-// may read the vault, never write to it (see vault.TakeLeaseAndMark).
-func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, sched vault.ScheduleReader, trigger string, need Need) *planned {
+// unknown provider, ctx ended), which prepare then takes step by step, or
+// when need, asked once nothing else stands in the way, says the refresh
+// is no longer needed (declined). It runs inside the vault's transaction
+// (with need, given sched on that transaction): it may read the vault,
+// never write to it (see vault.TakeLeaseAndMark).
+func (r *Refresher) planAtOnce(ctx context.Context, s vault.Session, sched vault.ScheduleReader, trigger string, need Need) (c *planned, declined bool) {
 	if s.Recovery > 0 || lastMayHaveLostAnswer(s) {
-		return nil
+		return nil, false
 	}
 	r.mu.Lock()
 	_, overridden := r.overrides[s.ID]
 	r.mu.Unlock()
 	if overridden {
-		return nil
+		return nil, false
 	}
 	p, ok := r.reg.Get(s.Provider)
-	if !ok || (need != nil && !need(s, sched)) || ctx.Err() != nil {
-		return nil
+	if !ok {
+		return nil, false
 	}
-	c := &planned{p: p, sess: s, storedRefresh: s.RefreshToken}
+	if need != nil && !need(s, sched) {
+		return nil, true
+	}
+	if ctx.Err() != nil {
+		return nil, false
+	}
+	c = &planned{p: p, sess: s, storedRefresh: s.RefreshToken}
 	c.lost = lostAttempt(s, trigger)
 	c.answerLost = c.lost != nil
-	return c
+	return c, false
 }
 
 // lostAttempt is the history entry for an earlier refresh that sent s's

@@ -471,7 +471,9 @@ func TestSchedulerBoundsConcurrency(t *testing.T) {
 // TestSchedulerRereadsTheScheduleUnderTheLease: a schedule another process
 // changed after this Scheduler read it (no reload between) is read again
 // under the lease: at the old due time nothing is sent, and the refresh is
-// made at the new one (the Scheduler learns it from that read).
+// made at the new one (the Scheduler learns it from that read). That the
+// read is made in the lease's transaction is the vault's tests' to show
+// (TestTakeLeaseAndMarkReadsSchedule...).
 func TestSchedulerRereadsTheScheduleUnderTheLease(t *testing.T) {
 	ts := newTokenServer(t)
 	clock := newFakeClock()

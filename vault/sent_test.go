@@ -228,7 +228,9 @@ func TestTakeLeaseAndMarkFailsWhenRecoveryCannotBeListed(t *testing.T) {
 // a reader of the session's schedule in the transaction that took the
 // lease: ErrNotFound when there is none, else the schedule as stored, even
 // when the pool has no other connection to give (a read through the Store
-// would wait for the very transaction it is in).
+// would wait for the very transaction it is in). The pool is capped only
+// once the first read has prepared the statements: they are prepared
+// through the pool (see rdb.stmt), which takes a connection of its own.
 func TestTakeLeaseAndMarkReadsScheduleInItsTransaction(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, env *testEnv) {
 		_, st, id := leaseEnvOn(t, env)
@@ -268,4 +270,51 @@ func TestTakeLeaseAndMarkReadsScheduleInItsTransaction(t *testing.T) {
 			t.Errorf("read %+v, want %+v", got, want)
 		}
 	})
+}
+
+// TestTakeLeaseAndMarkReadsScheduleWrittenEarlierInItsBatch: on SQLite,
+// where concurrent writes share one transaction (see group), the decision
+// reads the schedule as the batch's earlier writes left it, committed or
+// not: as if they had run one by one.
+func TestTakeLeaseAndMarkReadsScheduleWrittenEarlierInItsBatch(t *testing.T) {
+	_, st, id := leaseEnv(t)
+	release, first := holdLead(t, st)
+	put := make(chan error, 1)
+	go func() {
+		put <- st.PutSchedule(ctxb(), Schedule{SessionID: id, Mode: ScheduleEvery, Interval: 90 * time.Second, Enabled: true})
+	}()
+	queued(t, st, 1)
+	type result struct {
+		sch   Schedule
+		taken bool
+		err   error
+	}
+	got := make(chan result, 1)
+	go func() {
+		var r result
+		_, taken, _, err := st.TakeLeaseAndMark(ctxb(), id, "a", time.Hour, func(_ Session, sched ScheduleReader) SendPlan {
+			r.sch, r.err = sched.GetSchedule(ctxb(), id)
+			return SendPlan{}
+		})
+		if err != nil {
+			r.err = err
+		}
+		r.taken = taken
+		got <- r
+	}()
+	queued(t, st, 2)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := await(t, put, "the schedule's write"); err != nil {
+		t.Fatal(err)
+	}
+	r := <-got
+	if r.err != nil || !r.taken {
+		t.Fatalf("taken %v, read %v", r.taken, r.err)
+	}
+	if r.sch.Mode != ScheduleEvery || r.sch.Interval != 90*time.Second {
+		t.Errorf("read %+v, want the schedule written before it in the batch", r.sch)
+	}
 }

@@ -114,8 +114,9 @@ func (a *app) watch(ctx context.Context, in watchInput) error {
 // lot for it (some 80 KB a refresh: HTTP, JSON, SQLite rows), so at the
 // default GOGC=100 the collector runs at its 4 MB floor: some 60 times a
 // second at 1,400 refreshes/s. At 400 the floor is 16 MB, and watch spends
-// 11-14% less CPU per refresh (BenchmarkWatchThroughput, interleaved runs:
-// 0.77 against 0.69 ms, medians of 14). The heap it allows grows with what
+// 10-14% less CPU per refresh (BenchmarkWatchThroughput, interleaved runs:
+// medians 0.77 against 0.69 ms over 14 runs each; 0.75 against 0.65 in 5
+// pairs that set GOGC by hand). The heap it allows grows with what
 // watch keeps, five times it instead of twice: 37 MB resident instead of
 // 25 MB watching 200 sessions.
 const watchGCPercent = 400

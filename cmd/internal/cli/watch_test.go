@@ -298,7 +298,7 @@ func TestWatchRaisesGCPercent(t *testing.T) {
 			st.Close() // an empty vault: watch waits for schedules
 			before := gcPercent(t)
 			if before == watchGCPercent {
-				t.Fatalf("the test process already runs at GOGC=%d: nothing to see", before)
+				t.Skipf("the test process runs at GOGC=%d already (GOGC in its environment): watch's change cannot be seen", before)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			_, errOut, code := e.start(ctx, "watch")
