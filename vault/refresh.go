@@ -130,8 +130,8 @@ func (s *Store) recordRefresh(ctx context.Context, leaseOwner string, id, expect
 
 // settleSchedule is RecordRefreshSettling's part in the transaction.
 func (s *Store) settleSchedule(ctx context.Context, tx *rtx, id int64, after Session, settle ScheduleSettler, now time.Time) (Settled, error) {
-	cur, err := scanSchedule(tx.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM schedules WHERE session_id = ?"+s.d.forUpdate, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	cur, err := readSchedule(ctx, tx, id, s.d.forUpdate)
+	if errors.Is(err, ErrNotFound) {
 		return Settled{}, nil
 	}
 	if err != nil {

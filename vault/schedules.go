@@ -79,15 +79,21 @@ func (t txSchedules) GetSchedule(ctx context.Context, sessionID int64) (Schedule
 }
 
 func getSchedule(ctx context.Context, q queryer, sessionID int64) (Schedule, error) {
-	row := q.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM schedules WHERE session_id = ?", sessionID)
-	sch, err := scanSchedule(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	sch, err := readSchedule(ctx, q, sessionID, "")
 	if err != nil {
 		return Schedule{}, fmt.Errorf("get schedule of session %d: %w", sessionID, err)
 	}
 	return sch, nil
+}
+
+// readSchedule reads a session's schedule through q, the query ended by lock
+// (the dialect's forUpdate, or ""); ErrNotFound when there is none.
+func readSchedule(ctx context.Context, q queryer, sessionID int64, lock string) (Schedule, error) {
+	sch, err := scanSchedule(q.QueryRowContext(ctx, "SELECT "+scheduleColumns+" FROM schedules WHERE session_id = ?"+lock, sessionID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Schedule{}, ErrNotFound
+	}
+	return sch, err
 }
 
 // ListSchedules returns all schedules, ordered by session id.
