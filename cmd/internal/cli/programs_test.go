@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/creack/pty"
 )
 
 // The CLI program (cmd/tokentop) leaves the dashboard out, and hands the
@@ -211,12 +209,7 @@ func TestCLIHandsTheDashboardOver(t *testing.T) {
 	fakeDashboardOnPath(t)
 	t.Setenv(envDashboardFor, "") // set and empty: replaced, not kept beside ours
 	e := newEnv(t)
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	defer tty.Close()
+	_, tty := openPTY(t)
 	for _, args := range [][]string{nil, {"--vault", e.vault}, {"demo"}, {"demo", "--vault", e.vault}} {
 		h := runHandOff(t, e, tty, args...)
 		if h.code != 0 || len(h.execs) != 1 {

@@ -14,6 +14,18 @@ import (
 	"github.com/hinshun/vt10x"
 )
 
+// openPTY opens a pseudo-terminal pair, closed when the test ends: the
+// terminal a process is given (tty), and the other end (ptmx).
+func openPTY(t testing.TB) (ptmx, tty *os.File) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
+	return ptmx, tty
+}
+
 // screen runs the real binary in a pseudo-terminal and reads what a person
 // would see through a terminal emulator (vt10x), keeping the raw output too
 // (for escape sequences such as OSC 52).
