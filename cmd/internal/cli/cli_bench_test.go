@@ -22,10 +22,7 @@ import (
 // benchVault fills e's vault with n sessions in one transaction.
 func benchVault(b *testing.B, e *env, n int) {
 	b.Helper()
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st := e.openStore()
 	defer st.Close()
 	exp := time.Now().Add(time.Hour)
 	sessions := make([]vault.Session, n)

@@ -349,10 +349,7 @@ func (e *env) mustRunBinary(args ...string) string {
 // session reads label's session from e's vault.
 func (e *env) session(label string) vault.Session {
 	e.t.Helper()
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	st := e.openStore()
 	defer st.Close()
 	s, err := st.GetSessionByLabel(context.Background(), label)
 	if err != nil {
@@ -364,10 +361,7 @@ func (e *env) session(label string) vault.Session {
 // recoveredCount is how many sessions have tokens waiting in recovery.
 func recoveredCount(t *testing.T, e *env) int {
 	t.Helper()
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openStore()
 	defer st.Close()
 	list, err := st.ListSessions(context.Background())
 	if err != nil {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokentop/tokentop/vault"
 )
 
 // env is a throwaway tokentop home: its own vault and key file.
@@ -49,6 +51,17 @@ func (e *env) stdio(stdin string, out, err io.Writer) stdio {
 		dashboard: func(context.Context, DashboardDeps) error {
 			return errors.New("test: the dashboard ran without a terminal")
 		}}
+}
+
+// openStore opens e's vault (creating it when missing) beside the program
+// under test, as another process would; the caller closes it.
+func (e *env) openStore() *vault.Store {
+	e.t.Helper()
+	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return st
 }
 
 // run runs tokentop in-process with args and stdin (not a terminal).

@@ -47,10 +47,7 @@ func folderState(t *testing.T, dir string) map[string]fileState {
 // sizes, modification times and inodes, and the same bytes in vault.db.
 func TestReadingCommandsWriteNothing(t *testing.T) {
 	e := newEnv(t)
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openStore()
 	sess := vault.Session{Provider: vault.ProviderPathStack, Label: "prod", Sub: "8c1e4a52",
 		AccessToken: "opaque-access", RefreshToken: "opaque-refresh", TokenType: "Bearer",
 		ExpiresAt: time.Now().Add(time.Hour)}

@@ -23,10 +23,7 @@ import (
 func (e *env) rotatedAway(label, reason string, toFile bool) (spent, live vault.TokenUpdate, where string) {
 	e.t.Helper()
 	ctx := context.Background()
-	st, err := vault.Open(ctx, vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	st := e.openStore()
 	defer st.Close()
 	sess, err := st.GetSessionByLabel(ctx, label)
 	if err != nil {
@@ -71,10 +68,7 @@ func TestRecoverListRestoreRefresh(t *testing.T) {
 	// A stale entry (bought with a token the session no longer holds) and
 	// one whose session is gone.
 	stale := vault.TokenUpdate{AccessToken: "MRK-stale-access-0123456789", RefreshToken: "MRK-stale-refresh-0123456789"}
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openStore()
 	prod, _ := st.GetSessionByLabel(context.Background(), "prod")
 	if _, err := st.SaveRecovery(context.Background(), prod.ID, "MRK-older-spent-token", stale, "older"); err != nil {
 		t.Fatal(err)
@@ -246,10 +240,7 @@ func TestRecoverDropAsksOnATerminal(t *testing.T) {
 	e := newEnv(t)
 	srv := startFake(t, fake.Options{})
 	e.addMinted(srv, "prod")
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openStore()
 	prod, _ := st.GetSessionByLabel(context.Background(), "prod")
 	stale := vault.TokenUpdate{AccessToken: "MRK-stale-access-0123456789", RefreshToken: "MRK-stale-refresh-0123456789"}
 	if _, err := st.SaveRecovery(context.Background(), prod.ID, "MRK-older-spent-token", stale, "older"); err != nil {

@@ -105,12 +105,9 @@ func TestScheduleSetListOff(t *testing.T) {
 	}
 
 	// Setting a schedule again starts afresh: failures and backoff cleared.
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openStore()
 	sess, _ := st.GetSessionByLabel(context.Background(), "prod")
-	err = st.PutSchedule(context.Background(), vault.Schedule{SessionID: sess.ID, Mode: vault.ScheduleEvery, Interval: time.Minute,
+	err := st.PutSchedule(context.Background(), vault.Schedule{SessionID: sess.ID, Mode: vault.ScheduleEvery, Interval: time.Minute,
 		Enabled: true, Failures: 3, BackoffUntil: e.now.Add(time.Minute), LastError: "server error: 502 Bad Gateway"})
 	st.Close()
 	if err != nil {

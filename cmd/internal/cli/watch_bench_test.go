@@ -105,10 +105,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		e := newEnv(b)
-		st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-		if err != nil {
-			b.Fatal(err)
-		}
+		st := e.openStore()
 		now := time.Now()
 		for j := range n {
 			res, _, err := ps.Login(context.Background(), providers.LoginTarget{BaseURL: url}, providers.Credentials{Username: user, Password: pass})

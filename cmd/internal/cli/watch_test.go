@@ -218,10 +218,7 @@ func TestWatchTwoProcessesKeepSessionsFresh(t *testing.T) {
 	if st := srv.Stats(); st.ReuseDetections != 0 || st.Rejections != 0 {
 		t.Errorf("server stats %+v", st)
 	}
-	st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openStore()
 	defer st.Close()
 	made := 0 // refreshes the two processes say they made themselves
 	for _, l := range watchLines(t, procs[1].out.String()) {
@@ -291,10 +288,7 @@ func TestWatchRaisesGCPercent(t *testing.T) {
 		t.Run("GOGC="+tc.gogc, func(t *testing.T) {
 			t.Setenv("GOGC", tc.gogc)
 			e := newEnv(t)
-			st, err := vault.Open(context.Background(), vault.Options{Path: e.vault, KeyFile: e.key})
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := e.openStore()
 			st.Close() // an empty vault: watch waits for schedules
 			before := gcPercent(t)
 			if before == watchGCPercent {
