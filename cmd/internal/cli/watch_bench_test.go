@@ -94,7 +94,6 @@ func cpuTime(b *testing.B) time.Duration {
 func BenchmarkWatchThroughput(b *testing.B) {
 	const n = 1000
 	url, user, pass := startFakeServerProcess(b)
-	ps := pathstack.New(http.DefaultClient, time.Now)
 	var (
 		wall, cpu           time.Duration
 		total               int64
@@ -108,10 +107,7 @@ func BenchmarkWatchThroughput(b *testing.B) {
 		st := e.openStore()
 		now := time.Now()
 		for j := range n {
-			res, _, err := ps.Login(context.Background(), providers.LoginTarget{BaseURL: url}, providers.Credentials{Username: user, Password: pass})
-			if err != nil {
-				b.Fatal(err)
-			}
+			res := loginFake(b, url, user, pass)
 			// Issued 10 s ago: with `every 5s` each is due at once.
 			s := vault.Session{Provider: vault.ProviderPathStack, Label: fmt.Sprintf("w-%04d", j), BaseURL: url, Sub: res.Sub,
 				AccessToken: res.AccessToken, RefreshToken: res.RefreshToken, TokenType: res.TokenType,
@@ -169,6 +165,17 @@ func BenchmarkWatchThroughput(b *testing.B) {
 	b.ReportMetric(float64(floorCPU.Microseconds())/1000/calls, "floor-CPU-ms/refresh")
 }
 
+// loginFake logs in to the fake PathStack at url: one session's tokens.
+func loginFake(b *testing.B, url, user, pass string) providers.Result {
+	b.Helper()
+	res, _, err := pathstack.New(http.DefaultClient, time.Now).Login(context.Background(),
+		providers.LoginTarget{BaseURL: url}, providers.Credentials{Username: user, Password: pass})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
 // bareRefreshes is the watch benchmark's floor: n rotating PathStack refresh
 // calls with bare net/http (a POST, JSON in and out, the new refresh token
 // kept), providers.DefaultSchedulerConcurrency at once, on the fake server
@@ -176,14 +183,10 @@ func BenchmarkWatchThroughput(b *testing.B) {
 // that give the refresh tokens left out.
 func bareRefreshes(b *testing.B, url, user, pass string, n int) (wall, cpu time.Duration) {
 	b.Helper()
-	ps := pathstack.New(http.DefaultClient, time.Now)
 	type grant struct{ sub, refresh string }
 	grants := make(chan grant, n)
 	for range n {
-		res, _, err := ps.Login(context.Background(), providers.LoginTarget{BaseURL: url}, providers.Credentials{Username: user, Password: pass})
-		if err != nil {
-			b.Fatal(err)
-		}
+		res := loginFake(b, url, user, pass)
 		grants <- grant{res.Sub, res.RefreshToken}
 	}
 	close(grants)
