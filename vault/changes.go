@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tokentop/tokentop/vault/internal/pgdriver"
 )
 
 // ChangePoll is how often Changes looks when it cannot be told: the stats
@@ -63,12 +63,7 @@ func (s *Store) listen(ctx context.Context, ch chan struct{}) {
 	defer close(ch)
 	first := true
 	for ctx.Err() == nil {
-		conn, err := pgx.Connect(ctx, s.connURL)
-		if err == nil {
-			if _, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
-				conn.Close(context.Background())
-			}
-		}
+		conn, err := pgdriver.Listen(ctx, s.connURL, s.channel)
 		if err != nil {
 			// No notifications: fall back to looking every ChangePoll.
 			signal(ch)
@@ -83,15 +78,15 @@ func (s *Store) listen(ctx context.Context, ch chan struct{}) {
 		}
 		first = false
 		for {
-			n, err := conn.WaitForNotification(ctx)
+			payload, err := conn.Wait(ctx)
 			if err != nil {
 				break
 			}
-			if n.Payload != s.tag {
+			if payload != s.tag {
 				signal(ch)
 			}
 		}
-		conn.Close(context.Background())
+		conn.Close()
 	}
 }
 

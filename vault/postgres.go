@@ -19,8 +19,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/tokentop/tokentop/vault/internal/pgdriver"
 )
 
 // The PostgreSQL backend: a team vault that many machines share. The same
@@ -190,9 +189,9 @@ ALTER TABLE sessions ADD COLUMN login_secret BYTEA; -- sealed, AD sessions/<id>/
 // mapPostgresConstraint turns PostgreSQL constraint violations into the
 // package's sentinels.
 func mapPostgresConstraint(err error) error {
-	var pe *pgconn.PgError
+	var pe sqlStater
 	if errors.As(err, &pe) {
-		switch pe.Code {
+		switch pe.SQLState() {
 		case "23505": // unique_violation
 			return ErrDuplicateLabel
 		case "23503": // foreign_key_violation
@@ -205,23 +204,44 @@ func mapPostgresConstraint(err error) error {
 // pgConnLost says whether err is the loss of the connection rather than
 // an answer about the statement.
 func pgConnLost(err error) bool {
-	var pe *pgconn.PgError
+	var pe sqlStater
 	if errors.As(err, &pe) {
 		// 08: connection exception; 57P01-03: terminated by an admin, crash, cannot connect now.
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+		code := pe.SQLState()
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P")
 	}
 	var ne net.Error
+	var retry safeToRetry
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.As(err, &ne) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+		errors.As(err, &ne) || (errors.As(err, &retry) && retry.SafeToRetry()) || strings.Contains(err.Error(), "conn closed")
 }
+
+// sqlStater is the server's error (pgx's *pgconn.PgError) by its method:
+// this package does not import the driver (see vault/postgres).
+type sqlStater interface{ SQLState() string }
+
+// safeToRetry is pgx's mark (pgconn.SafeToRetry) on an error that happened
+// before the statement reached the server.
+type safeToRetry interface{ SafeToRetry() bool }
+
+// ErrNoPostgres is Open's error for a postgres:// vault in a program that
+// does not link the PostgreSQL driver (vault/postgres).
+var ErrNoPostgres = errors.New("this program has no PostgreSQL driver (a vault on postgres:// needs one that imports github.com/tokentop/tokentop/vault/postgres)")
+
+// PostgresLinked reports whether this program can open a postgres:// vault:
+// whether it imports vault/postgres.
+func PostgresLinked() bool { return pgdriver.Listen != nil }
 
 // openPostgres opens (or, unless MustExist, creates) the vault in the
 // URL's database and schema. As with a file, everything up to unlocking
 // only reads: a newer schema, foreign tables or a wrong key leave the
 // database untouched.
 func openPostgres(ctx context.Context, opts Options) (*Store, error) {
+	if !PostgresLinked() {
+		return nil, ErrNoPostgres
+	}
 	connURL := withConnectTimeout(opts.Path)
-	db, err := sql.Open("pgx", connURL)
+	db, err := sql.Open(pgdriver.DriverName, connURL)
 	if err != nil {
 		return nil, err
 	}

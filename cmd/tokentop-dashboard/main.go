@@ -1,6 +1,7 @@
-// Command tokentop-dashboard is tokentop with its dashboard: tokentop runs
-// it for `tokentop` with no command and for `tokentop demo`. It takes every
-// tokentop command and flag.
+// Command tokentop-dashboard is the whole of tokentop: the CLI with the
+// dashboard and with vaults on PostgreSQL. tokentop runs it for `tokentop`
+// with no command, for `tokentop demo`, and for any call on a postgres://
+// vault. It takes every tokentop command and flag.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tokentop/tokentop/cmd/internal/cli"
 	"github.com/tokentop/tokentop/ui"
+	_ "github.com/tokentop/tokentop/vault/postgres" // team vaults (postgres://)
 )
 
 func main() { cli.Main(dashboard) }

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "github.com/tokentop/tokentop/vault/postgres" // the driver, for these tests' vaults and their own connection
 )
 
 // EnvVar names the server: postgres://USER@HOST:PORT/DB?sslmode=disable.

@@ -96,17 +96,19 @@ func (a *app) needTerminal() error {
 	return nil
 }
 
-// execDashboard hands this call (the dashboard, the demo) to the dashboard
-// program with the same arguments: the one beside this executable, else the
-// one on PATH. On Unix it replaces this process, so the terminal and the
+// execDashboard hands this call to the dashboard program, the whole of
+// tokentop, with the same arguments: the one beside this executable, else
+// the one on PATH. It runs the dashboard and the demo (forDashboard), and
+// every call on a vault on PostgreSQL (forPostgres), for a tokentop built
+// without them. On Unix it replaces this process, so the terminal and the
 // signals go straight to it. No signal handler is installed before (see
-// handsToDashboard): a signal until then ends tokentop, which has touched
-// nothing yet.
-func (a *app) execDashboard() error {
+// handsToDashboard, handsToPostgres): a signal until then ends tokentop,
+// which has touched nothing yet.
+func (a *app) execDashboard(why handOver) error {
 	if a.io.getenv(envDashboardFor) != "" {
-		return fmt.Errorf("the %s program that tokentop ran is tokentop itself, not the dashboard; %s", dashboardProgram, installHint())
+		return fmt.Errorf("the %s program that tokentop ran is tokentop itself, which has neither the dashboard nor PostgreSQL; %s", dashboardProgram, installHint())
 	}
-	path, err := findDashboard()
+	path, err := findDashboard(why)
 	if err != nil {
 		return err
 	}
@@ -115,6 +117,15 @@ func (a *app) execDashboard() error {
 	env = append(env, envDashboardFor+"="+thisVersion())
 	return a.io.exec(path, append([]string{dashboardProgram}, a.args...), env)
 }
+
+// handOver is why a call goes to the dashboard program, as its error says
+// it when the program is missing.
+type handOver string
+
+const (
+	forDashboard handOver = "the dashboard is"
+	forPostgres  handOver = "a vault on PostgreSQL is opened by"
+)
 
 // checkDashboardFor refuses to run as the dashboard of another version of
 // tokentop (envDashboardFor).
@@ -131,7 +142,7 @@ func (a *app) checkDashboardFor() error {
 
 // findDashboard finds the dashboard program: beside this executable, else
 // on PATH (exec.LookPath, which takes no program from the current folder).
-func findDashboard() (string, error) {
+func findDashboard(why handOver) (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		if exe, err := filepath.EvalSymlinks(exe); err == nil {
 			if p, err := exec.LookPath(filepath.Join(filepath.Dir(exe), dashboardProgram)); err == nil {
@@ -142,7 +153,7 @@ func findDashboard() (string, error) {
 	if p, err := exec.LookPath(dashboardProgram); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("the dashboard is the %s program, and it is not installed next to tokentop or on PATH: %s", dashboardProgram, installHint())
+	return "", fmt.Errorf("%s the %s program, and it is not installed next to tokentop or on PATH: %s", why, dashboardProgram, installHint())
 }
 
 // logins are the providers' logins the dashboard offers (l): each

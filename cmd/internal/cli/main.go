@@ -17,6 +17,8 @@ import (
 // to the tokentop-dashboard program (execDashboard). Bubble Tea's package
 // init puts a terminal in raw mode and asks it for its background colour,
 // and its packages cost every start about 0.7 ms: the CLI links none of it.
+// A program that does not import vault/postgres (the CLI) hands calls on a
+// postgres:// vault to the same program (handsToPostgres).
 func Main(dashboard Dashboard) {
 	// One place for the signals that end tokentop: each cancels ctx, and the
 	// command in hand winds down (refreshes in flight save their tokens, the

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"debug/buildinfo"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -174,8 +175,17 @@ type handOff struct {
 
 func runHandOff(t *testing.T, e *env, tty *os.File, args ...string) handOff {
 	t.Helper()
+	return runHandOffIn(t, e, tty, nil, args...)
+}
+
+// runHandOffIn is runHandOff with in as stdin (nil: none).
+func runHandOffIn(t *testing.T, e *env, tty *os.File, in io.Reader, args ...string) handOff {
+	t.Helper()
 	var h handOff
 	h.result = e.runWith(func(io *stdio) {
+		if in != nil {
+			io.in = in
+		}
 		io.tty, io.dashboard = tty, nil
 		io.signals = func() { h.signalled = true }
 		io.exec = func(path string, argv, env []string) error {

@@ -224,6 +224,12 @@ wins over the variable, the variable over the default.`,
 				a.stdout = bufio.NewWriterSize(a.io.out, 32<<10)
 				a.io.out = a.stdout
 			}
+			if a.handsToPostgres(cmd) { // before anything is read or a handler installed
+				if err := a.execDashboard(forPostgres); err != nil {
+					return err
+				}
+				return exitError{exitOK} // it ran the call (as a child where there is no exec)
+			}
 			_, readsOnly := cmd.Annotations[annotationReadsOnly]
 			switch {
 			case readsOnly:
@@ -246,7 +252,7 @@ wins over the variable, the variable over the default.`,
 				if err := a.needTerminal(); err != nil {
 					return err
 				}
-				return a.execDashboard()
+				return a.execDashboard(forDashboard)
 			}
 			a.create = true // the dashboard adds sessions and logs in too
 			return a.openDashboard(cmd.Context(), nil)
@@ -296,6 +302,27 @@ func (a *app) handsToDashboard(cmd *cobra.Command) bool {
 	_, ok := cmd.Annotations[annotationDashboard]
 	return ok && a.io.dashboard == nil
 }
+
+// annotationNoVault marks the commands that never open a vault (decode,
+// version, fake-server): they run here whatever vault is named.
+const annotationNoVault = "tokentop/no-vault"
+
+// noVault marks c as a command that never opens a vault.
+func noVault(c *cobra.Command) *cobra.Command { return annotate(c, annotationNoVault) }
+
+// handsToPostgres says whether cmd, on the vault named, is run by the
+// dashboard program (execDashboard) because this program cannot open it:
+// the CLI links no PostgreSQL driver (vault/postgres), which would cost
+// every call's start-up about a tenth. The dashboard and the demo go there
+// anyway (handsToDashboard).
+func (a *app) handsToPostgres(cmd *cobra.Command) bool {
+	_, none := cmd.Annotations[annotationNoVault]
+	return !none && !a.handsToDashboard(cmd) && vault.IsPostgresURL(a.vaultPath) && !postgresLinked()
+}
+
+// postgresLinked is vault.PostgresLinked: a variable for tests, whose
+// binary links the driver for their own server (vault/pgtest).
+var postgresLinked = vault.PostgresLinked
 
 // annotationBuffered marks commands whose output goes through one buffer
 // (lists: text/tabwriter writes every cell on its own).
@@ -361,7 +388,7 @@ func (a *app) commandTable() []namedCommand {
 		{"add", a.addCommand},
 		{"ls", func() *cobra.Command { return readsOnly(buffered(a.lsCommand())) }},
 		{"show", func() *cobra.Command { return readsOnly(buffered(a.showCommand())) }},
-		{"decode", func() *cobra.Command { return readsOnly(buffered(a.decodeCommand())) }},
+		{"decode", func() *cobra.Command { return noVault(readsOnly(buffered(a.decodeCommand()))) }},
 		{"rm", a.rmCommand},
 		{"export", func() *cobra.Command { return buffered(a.exportCommand()) }},
 		{"import", a.importCommand},
@@ -369,9 +396,9 @@ func (a *app) commandTable() []namedCommand {
 		{"refresh", a.refreshCommand},
 		{"token", func() *cobra.Command { return readsOnly(a.tokenCommand()) }},
 		{"history", func() *cobra.Command { return readsOnly(buffered(a.historyCommand())) }},
-		{"fake-server", a.fakeServerCommand},
+		{"fake-server", func() *cobra.Command { return noVault(a.fakeServerCommand()) }},
 		{"demo", a.demoCommand},
-		{"version", func() *cobra.Command { return readsOnly(a.versionCommand()) }},
+		{"version", func() *cobra.Command { return noVault(readsOnly(a.versionCommand())) }},
 		{"schedule", func() *cobra.Command { return buffered(a.scheduleCommand()) }},
 		{"watch", a.watchCommand},
 		{"recover", func() *cobra.Command { return buffered(a.recoverCommand()) }},
