@@ -31,7 +31,8 @@ func withoutPostgres(t *testing.T) {
 // flag or by variable, execs the dashboard program with the same arguments
 // and tokentop's version, before it reads stdin (the tokens add was given
 // are there for the program it hands over to) or installs a signal handler.
-// Commands that never open a vault run here.
+// Commands that never open a vault run here; completing a label is handed
+// over (it lists the vault's sessions).
 func TestCLIHandsPostgresVaultsOver(t *testing.T) {
 	withoutPostgres(t)
 	fakeDashboardOnPath(t)
@@ -45,6 +46,7 @@ func TestCLIHandsPostgresVaultsOver(t *testing.T) {
 		{unreachablePG, []string{"add", "pathstack", "--label", "ci", "--sub", testSub}},
 		{unreachablePG, []string{"watch"}},
 		{unreachablePG, []string{"credential-helper", "get"}},
+		{unreachablePG, []string{"__complete", "token", ""}},
 		{"postgresql://tokentop@127.0.0.1:1/vault", []string{"ls", "--json"}},
 	} {
 		e.vars[envVault] = tc.vaultVar
@@ -75,7 +77,7 @@ func TestCLIHandsPostgresVaultsOver(t *testing.T) {
 
 	e.vars[envVault] = unreachablePG
 	access, _ := tokenPair(t, e.now, time.Hour, "pg")
-	for _, args := range [][]string{{"decode", access}, {"version"}, {"--version"}} {
+	for _, args := range [][]string{{"decode", access}, {"version"}, {"--version"}, {"help", "token"}, {"completion", "bash"}} {
 		h := runHandOff(t, e, nil, args...)
 		if h.code != 0 || len(h.execs) != 0 {
 			t.Errorf("tokentop %q on a PostgreSQL vault: exit %d, %d execs; stderr %s", args, h.code, len(h.execs), h.err)

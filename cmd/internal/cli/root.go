@@ -316,8 +316,15 @@ func noVault(c *cobra.Command) *cobra.Command { return annotate(c, annotationNoV
 // every call's start-up about a tenth. The dashboard and the demo go there
 // anyway (handsToDashboard).
 func (a *app) handsToPostgres(cmd *cobra.Command) bool {
+	return !opensNoVault(cmd) && !a.handsToDashboard(cmd) && vault.IsPostgresURL(a.vaultPath) && !postgresLinked()
+}
+
+// opensNoVault says whether cmd never opens a vault: ours marked noVault,
+// and cobra's help and completion scripts (not __complete, whose answers
+// list the vault's sessions).
+func opensNoVault(cmd *cobra.Command) bool {
 	_, none := cmd.Annotations[annotationNoVault]
-	return !none && !a.handsToDashboard(cmd) && vault.IsPostgresURL(a.vaultPath) && !postgresLinked()
+	return none || cmd.Name() == "help" || (cmd.HasParent() && cmd.Parent().Name() == "completion")
 }
 
 // postgresLinked is vault.PostgresLinked: a variable for tests, whose
