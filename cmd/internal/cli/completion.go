@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tokentop/tokentop/vault"
 )
 
 // completeLabels completes session labels for commands that take them
@@ -18,6 +20,13 @@ func (a *app) completeLabels(many bool) cobra.CompletionFunc {
 		}
 		a.io.tty, a.io.err = nil, io.Discard
 		if a.applyEnv(cmd) != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		if vault.IsPostgresURL(a.vaultPath) && !postgresLinked() {
+			// The flags are parsed by now (not yet in PersistentPreRunE,
+			// for __complete) and nothing is printed: the program that
+			// can open the vault answers in this one's place.
+			_ = a.execDashboard(forPostgres)
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		st, err := a.openVault(cmd.Context())

@@ -232,7 +232,7 @@ wins over the variable, the variable over the default.`,
 			}
 			_, readsOnly := cmd.Annotations[annotationReadsOnly]
 			switch {
-			case readsOnly:
+			case readsOnly, completionRequest(cmd):
 				a.readOnly = true // the vault opened read-only, until it must write (ensureFresh)
 			case a.handsToDashboard(cmd):
 				// No handlers: a signal before the exec ends this process,
@@ -313,18 +313,25 @@ func noVault(c *cobra.Command) *cobra.Command { return annotate(c, annotationNoV
 // handsToPostgres says whether cmd, on the vault named, is run by the
 // dashboard program (execDashboard) because this program cannot open it:
 // the CLI links no PostgreSQL driver (vault/postgres), which would cost
-// every call's start-up about a tenth. The dashboard and the demo go there
+// a tokentop token about 6% of its time. The dashboard and the demo go there
 // anyway (handsToDashboard).
 func (a *app) handsToPostgres(cmd *cobra.Command) bool {
 	return !opensNoVault(cmd) && !a.handsToDashboard(cmd) && vault.IsPostgresURL(a.vaultPath) && !postgresLinked()
 }
 
-// opensNoVault says whether cmd never opens a vault: ours marked noVault,
-// and cobra's help and completion scripts (not __complete, whose answers
-// list the vault's sessions).
+// opensNoVault says whether cmd never opens a vault itself: ours marked
+// noVault, and cobra's help and completion scripts. Nor does __complete,
+// whose flags are not parsed yet here: completeLabels hands over the
+// answers that list the vault's sessions.
 func opensNoVault(cmd *cobra.Command) bool {
 	_, none := cmd.Annotations[annotationNoVault]
-	return none || cmd.Name() == "help" || (cmd.HasParent() && cmd.Parent().Name() == "completion")
+	return none || cmd.Name() == "help" || completionRequest(cmd) || (cmd.HasParent() && cmd.Parent().Name() == "completion")
+}
+
+// completionRequest says whether cmd is cobra's __complete, which the
+// shell runs on <TAB>: it only reads, like the commands marked readsOnly.
+func completionRequest(cmd *cobra.Command) bool {
+	return cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd
 }
 
 // postgresLinked is vault.PostgresLinked: a variable for tests, whose
