@@ -1,7 +1,7 @@
 // Command tokentop-dashboard is the whole of tokentop: the CLI with the
-// dashboard and with vaults on PostgreSQL. tokentop runs it for `tokentop`
-// with no command, for `tokentop demo`, and for any call on a postgres://
-// vault. It takes every tokentop command and flag.
+// dashboard and with vaults on PostgreSQL. tokentop (and tokentop-postgres)
+// runs it for `tokentop` with no command and for `tokentop demo`. It takes
+// every tokentop command and flag.
 package main
 
 import (

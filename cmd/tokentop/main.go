@@ -3,10 +3,10 @@
 // expiry countdowns, refresh on demand or on a schedule, and safe copying.
 //
 // This program is the CLI. The dashboard (tokentop with no command, and
-// tokentop demo) and every call on a vault on PostgreSQL are the
-// tokentop-dashboard program's, which tokentop runs in its place: Bubble
-// Tea's start-up, which asks the terminal for its colours, and the
-// PostgreSQL driver's are not paid by every tokentop token.
+// tokentop demo) is the tokentop-dashboard program's, and every call on a
+// vault on PostgreSQL is tokentop-postgres's: tokentop runs them in its
+// place, so that Bubble Tea's start-up, which asks the terminal for its
+// colours, and the PostgreSQL driver's are not paid by every tokentop token.
 //
 //go:debug updatemaxprocs=0
 package main

@@ -35,10 +35,10 @@ func tokentopBinary(t testing.TB) string {
 		if buildErr != nil {
 			return
 		}
-		// Both programs, side by side as go install leaves them: tokentop
-		// runs the dashboard program beside it.
+		// The three programs, side by side as go install leaves them:
+		// tokentop runs the other two beside it.
 		binPath = filepath.Join(buildDir, "tokentop")
-		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "../../tokentop", "../../tokentop-dashboard")
+		cmd := exec.Command("go", "build", "-o", buildDir+string(filepath.Separator), "../../tokentop", "../../tokentop-dashboard", "../../tokentop-postgres")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out

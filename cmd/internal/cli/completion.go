@@ -26,7 +26,7 @@ func (a *app) completeLabels(many bool) cobra.CompletionFunc {
 			// The flags are parsed by now (not yet in PersistentPreRunE,
 			// for __complete) and nothing is printed: the program that
 			// can open the vault answers in this one's place.
-			_ = a.execDashboard(forPostgres)
+			_ = a.execProgram(forPostgres)
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		st, err := a.openVault(cmd.Context())

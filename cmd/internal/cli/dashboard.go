@@ -59,16 +59,23 @@ func (a *app) openDashboard(ctx context.Context, loginHint func(provider, baseUR
 	return err
 }
 
-// dashboardProgram is the program that runs the dashboard and the demo for
-// a tokentop built without them (Main with a nil Dashboard).
+// dashboardProgram runs the dashboard and the demo for a tokentop built
+// without them (Main with a nil Dashboard). It links PostgreSQL too: the
+// dashboard opens any vault.
 const dashboardProgram = "tokentop-dashboard"
 
-// envDashboardFor is set by tokentop for the dashboard program it runs: its
-// own version (thisVersion). The dashboard program takes it out of its
-// environment at once (Main), refuses to run for another version (a vault
-// migrated by a newer dashboard would stop the older CLI's scripts), and a
-// tokentop that finds it set was run by tokentop as its dashboard: the
-// program installed under the dashboard's name is the CLI, which would run
+// postgresProgram runs the calls on a vault on PostgreSQL for a tokentop
+// that links no driver for it (does not import vault/postgres): the CLI
+// with the driver, and without the dashboard, whose start asks the
+// terminal for its colours.
+const postgresProgram = "tokentop-postgres"
+
+// envDashboardFor is set by tokentop for the program it hands a call to
+// (execProgram): its own version (thisVersion). That program takes it out
+// of its environment at once (Main) and refuses to run for another version
+// (a vault migrated by a newer program would stop the older CLI's scripts).
+// A tokentop that finds it set was run by tokentop in that program's place:
+// what is installed under the program's name is the CLI, which would run
 // itself for ever.
 const envDashboardFor = "TOKENTOP_DASHBOARD_FOR"
 
@@ -79,13 +86,13 @@ const envDashboardFor = "TOKENTOP_DASHBOARD_FOR"
 // tests.
 var thisVersion = moduleVersion
 
-// installHint is how to install both programs of this version.
+// installHint is how to install tokentop's programs of this version.
 func installHint() string {
 	v := thisVersion()
 	if !strings.HasPrefix(v, "v") {
 		v = "latest"
 	}
-	return "install both with `CGO_ENABLED=0 go install github.com/tokentop/tokentop/cmd/...@" + v + "`"
+	return "install all three with `CGO_ENABLED=0 go install github.com/tokentop/tokentop/cmd/...@" + v + "`"
 }
 
 // needTerminal refuses the dashboard without a terminal.
@@ -96,64 +103,74 @@ func (a *app) needTerminal() error {
 	return nil
 }
 
-// execDashboard hands this call to the dashboard program, the whole of
-// tokentop, with the same arguments: the one beside this executable, else
-// the one on PATH. It runs the dashboard and the demo (forDashboard), and
-// every call on a vault on PostgreSQL (forPostgres), for a tokentop built
-// without them. On Unix it replaces this process, so the terminal and the
-// signals go straight to it. No signal handler is installed before (see
+// execProgram hands this call to another of tokentop's programs (to), with
+// the same arguments: the one beside this executable, else the one on PATH.
+// The dashboard program runs the dashboard and the demo (forDashboard), the
+// PostgreSQL one every call on a vault there (forPostgres), for a tokentop
+// built without them. On Unix it replaces this process, so the terminal and
+// the signals go straight to it. No signal handler is installed before (see
 // handsToDashboard, handsToPostgres): a signal until then ends tokentop,
 // which has touched nothing yet.
-func (a *app) execDashboard(why handOver) error {
+func (a *app) execProgram(to handOver) error {
 	if a.io.getenv(envDashboardFor) != "" {
-		return fmt.Errorf("the %s program that tokentop ran is tokentop itself, which has neither the dashboard nor PostgreSQL; %s", dashboardProgram, installHint())
+		return fmt.Errorf("the %s program that tokentop ran is tokentop itself; %s", to.program, installHint())
 	}
-	path, err := findDashboard(why)
+	path, err := findProgram(to)
 	if err != nil {
 		return err
 	}
 	// Ours replaces any (an empty one too: a child would keep the first).
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, envDashboardFor+"=") })
 	env = append(env, envDashboardFor+"="+thisVersion())
-	return a.io.exec(path, append([]string{dashboardProgram}, a.args...), env)
+	return a.io.exec(path, append([]string{to.program}, a.args...), env)
 }
 
-// handOver is why a call goes to the dashboard program, as its error says
-// it when the program is missing.
-type handOver string
+// handOver is a program tokentop hands calls to, and what it does, as the
+// error says it when the program is missing.
+type handOver struct{ program, what string }
 
-const (
-	forDashboard handOver = "the dashboard is"
-	forPostgres  handOver = "a vault on PostgreSQL is opened by"
+var (
+	forDashboard = handOver{dashboardProgram, "the dashboard is"}
+	forPostgres  = handOver{postgresProgram, "a vault on PostgreSQL is opened by"}
 )
 
-// checkDashboardFor refuses to run as the dashboard of another version of
-// tokentop (envDashboardFor).
-func (a *app) checkDashboardFor() error {
-	if a.io.dashboard == nil {
-		return nil
+// thisProgram names the program running: the one a tokentop built without
+// the dashboard or PostgreSQL hands calls to, or tokentop.
+func (a *app) thisProgram() string {
+	switch {
+	case a.io.dashboard != nil:
+		return dashboardProgram
+	case postgresLinked():
+		return postgresProgram
 	}
+	return "tokentop"
+}
+
+// checkDashboardFor refuses to run a call handed over by another version
+// of tokentop (envDashboardFor, which only the programs it hands calls to
+// read: Main).
+func (a *app) checkDashboardFor() error {
 	theirs, mine := a.io.dashboardFor, thisVersion()
 	if theirs == "" || theirs == "devel" || mine == "devel" || theirs == mine {
 		return nil
 	}
-	return fmt.Errorf("%s is %s, but the tokentop that ran it is %s: %s", dashboardProgram, mine, theirs, installHint())
+	return fmt.Errorf("%s is %s, but the tokentop that ran it is %s: %s", a.thisProgram(), mine, theirs, installHint())
 }
 
-// findDashboard finds the dashboard program: beside this executable, else
-// on PATH (exec.LookPath, which takes no program from the current folder).
-func findDashboard(why handOver) (string, error) {
+// findProgram finds the program to run: beside this executable, else on
+// PATH (exec.LookPath, which takes no program from the current folder).
+func findProgram(to handOver) (string, error) {
 	if exe, err := os.Executable(); err == nil {
 		if exe, err := filepath.EvalSymlinks(exe); err == nil {
-			if p, err := exec.LookPath(filepath.Join(filepath.Dir(exe), dashboardProgram)); err == nil {
+			if p, err := exec.LookPath(filepath.Join(filepath.Dir(exe), to.program)); err == nil {
 				return p, nil
 			}
 		}
 	}
-	if p, err := exec.LookPath(dashboardProgram); err == nil {
+	if p, err := exec.LookPath(to.program); err == nil {
 		return p, nil
 	}
-	return "", fmt.Errorf("%s the %s program, and it is not installed next to tokentop or on PATH: %s", why, dashboardProgram, installHint())
+	return "", fmt.Errorf("%s the %s program, and it is not installed next to tokentop or on PATH: %s", to.what, to.program, installHint())
 }
 
 // logins are the providers' logins the dashboard offers (l): each

@@ -34,7 +34,7 @@ servers' account is filled in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.io.dashboard == nil {
-				return a.execDashboard(forDashboard)
+				return a.execProgram(forDashboard)
 			}
 			// SIGINT, SIGTERM and SIGHUP cancel ctx (Main, handleSignals):
 			// whenever one comes, the demo ends through the defers below,

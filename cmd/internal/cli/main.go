@@ -10,15 +10,17 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+
+	"github.com/tokentop/tokentop/vault"
 )
 
 // Main runs tokentop with the process's arguments and exits. dashboard runs
-// the dashboard; nil (the tokentop program) hands the dashboard and the demo
-// to the tokentop-dashboard program (execDashboard). Bubble Tea's package
-// init puts a terminal in raw mode and asks it for its background colour,
-// and its packages cost every start about 0.7 ms: the CLI links none of it.
-// A program that does not import vault/postgres (the CLI) hands calls on a
-// postgres:// vault to the same program (handsToPostgres).
+// the dashboard; nil hands the dashboard and the demo to the
+// tokentop-dashboard program (execProgram). Bubble Tea's package init puts
+// a terminal in raw mode and asks it for its background colour, and its
+// packages cost every start about 0.7 ms: the CLI links none of it. A
+// program that does not import vault/postgres (the CLI) hands the calls on
+// a postgres:// vault to tokentop-postgres, which does (handsToPostgres).
 func Main(dashboard Dashboard) {
 	// One place for the signals that end tokentop: each cancels ctx, and the
 	// command in hand winds down (refreshes in flight save their tokens, the
@@ -29,7 +31,7 @@ func Main(dashboard Dashboard) {
 	sigs := make(chan os.Signal, 1)
 	io := newStdio()
 	io.dashboard = dashboard
-	if dashboard != nil {
+	if dashboard != nil || vault.PostgresLinked() { // a program tokentop hands calls to
 		// tokentop's version, when tokentop ran this program: checked in
 		// run, and kept from this program's children (tokentop exec ...).
 		io.dashboardFor = os.Getenv(envDashboardFor)

@@ -15,7 +15,7 @@ import (
 )
 
 // The CLI program links no PostgreSQL driver: a call on a postgres:// vault
-// is run by the dashboard program, which does.
+// is run by tokentop-postgres, which does.
 
 const unreachablePG = "postgres://tokentop@127.0.0.1:1/vault?sslmode=disable"
 
@@ -28,7 +28,7 @@ func withoutPostgres(t *testing.T) {
 }
 
 // TestCLIHandsPostgresVaultsOver: a call on a postgres:// vault, named by
-// flag or by variable, execs the dashboard program with the same arguments
+// flag or by variable, execs tokentop-postgres with the same arguments
 // and tokentop's version, before it reads stdin (the tokens add was given
 // are there for the program it hands over to) or installs a signal handler.
 // Commands that never open a vault run here, and so do completions that
@@ -61,11 +61,11 @@ func TestCLIHandsPostgresVaultsOver(t *testing.T) {
 		if h.code != 0 || len(h.execs) != 1 {
 			t.Fatalf("tokentop %q on %s: exit %d, %d execs; stderr %s", tc.args, e.vars[envVault], h.code, len(h.execs), h.err)
 		}
-		if want := append([]string{dashboardProgram}, tc.args...); !slices.Equal(h.execs[0], want) {
+		if want := append([]string{postgresProgram}, tc.args...); !slices.Equal(h.execs[0], want) {
 			t.Errorf("tokentop %q ran %q, want %q", tc.args, h.execs[0], want)
 		}
 		if !slices.Contains(h.envs[0], envDashboardFor+"="+thisVersion()) {
-			t.Errorf("tokentop %q: the dashboard program's environment lacks %s=%s", tc.args, envDashboardFor, thisVersion())
+			t.Errorf("tokentop %q: %s's environment lacks %s=%s", tc.args, postgresProgram, envDashboardFor, thisVersion())
 		}
 		if h.signalled {
 			t.Errorf("tokentop %q installed signal handlers before the exec", tc.args)
@@ -86,38 +86,38 @@ func TestCLIHandsPostgresVaultsOver(t *testing.T) {
 	}
 }
 
-// TestCLIWithoutDashboardProgramOnPostgres: with no dashboard program beside
+// TestCLIWithoutPostgresProgram: with no tokentop-postgres beside
 // it or on PATH, a call on a postgres:// vault says what to install, exits
-// 1 and runs nothing; the dashboard program run as itself (the CLI
+// 1 and runs nothing; tokentop run as tokentop-postgres (the CLI
 // installed under its name) says so instead of running itself for ever.
-func TestCLIWithoutDashboardProgramOnPostgres(t *testing.T) {
+func TestCLIWithoutPostgresProgram(t *testing.T) {
 	withoutPostgres(t)
 	t.Setenv("PATH", t.TempDir())
 	e := newEnv(t)
 	e.vars[envVault] = unreachablePG
 	h := runHandOff(t, e, nil, "token", "prod")
 	if h.code != exitFailed || len(h.execs) != 0 ||
-		!strings.Contains(h.err, "a vault on PostgreSQL is opened by the "+dashboardProgram+" program, and it is not installed") ||
+		!strings.Contains(h.err, "a vault on PostgreSQL is opened by the "+postgresProgram+" program, and it is not installed") ||
 		!strings.Contains(h.err, "go install github.com/tokentop/tokentop/cmd/...@") {
-		t.Errorf("token on PostgreSQL without the dashboard program: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
+		t.Errorf("token on PostgreSQL without tokentop-postgres: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
 	}
 	fakeDashboardOnPath(t)
 	e.vars[envDashboardFor] = thisVersion()
 	h = runHandOff(t, e, nil, "token", "prod")
 	if h.code != exitFailed || len(h.execs) != 0 || !strings.Contains(h.err, "is tokentop itself") {
-		t.Errorf("token on PostgreSQL, run as the dashboard program: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
+		t.Errorf("token on PostgreSQL, run as tokentop-postgres: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
 	}
 }
 
 // TestProgramsLinkPostgresWhereNeeded: the CLI program links no PostgreSQL
-// driver, and the dashboard program, which runs the calls on such vaults,
-// does.
+// driver; tokentop-postgres, which runs the calls on such vaults, and the
+// dashboard program, which opens any vault, do.
 func TestProgramsLinkPostgresWhereNeeded(t *testing.T) {
 	bin := tokentopBinary(t)
 	for _, tc := range []struct {
 		path string
 		want bool
-	}{{bin, false}, {filepath.Join(filepath.Dir(bin), dashboardProgram), true}} {
+	}{{bin, false}, {filepath.Join(filepath.Dir(bin), dashboardProgram), true}, {filepath.Join(filepath.Dir(bin), postgresProgram), true}} {
 		info, err := buildinfo.ReadFile(tc.path)
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ func TestProgramsLinkPostgresWhereNeeded(t *testing.T) {
 }
 
 // TestCLIOnPostgresEndToEnd: the real programs on a throwaway PostgreSQL
-// schema: tokentop hands add, token and ls to the dashboard program, and
+// schema: tokentop hands add, token and ls to tokentop-postgres, and
 // they work as on a file (needs TOKENTOP_TEST_POSTGRES; see pgtest).
 func TestCLIOnPostgresEndToEnd(t *testing.T) {
 	vaultURL, _ := pgtest.Schema(t)
@@ -161,7 +161,7 @@ func TestCLIOnPostgresEndToEnd(t *testing.T) {
 	cmd := exec.Command(alone, "token", "prod")
 	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + filepath.Dir(alone), envVault + "=" + vaultURL, envKeyFile + "=" + e.key}
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "a vault on PostgreSQL is opened by the "+dashboardProgram+" program") {
+	if err == nil || !strings.Contains(string(out), "a vault on PostgreSQL is opened by the "+postgresProgram+" program") {
 		t.Errorf("tokentop alone on PostgreSQL: %v\n%s", err, out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -36,9 +37,13 @@ func TestCLIProgramLinksNoDashboard(t *testing.T) {
 		return mods
 	}
 	cli, dash := linked(bin), linked(filepath.Join(filepath.Dir(bin), dashboardProgram))
+	pg := linked(filepath.Join(filepath.Dir(bin), postgresProgram))
 	for _, m := range uiModules {
 		if cli[m] {
 			t.Errorf("tokentop links %s", m)
+		}
+		if pg[m] {
+			t.Errorf("%s links %s", postgresProgram, m)
 		}
 	}
 	if !dash["github.com/charmbracelet/bubbletea"] {
@@ -46,20 +51,22 @@ func TestCLIProgramLinksNoDashboard(t *testing.T) {
 	}
 }
 
-// TestCLIProgramKeepsItsStartGOMAXPROCS: the CLI is built with
+// TestCLIProgramKeepsItsStartGOMAXPROCS: the CLI (and its PostgreSQL twin) is built with
 // updatemaxprocs=0 (see cmd/tokentop), which spares every call the
 // goroutine, and the thread woken for it, that follows CPU-limit changes.
 func TestCLIProgramKeepsItsStartGOMAXPROCS(t *testing.T) {
-	info, err := buildinfo.ReadFile(tokentopBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range info.Settings {
-		if s.Key == "DefaultGODEBUG" && slices.Contains(strings.Split(s.Value, ","), "updatemaxprocs=0") {
-			return
+	bin := tokentopBinary(t)
+	for _, path := range []string{bin, filepath.Join(filepath.Dir(bin), postgresProgram)} {
+		info, err := buildinfo.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(info.Settings, func(s debug.BuildSetting) bool {
+			return s.Key == "DefaultGODEBUG" && slices.Contains(strings.Split(s.Value, ","), "updatemaxprocs=0")
+		}) {
+			t.Errorf("%s is built without updatemaxprocs=0: %v", filepath.Base(path), info.Settings)
 		}
 	}
-	t.Errorf("tokentop is built without updatemaxprocs=0: %v", info.Settings)
 }
 
 // TestProgramsKeepMethodElimination: nothing in either program makes
@@ -68,7 +75,7 @@ func TestCLIProgramKeepsItsStartGOMAXPROCS(t *testing.T) {
 // linker keeps every exported method of every type: tokentop grew from
 // 24.5 to 28 MB, and every call's start paid for the pages it maps.
 func TestProgramsKeepMethodElimination(t *testing.T) {
-	for _, program := range []string{"tokentop", dashboardProgram} {
+	for _, program := range []string{"tokentop", dashboardProgram, postgresProgram} {
 		t.Run(program, func(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command("go", "build", "-ldflags=-dumpdep", "-o", filepath.Join(t.TempDir(), program), "../../"+program)
@@ -102,7 +109,7 @@ func TestCLIStartLeavesTheTerminalAlone(t *testing.T) {
 	for _, tc := range []struct {
 		program string
 		asks    bool
-	}{{"tokentop", false}, {dashboardProgram, true}} {
+	}{{"tokentop", false}, {dashboardProgram, true}, {postgresProgram, false}} {
 		t.Run(tc.program, func(t *testing.T) {
 			cmd := exec.Command(filepath.Join(filepath.Dir(bin), tc.program), "version")
 			cmd.Env = []string{"HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
@@ -116,7 +123,7 @@ func TestCLIStartLeavesTheTerminalAlone(t *testing.T) {
 				t.Errorf("%s version asked the terminal for its background: %v, want %v; it wrote %q", tc.program, asks, tc.asks, raw)
 			}
 			if !tc.asks && bytes.ContainsRune(raw, 0x1b) {
-				t.Errorf("tokentop version wrote an escape sequence: %q", raw)
+				t.Errorf("%s version wrote an escape sequence: %q", tc.program, raw)
 			}
 		})
 	}
@@ -189,8 +196,8 @@ func runHandOffIn(t *testing.T, e *env, tty *os.File, in io.Reader, args ...stri
 		io.tty, io.dashboard = tty, nil
 		io.signals = func() { h.signalled = true }
 		io.exec = func(path string, argv, env []string) error {
-			if filepath.Base(path) != dashboardProgram {
-				t.Errorf("exec of %s", path)
+			if filepath.Base(path) != argv[0] {
+				t.Errorf("exec of %s as %s", path, argv[0])
 			}
 			h.execs, h.envs = append(h.execs, argv), append(h.envs, env)
 			return nil
@@ -199,12 +206,14 @@ func runHandOffIn(t *testing.T, e *env, tty *os.File, in io.Reader, args ...stri
 	return h
 }
 
-// fakeDashboardOnPath puts an executable named tokentop-dashboard first on
-// PATH (the test binary has none beside it).
+// fakeDashboardOnPath puts executables named tokentop-dashboard and
+// tokentop-postgres first on PATH (the test binary has none beside it).
 func fakeDashboardOnPath(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, dashboardProgram), []byte("#!/bin/sh\nexit 99\n"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, program := range []string{dashboardProgram, postgresProgram} {
+		if err := os.WriteFile(filepath.Join(dir, program), []byte("#!/bin/sh\nexit 99\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Setenv("PATH", dir+string(filepath.ListSeparator)+os.Getenv("PATH"))
 }

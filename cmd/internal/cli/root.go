@@ -47,10 +47,10 @@ type stdio struct {
 	// app.handleSignals). Called again, it does nothing.
 	signals func()
 	// dashboard runs the dashboard; nil hands it to the tokentop-dashboard
-	// program (execDashboard).
+	// program (execProgram).
 	dashboard Dashboard
-	// dashboardFor is envDashboardFor as the dashboard program found it,
-	// before Main took it out of the environment.
+	// dashboardFor is envDashboardFor as a program tokentop hands calls to
+	// found it, before Main took it out of the environment.
 	dashboardFor string
 	// exec runs path with argv and env in place of this process
 	// (replaceProcess; tests record the call instead).
@@ -79,7 +79,7 @@ func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // app holds global flags and the lazily opened vault.
 type app struct {
 	io        stdio
-	args      []string        // the call's, for the dashboard program (execDashboard)
+	args      []string        // the call's, for the program it may hand the call to (execProgram)
 	ctx       context.Context // the command's: cancelled by SIGINT and SIGTERM
 	stdout    *bufio.Writer   // io.out of commands marked buffered (nil for the others); flushed before exit
 	fromEnv   map[string]string
@@ -225,7 +225,7 @@ wins over the variable, the variable over the default.`,
 				a.io.out = a.stdout
 			}
 			if a.handsToPostgres(cmd) { // before anything is read or a handler installed
-				if err := a.execDashboard(forPostgres); err != nil {
+				if err := a.execProgram(forPostgres); err != nil {
 					return err
 				}
 				return exitError{exitOK} // it ran the call (as a child where there is no exec)
@@ -252,7 +252,7 @@ wins over the variable, the variable over the default.`,
 				if err := a.needTerminal(); err != nil {
 					return err
 				}
-				return a.execDashboard(forDashboard)
+				return a.execProgram(forDashboard)
 			}
 			a.create = true // the dashboard adds sessions and logs in too
 			return a.openDashboard(cmd.Context(), nil)
@@ -297,7 +297,7 @@ func unknownCommand(root *cobra.Command, name string) error {
 const annotationDashboard = "tokentop/dashboard"
 
 // handsToDashboard says whether cmd is run by the dashboard program
-// (execDashboard) rather than here.
+// (execProgram) rather than here.
 func (a *app) handsToDashboard(cmd *cobra.Command) bool {
 	_, ok := cmd.Annotations[annotationDashboard]
 	return ok && a.io.dashboard == nil
@@ -311,10 +311,10 @@ const annotationNoVault = "tokentop/no-vault"
 func noVault(c *cobra.Command) *cobra.Command { return annotate(c, annotationNoVault) }
 
 // handsToPostgres says whether cmd, on the vault named, is run by the
-// dashboard program (execDashboard) because this program cannot open it:
+// PostgreSQL program (execProgram) because this program cannot open it:
 // the CLI links no PostgreSQL driver (vault/postgres), which would cost
-// a tokentop token about 6% of its time. The dashboard and the demo go there
-// anyway (handsToDashboard).
+// a tokentop token about 6% of its time. The dashboard and the demo go to
+// the dashboard program (handsToDashboard), which links it too.
 func (a *app) handsToPostgres(cmd *cobra.Command) bool {
 	return !opensNoVault(cmd) && !a.handsToDashboard(cmd) && vault.IsPostgresURL(a.vaultPath) && !postgresLinked()
 }
