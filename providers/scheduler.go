@@ -192,13 +192,17 @@ func (s *Scheduler) Stats() SchedulerStats {
 // already sent is answered and saved by the Refresher, and its schedule
 // settled, before Run returns (bounded by RefreshTimeout). A refresh cut
 // short is not a failure: its schedule is left as it was. Run returns an
-// error only when the schedules cannot be read at the start.
+// error only when the schedules cannot be read at the start (a ctx done by
+// then is a stop, not that).
 func (s *Scheduler) Run(ctx context.Context) error {
 	if !s.running.CompareAndSwap(false, true) {
 		return ErrSchedulerRunning
 	}
 	defer s.running.Store(false)
 	if err := s.reload(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before it started: nothing was taken on
+		}
 		return fmt.Errorf("run schedules: %w", err)
 	}
 

@@ -281,6 +281,31 @@ func TestSchedulerEvery(t *testing.T) {
 	}
 }
 
+// TestSchedulerStoppedBeforeItStartsIsNoError: a Run whose ctx is done
+// before it has read the schedules (Ctrl-C as tokentop watch starts)
+// returns nil, as any stop does, and sends nothing; a Run that cannot read
+// them on a live ctx says so.
+func TestSchedulerStoppedBeforeItStartsIsNoError(t *testing.T) {
+	ts := newTokenServer(t)
+	clock := newFakeClock()
+	st := openStoreAt(t, t.TempDir(), clock.Now)
+	s := addSession(t, st, ts.URL, clock.Now().Add(time.Minute))
+	putSchedule(t, st, vault.Schedule{SessionID: s.ID, Mode: vault.ScheduleBeforeExpiry, Margin: 5 * time.Minute, Enabled: true})
+	sched := providers.NewScheduler(st, refresherAt(st, "", clock.Now), providers.SchedulerOptions{Now: clock.Now, After: clock.After})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sched.Run(ctx); err != nil {
+		t.Errorf("Run on a done ctx: %v, want nil", err)
+	}
+	if ts.count() != 0 {
+		t.Errorf("%d requests after a stop before the start", ts.count())
+	}
+	st.Close()
+	if err := sched.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "run schedules") {
+		t.Errorf("Run on a closed vault: %v, want the schedules' read error", err)
+	}
+}
+
 // TestSchedulerPicksUpChanges: a schedule written by another process is run
 // after the next reload; Wake runs one at once; a schedule deleted stops.
 func TestSchedulerPicksUpChanges(t *testing.T) {
