@@ -6,9 +6,9 @@
 //
 // Without it, vault.Open refuses a postgres:// URL (vault.ErrNoPostgres).
 // The tokentop CLI leaves it out and hands a call on such a vault to the
-// tokentop-dashboard program, which has it: pgx and what it brings (5.7 MB
+// tokentop-postgres program, which has it: pgx and what it brings (5.7 MB
 // of the binary, golang.org/x/text's tables) would otherwise cost every
-// tokentop call its start-up.
+// tokentop call on a file vault at its start.
 package postgres
 
 import (

@@ -74,12 +74,10 @@ const postgresProgram = "tokentop-postgres"
 // (execProgram): its own version (thisVersion). That program takes it out
 // of its environment at once (Main) and refuses to run for another version
 // (a vault migrated by a newer program would stop the older CLI's scripts).
-// A tokentop that finds it set was run by tokentop in that program's place:
-// what is installed under the program's name is the CLI, which would run
-// itself for ever.
+// A program handed a call never hands it on (execProgram).
 const envDashboardFor = "TOKENTOP_DASHBOARD_FOR"
 
-// thisVersion is the version tokentop and its dashboard program compare:
+// thisVersion is the version tokentop and the programs it runs compare:
 // the module version ("v1.2.0", or a pseudo-version naming the revision).
 // A build without one ("devel": go run, -buildvcs=false) is not compared,
 // nor can two modified trees at one revision be told apart. A variable for
@@ -112,8 +110,16 @@ func (a *app) needTerminal() error {
 // handsToDashboard, handsToPostgres): a signal until then ends tokentop,
 // which has touched nothing yet.
 func (a *app) execProgram(to handOver) error {
+	// A call handed over is never handed on: tokentop sends each program
+	// only what it runs itself. Here it did not, so what is installed under
+	// the program's name is another of them, which would run itself for
+	// ever: the CLI, whose environment still has the variable, or (Main
+	// took it out) tokentop-postgres in the dashboard's place.
 	if a.io.getenv(envDashboardFor) != "" {
 		return fmt.Errorf("the %s program that tokentop ran is tokentop itself; %s", to.program, installHint())
+	}
+	if a.io.dashboardFor != "" {
+		return fmt.Errorf("the %s program that tokentop ran is %s; %s", to.program, a.thisProgram(), installHint())
 	}
 	path, err := findProgram(to)
 	if err != nil {

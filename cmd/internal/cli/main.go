@@ -1,7 +1,8 @@
 // Package cli is tokentop's command line: every command, and the wiring of
-// vault, providers and (through a Dashboard) the dashboard. Two programs run
-// it: cmd/tokentop, the CLI, which leaves the dashboard out (see Main), and
-// cmd/tokentop-dashboard, which adds it.
+// vault, providers and (through a Dashboard) the dashboard. Three programs
+// run it: cmd/tokentop, the CLI, which leaves the dashboard and the
+// PostgreSQL driver out (see Main); cmd/tokentop-postgres, which adds the
+// driver; and cmd/tokentop-dashboard, which adds both.
 package cli
 
 import (

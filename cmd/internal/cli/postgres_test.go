@@ -104,7 +104,7 @@ func TestCLIWithoutPostgresProgram(t *testing.T) {
 	fakeDashboardOnPath(t)
 	e.vars[envDashboardFor] = thisVersion()
 	h = runHandOff(t, e, nil, "token", "prod")
-	if h.code != exitFailed || len(h.execs) != 0 || !strings.Contains(h.err, "is tokentop itself") {
+	if h.code != exitFailed || len(h.execs) != 0 || !strings.Contains(h.err, "the "+postgresProgram+" program that tokentop ran is tokentop itself") {
 		t.Errorf("token on PostgreSQL, run as tokentop-postgres: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
 	}
 }

@@ -69,7 +69,7 @@ func TestCLIProgramKeepsItsStartGOMAXPROCS(t *testing.T) {
 	}
 }
 
-// TestProgramsKeepMethodElimination: nothing in either program makes
+// TestProgramsKeepMethodElimination: nothing in any of the programs makes
 // reflect's method lookup by name reachable (text/template's field
 // evaluation does, through cobra's template setters). Once it is, the
 // linker keeps every exported method of every type: tokentop grew from
@@ -285,6 +285,59 @@ func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
 	}
 }
 
+// TestHandedOverCallIsNeverHandedOn: a program tokentop handed a call to
+// never hands it on. tokentop-postgres installed as tokentop-dashboard would
+// otherwise run itself for ever: it takes the variable out of its
+// environment (Main), so the CLI's check cannot see it. In-process, and
+// through the real programs.
+func TestHandedOverCallIsNeverHandedOn(t *testing.T) {
+	fakeDashboardOnPath(t)
+	saved := postgresLinked
+	postgresLinked = func() bool { return true } // as in tokentop-postgres
+	t.Cleanup(func() { postgresLinked = saved })
+	e := newEnv(t)
+	_, tty := openPTY(t)
+	var h handOff
+	h.result = e.runWith(func(io *stdio) {
+		io.tty, io.dashboard, io.dashboardFor = tty, nil, thisVersion()
+		io.exec = func(path string, argv, env []string) error {
+			h.execs = append(h.execs, argv)
+			return nil
+		}
+	}, "", "demo")
+	if h.code != exitFailed || len(h.execs) != 0 ||
+		!strings.Contains(h.err, "the "+dashboardProgram+" program that tokentop ran is "+postgresProgram) {
+		t.Errorf("demo handed to tokentop-postgres: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)
+	}
+
+	bin := tokentopBinary(t)
+	dir := t.TempDir()
+	for from, to := range map[string]string{bin: "tokentop", filepath.Join(filepath.Dir(bin), postgresProgram): dashboardProgram} {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(filepath.Join(dir, "tokentop"), "demo")
+	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("tokentop with tokentop-postgres as its dashboard program did not stop")
+	}
+	if err == nil || !strings.Contains(string(out), "the "+dashboardProgram+" program that tokentop ran is "+postgresProgram) {
+		t.Errorf("tokentop with tokentop-postgres as its dashboard: %v\n%s", err, out)
+	}
+}
+
 // TestDashboardProgramRefusesAnotherVersion: the dashboard program run by
 // a tokentop of another version stops before touching the vault; run by its
 // own version, by hand, or with either side a build without a version
@@ -312,17 +365,17 @@ func TestDashboardProgramRefusesAnotherVersion(t *testing.T) {
 	}
 }
 
-// TestDashboardProgramVersionEndToEnd: the real programs, built with a
-// version: the dashboard program refuses one run for another version, and
-// takes the variable out of its environment, so that its children (here
-// tokentop exec's) do not inherit it.
+// TestDashboardProgramVersionEndToEnd: the real programs tokentop hands
+// calls to, built with a version: each refuses one run for another version,
+// naming itself, and takes the variable out of its environment, so that its
+// children (here tokentop exec's) do not inherit it.
 func TestDashboardProgramVersionEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the programs again with a version (-short)")
 	}
 	dir := t.TempDir()
 	build := exec.Command("go", "build", "-ldflags", "-X github.com/tokentop/tokentop/providers.Version=v9.9.9-test",
-		"-o", dir+string(filepath.Separator), "../../tokentop-dashboard")
+		"-o", dir+string(filepath.Separator), "../../"+dashboardProgram, "../../"+postgresProgram)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
@@ -330,24 +383,26 @@ func TestDashboardProgramVersionEndToEnd(t *testing.T) {
 	e := newEnv(t)
 	access, refresh := tokenPair(t, e.now, time.Hour, "c")
 	e.mustRun(access+"\n"+refresh+"\n", "add", "pathstack", "--label", "prod", "--sub", testSub)
-	dash := func(forVersion string, args ...string) (string, error) {
-		cmd := exec.Command(filepath.Join(dir, dashboardProgram), args...)
-		cmd.Env = e.processEnv(envDashboardFor + "=" + forVersion)
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
-	if out, err := dash("v0.0.1", "ls"); err == nil || !strings.Contains(out, "is v9.9.9-test, but the tokentop that ran it is v0.0.1") {
-		t.Errorf("dashboard program v9.9.9-test run for v0.0.1: %v\n%s", err, out)
-	}
-	out, err := dash("v9.9.9-test", "exec", "prod", "--", "env")
-	if err != nil {
-		t.Fatalf("dashboard program exec: %v\n%s", err, out)
-	}
-	if strings.Contains(out, envDashboardFor) {
-		t.Errorf("a child of the dashboard program inherited %s:\n%s", envDashboardFor, out)
-	}
-	if !strings.Contains(out, "TOKENTOP_ACCESS_TOKEN=") {
-		t.Errorf("exec's child did not get the token in its environment:\n%s", out)
+	for _, program := range []string{dashboardProgram, postgresProgram} {
+		run := func(forVersion string, args ...string) (string, error) {
+			cmd := exec.Command(filepath.Join(dir, program), args...)
+			cmd.Env = e.processEnv(envDashboardFor + "=" + forVersion)
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}
+		if out, err := run("v0.0.1", "ls"); err == nil || !strings.Contains(out, program+" is v9.9.9-test, but the tokentop that ran it is v0.0.1") {
+			t.Errorf("%s v9.9.9-test run for v0.0.1: %v\n%s", program, err, out)
+		}
+		out, err := run("v9.9.9-test", "exec", "prod", "--", "env")
+		if err != nil {
+			t.Fatalf("%s exec: %v\n%s", program, err, out)
+		}
+		if strings.Contains(out, envDashboardFor) {
+			t.Errorf("a child of %s inherited %s:\n%s", program, envDashboardFor, out)
+		}
+		if !strings.Contains(out, "TOKENTOP_ACCESS_TOKEN=") {
+			t.Errorf("exec's child did not get the token in its environment:\n%s", out)
+		}
 	}
 }
 
