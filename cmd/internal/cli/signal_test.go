@@ -38,6 +38,10 @@ const (
 	exitAltScreen  = "\x1b[?1049l"
 	hideCursor     = "\x1b[?25l"
 	showCursor     = "\x1b[?25h"
+	// What termenv asks at Bubble Tea's init: the background colour, then
+	// the cursor's position (which every terminal answers, ending the wait).
+	backgroundQuery = "\x1b]11;?\x1b\\"
+	statusQuery     = "\x1b[6n"
 )
 
 // TestSignalsEndTheDemoCleanly is issue 9: SIGTERM, SIGINT or SIGHUP from
@@ -183,13 +187,17 @@ func runDemoAndSignal(bin, dir string, r signalRun) error {
 		// Bubble Tea's package init asks the terminal for its background
 		// (tea_init.go) before main runs: a signal then takes its default
 		// action, with the terminal in the query's no-echo mode, and no
-		// code of tokentop's can run. Startup here begins once the
-		// emulator has answered that query.
+		// code of tokentop's can run. Startup here begins once the query
+		// is over: asked, and the terminal's modes given back.
 		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(output(), "\x1b]11;?") && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Millisecond)
+		for time.Now().Before(deadline) {
+			if strings.Contains(output(), backgroundQuery) {
+				if now, err := term.GetState(int(tty.Fd())); err == nil && reflect.DeepEqual(before, now) {
+					break
+				}
+			}
+			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	} else if err := waitScreen("demo-revoked"); err != nil {
 		kill()
 		return err
@@ -220,14 +228,28 @@ func runDemoAndSignal(bin, dir string, r signalRun) error {
 		return fmt.Errorf("still running 5s after the signal; screen:\n%s\ngoroutines:\n%s", scr, dump(output()))
 	}
 
+	// The program's last bytes (leaving the alternate screen, showing the
+	// cursor) may still sit in the pty, unread by the goroutine above, when
+	// it has exited: read up to a marker written behind them.
+	const drained = "[test: drained]"
+	if _, err := tty.WriteString(drained); err != nil {
+		return fmt.Errorf("write the drain marker: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(output(), drained); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the pty was not drained within 5s; output tail %q", tail(output(), 300))
+		}
+	}
 	var problems []string
-	out := output()
+	out, _, _ := strings.Cut(output(), drained)
 	if waitErr != nil {
 		var ee *exec.ExitError
 		diedOfIt := errors.As(waitErr, &ee) && ee.Sys().(syscall.WaitStatus).Signaled() && ee.Sys().(syscall.WaitStatus).Signal() == r.sig
 		// Before main installs its handler the signal's default action
-		// ends the process: clean only if it had touched nothing yet.
-		if !diedOfIt || out != "" {
+		// ends the process: clean only if it had touched nothing yet but
+		// asked the terminal its background (and given its modes back:
+		// checked below).
+		if !diedOfIt || strings.NewReplacer(backgroundQuery, "", statusQuery, "").Replace(out) != "" {
 			problems = append(problems, fmt.Sprintf("exit: %v", waitErr))
 		}
 	}
