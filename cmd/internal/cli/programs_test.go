@@ -270,6 +270,16 @@ func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
 	}
 	cmd := exec.Command(cliAsDashboard, "demo")
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
+	out, err := runToTheEnd(t, cmd, "tokentop with itself as its dashboard program")
+	if err == nil || !strings.Contains(string(out), "is tokentop itself") {
+		t.Errorf("tokentop with itself as its dashboard: %v\n%s", err, out)
+	}
+}
+
+// runToTheEnd runs cmd and returns its output, failing the test when it
+// has not stopped within 20 s (what, a program that runs itself for ever).
+func runToTheEnd(t *testing.T, cmd *exec.Cmd, what string) ([]byte, error) {
+	t.Helper()
 	done := make(chan struct{})
 	var out []byte
 	var err error
@@ -278,11 +288,9 @@ func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
 	case <-done:
 	case <-time.After(20 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("tokentop with itself as its dashboard program did not stop")
+		t.Fatalf("%s did not stop", what)
 	}
-	if err == nil || !strings.Contains(string(out), "is tokentop itself") {
-		t.Errorf("tokentop with itself as its dashboard: %v\n%s", err, out)
-	}
+	return out, err
 }
 
 // TestHandedOverCallIsNeverHandedOn: a program tokentop handed a call to
@@ -323,16 +331,7 @@ func TestHandedOverCallIsNeverHandedOn(t *testing.T) {
 	}
 	cmd := exec.Command(filepath.Join(dir, "tokentop"), "demo")
 	cmd.Env = []string{"HOME=" + dir, "PATH=" + dir}
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("tokentop with tokentop-postgres as its dashboard program did not stop")
-	}
+	out, err := runToTheEnd(t, cmd, "tokentop with tokentop-postgres as its dashboard program")
 	if err == nil || !strings.Contains(string(out), "the "+dashboardProgram+" program that tokentop ran is "+postgresProgram) {
 		t.Errorf("tokentop with tokentop-postgres as its dashboard: %v\n%s", err, out)
 	}
