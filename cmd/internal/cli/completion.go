@@ -5,8 +5,6 @@ import (
 	"slices"
 
 	"github.com/spf13/cobra"
-
-	"github.com/tokentop/tokentop/vault"
 )
 
 // completeLabels completes session labels for commands that take them
@@ -22,7 +20,7 @@ func (a *app) completeLabels(many bool) cobra.CompletionFunc {
 		if a.applyEnv(cmd) != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		if vault.IsPostgresURL(a.vaultPath) && !postgresLinked() {
+		if a.vaultNeedsPostgresProgram() {
 			// The flags are parsed by now (not yet in PersistentPreRunE,
 			// for __complete) and nothing is printed: the program that
 			// can open the vault answers in this one's place.

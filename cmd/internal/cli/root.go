@@ -220,15 +220,15 @@ wins over the variable, the variable over the default.`,
 			if a.timeout <= 0 {
 				return usagef("%s: the timeout must be positive, e.g. 15s", a.flagSource(cmd, "timeout"))
 			}
-			if _, ok := cmd.Annotations[annotationBuffered]; ok { // made here: token, on the hot path, is not
-				a.stdout = bufio.NewWriterSize(a.io.out, 32<<10)
-				a.io.out = a.stdout
-			}
 			if a.handsToPostgres(cmd) { // before anything is read or a handler installed
 				if err := a.execProgram(forPostgres); err != nil {
 					return err
 				}
 				return exitError{exitOK} // it ran the call (as a child where there is no exec)
+			}
+			if _, ok := cmd.Annotations[annotationBuffered]; ok { // made here: token, on the hot path, is not
+				a.stdout = bufio.NewWriterSize(a.io.out, 32<<10)
+				a.io.out = a.stdout
 			}
 			_, readsOnly := cmd.Annotations[annotationReadsOnly]
 			switch {
@@ -316,7 +316,13 @@ func noVault(c *cobra.Command) *cobra.Command { return annotate(c, annotationNoV
 // a tokentop token about 6% of its time. The dashboard and the demo go to
 // the dashboard program (handsToDashboard), which links it too.
 func (a *app) handsToPostgres(cmd *cobra.Command) bool {
-	return !opensNoVault(cmd) && !a.handsToDashboard(cmd) && vault.IsPostgresURL(a.vaultPath) && !postgresLinked()
+	return !opensNoVault(cmd) && !a.handsToDashboard(cmd) && a.vaultNeedsPostgresProgram()
+}
+
+// vaultNeedsPostgresProgram says whether the vault named (flag, else
+// variable: applyEnv) is on PostgreSQL and this program cannot open it.
+func (a *app) vaultNeedsPostgresProgram() bool {
+	return vault.IsPostgresURL(a.vaultPath) && !postgresLinked()
 }
 
 // opensNoVault says whether cmd never opens a vault itself: ours marked
