@@ -71,10 +71,11 @@ const dashboardProgram = "tokentop-dashboard"
 const postgresProgram = "tokentop-postgres"
 
 // envDashboardFor is set by tokentop for the program it hands a call to
-// (execProgram): its own version (thisVersion). That program takes it out
-// of its environment at once (Main) and refuses to run for another version
-// (a vault migrated by a newer program would stop the older CLI's scripts).
-// A program handed a call never hands it on (execProgram).
+// (execProgram): its own version (thisVersion). Every program takes it out
+// of its environment at once (Main, into stdio.dashboardFor) and refuses to
+// run for another version (a vault migrated by a newer program would stop
+// the older CLI's scripts). A program handed a call never hands it on
+// (execProgram).
 const envDashboardFor = "TOKENTOP_DASHBOARD_FOR"
 
 // thisVersion is the version tokentop and the programs it runs compare:
@@ -112,14 +113,14 @@ func (a *app) needTerminal() error {
 func (a *app) execProgram(to handOver) error {
 	// A call handed over is never handed on: tokentop sends each program
 	// only what it runs itself. Here it did not, so what is installed under
-	// the program's name is another of them, which would run itself for
-	// ever: the CLI, whose environment still has the variable, or (Main
-	// took it out) tokentop-postgres in the dashboard's place.
-	if a.io.getenv(envDashboardFor) != "" {
-		return fmt.Errorf("the %s program that tokentop ran is tokentop itself; %s", to.program, installHint())
-	}
+	// the program's name is another of them (the CLI, or tokentop-postgres
+	// in the dashboard's place), which would run itself for ever.
 	if a.io.dashboardFor != "" {
-		return fmt.Errorf("the %s program that tokentop ran is %s; %s", to.program, a.thisProgram(), installHint())
+		this := a.thisProgram()
+		if this == "tokentop" {
+			this = "tokentop itself"
+		}
+		return fmt.Errorf("the %s program that tokentop ran is %s; %s", to.program, this, installHint())
 	}
 	path, err := findProgram(to)
 	if err != nil {
@@ -153,8 +154,7 @@ func (a *app) thisProgram() string {
 }
 
 // checkDashboardFor refuses to run a call handed over by another version
-// of tokentop (envDashboardFor, which only the programs it hands calls to
-// read: Main).
+// of tokentop (envDashboardFor).
 func (a *app) checkDashboardFor() error {
 	theirs, mine := a.io.dashboardFor, thisVersion()
 	if theirs == "" || theirs == "devel" || mine == "devel" || theirs == mine {

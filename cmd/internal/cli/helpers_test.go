@@ -43,10 +43,11 @@ type result struct {
 }
 
 // stdio is what an in-process run of tokentop gets: stdin, out and err as
-// given, e's variables and clock, no terminal, and a dashboard that must not
-// run (openDashboard refuses without a terminal first).
+// given, e's variables (TOKENTOP_DASHBOARD_FOR read as Main reads it) and
+// clock, no terminal, and a dashboard that must not run (openDashboard
+// refuses without a terminal first).
 func (e *env) stdio(stdin string, out, err io.Writer) stdio {
-	return stdio{in: strings.NewReader(stdin), out: out, err: err,
+	return stdio{in: strings.NewReader(stdin), out: out, err: err, dashboardFor: e.vars[envDashboardFor],
 		getenv: func(k string) string { return e.vars[k] }, now: func() time.Time { return e.now },
 		dashboard: func(context.Context, DashboardDeps) error {
 			return errors.New("test: the dashboard ran without a terminal")

@@ -11,8 +11,6 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-
-	"github.com/tokentop/tokentop/vault"
 )
 
 // Main runs tokentop with the process's arguments and exits. dashboard runs
@@ -32,12 +30,10 @@ func Main(dashboard Dashboard) {
 	sigs := make(chan os.Signal, 1)
 	io := newStdio()
 	io.dashboard = dashboard
-	if dashboard != nil || vault.PostgresLinked() { // a program tokentop hands calls to
-		// tokentop's version, when tokentop ran this program: checked in
-		// run, and kept from this program's children (tokentop exec ...).
-		io.dashboardFor = os.Getenv(envDashboardFor)
-		os.Unsetenv(envDashboardFor)
-	}
+	// tokentop's version, when tokentop handed this call over: checked in
+	// run, and kept from this program's children (tokentop exec ...).
+	io.dashboardFor = os.Getenv(envDashboardFor)
+	os.Unsetenv(envDashboardFor)
 	io.signals = sync.OnceFunc(func() {
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 		go func() {

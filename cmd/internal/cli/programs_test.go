@@ -255,6 +255,7 @@ func TestCLIHandsTheDashboardOver(t *testing.T) {
 // the way out instead of running itself for ever; in-process and through
 // the real programs.
 func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
+	withoutPostgres(t) // as the CLI program
 	fakeDashboardOnPath(t)
 	e := newEnv(t)
 	e.vars[envDashboardFor] = thisVersion()
@@ -304,15 +305,9 @@ func TestHandedOverCallIsNeverHandedOn(t *testing.T) {
 	postgresLinked = func() bool { return true } // as in tokentop-postgres
 	t.Cleanup(func() { postgresLinked = saved })
 	e := newEnv(t)
+	e.vars[envDashboardFor] = thisVersion()
 	_, tty := openPTY(t)
-	var h handOff
-	h.result = e.runWith(func(io *stdio) {
-		io.tty, io.dashboard, io.dashboardFor = tty, nil, thisVersion()
-		io.exec = func(path string, argv, env []string) error {
-			h.execs = append(h.execs, argv)
-			return nil
-		}
-	}, "", "demo")
+	h := runHandOff(t, e, tty, "demo")
 	if h.code != exitFailed || len(h.execs) != 0 ||
 		!strings.Contains(h.err, "the "+dashboardProgram+" program that tokentop ran is "+postgresProgram) {
 		t.Errorf("demo handed to tokentop-postgres: exit %d, %d execs, stderr %q", h.code, len(h.execs), h.err)

@@ -49,8 +49,9 @@ type stdio struct {
 	// dashboard runs the dashboard; nil hands it to the tokentop-dashboard
 	// program (execProgram).
 	dashboard Dashboard
-	// dashboardFor is envDashboardFor as a program tokentop hands calls to
-	// found it, before Main took it out of the environment.
+	// dashboardFor is envDashboardFor as this program found it, before
+	// Main took it out of the environment: set when tokentop handed the
+	// call over.
 	dashboardFor string
 	// exec runs path with argv and env in place of this process
 	// (replaceProcess; tests record the call instead).
