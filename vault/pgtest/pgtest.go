@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tokentop/tokentop/vault/internal/pgdriver"
 	_ "github.com/tokentop/tokentop/vault/postgres" // the driver, for these tests' vaults and their own connection
 )
 
@@ -51,7 +52,7 @@ var (
 
 func adminDB() (*sql.DB, error) {
 	adminOnce.Do(func() {
-		admin, adminErr = sql.Open("pgx", os.Getenv(EnvVar))
+		admin, adminErr = sql.Open(pgdriver.DriverName, os.Getenv(EnvVar))
 		if adminErr == nil {
 			admin.SetMaxIdleConns(2)
 		}

@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"debug/buildinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -19,11 +17,12 @@ import (
 
 const unreachablePG = "postgres://tokentop@127.0.0.1:1/vault?sslmode=disable"
 
-// withoutPostgres makes this test binary, which links the driver for
-// pgtest, answer as the CLI program does.
-func withoutPostgres(t *testing.T) {
+// postgresLinkedAs makes this test binary, which links the driver for
+// pgtest, answer as a program that links it (tokentop-postgres) or not (the
+// CLI program), until the test ends.
+func postgresLinkedAs(t *testing.T, linked bool) {
 	saved := postgresLinked
-	postgresLinked = func() bool { return false }
+	postgresLinked = func() bool { return linked }
 	t.Cleanup(func() { postgresLinked = saved })
 }
 
@@ -35,7 +34,7 @@ func withoutPostgres(t *testing.T) {
 // list none of its sessions; completing a label is handed over, whether
 // the vault is named by variable or by a flag that only completion parses.
 func TestCLIHandsPostgresVaultsOver(t *testing.T) {
-	withoutPostgres(t)
+	postgresLinkedAs(t, false) // as the CLI program
 	fakeDashboardOnPath(t)
 	e := newEnv(t)
 	for _, tc := range []struct {
@@ -91,7 +90,7 @@ func TestCLIHandsPostgresVaultsOver(t *testing.T) {
 // 1 and runs nothing; tokentop run as tokentop-postgres (the CLI
 // installed under its name) says so instead of running itself for ever.
 func TestCLIWithoutPostgresProgram(t *testing.T) {
-	withoutPostgres(t)
+	postgresLinkedAs(t, false) // as the CLI program
 	t.Setenv("PATH", t.TempDir())
 	e := newEnv(t)
 	e.vars[envVault] = unreachablePG
@@ -118,12 +117,7 @@ func TestProgramsLinkPostgresWhereNeeded(t *testing.T) {
 		path string
 		want bool
 	}{{bin, false}, {filepath.Join(filepath.Dir(bin), dashboardProgram), true}, {filepath.Join(filepath.Dir(bin), postgresProgram), true}} {
-		info, err := buildinfo.ReadFile(tc.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := slices.ContainsFunc(info.Deps, func(m *debug.Module) bool { return m.Path == "github.com/jackc/pgx/v5" })
-		if got != tc.want {
+		if got := linkedModules(t, tc.path)["github.com/jackc/pgx/v5"]; got != tc.want {
 			t.Errorf("%s links pgx: %v, want %v", filepath.Base(tc.path), got, tc.want)
 		}
 	}
@@ -159,7 +153,7 @@ func TestCLIOnPostgresEndToEnd(t *testing.T) {
 	// The CLI program alone cannot open it, and says what to install.
 	alone := cliAlone(t)
 	cmd := exec.Command(alone, "token", "prod")
-	cmd.Env = []string{"HOME=" + e.dir, "PATH=" + filepath.Dir(alone), envVault + "=" + vaultURL, envKeyFile + "=" + e.key}
+	cmd.Env = e.processEnv("PATH="+filepath.Dir(alone), envVault+"="+vaultURL) // the later value of each wins
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "a vault on PostgreSQL is opened by the "+postgresProgram+" program") {
 		t.Errorf("tokentop alone on PostgreSQL: %v\n%s", err, out)

@@ -23,21 +23,24 @@ import (
 var uiModules = []string{"github.com/charmbracelet/bubbletea", "github.com/charmbracelet/lipgloss",
 	"github.com/charmbracelet/bubbles", "github.com/atotto/clipboard", "github.com/muesli/termenv"}
 
+// linkedModules is the set of modules the program at path was built with.
+func linkedModules(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := map[string]bool{}
+	for _, d := range info.Deps {
+		mods[d.Path] = true
+	}
+	return mods
+}
+
 func TestCLIProgramLinksNoDashboard(t *testing.T) {
 	bin := tokentopBinary(t)
-	linked := func(path string) map[string]bool {
-		info, err := buildinfo.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mods := map[string]bool{}
-		for _, d := range info.Deps {
-			mods[d.Path] = true
-		}
-		return mods
-	}
-	cli, dash := linked(bin), linked(filepath.Join(filepath.Dir(bin), dashboardProgram))
-	pg := linked(filepath.Join(filepath.Dir(bin), postgresProgram))
+	cli, dash := linkedModules(t, bin), linkedModules(t, filepath.Join(filepath.Dir(bin), dashboardProgram))
+	pg := linkedModules(t, filepath.Join(filepath.Dir(bin), postgresProgram))
 	for _, m := range uiModules {
 		if cli[m] {
 			t.Errorf("tokentop links %s", m)
@@ -255,7 +258,7 @@ func TestCLIHandsTheDashboardOver(t *testing.T) {
 // the way out instead of running itself for ever; in-process and through
 // the real programs.
 func TestCLIRefusesToRunItselfAsTheDashboard(t *testing.T) {
-	withoutPostgres(t) // as the CLI program
+	postgresLinkedAs(t, false) // as the CLI program
 	fakeDashboardOnPath(t)
 	e := newEnv(t)
 	e.vars[envDashboardFor] = thisVersion()
@@ -301,9 +304,7 @@ func runToTheEnd(t *testing.T, cmd *exec.Cmd, what string) ([]byte, error) {
 // through the real programs.
 func TestHandedOverCallIsNeverHandedOn(t *testing.T) {
 	fakeDashboardOnPath(t)
-	saved := postgresLinked
-	postgresLinked = func() bool { return true } // as in tokentop-postgres
-	t.Cleanup(func() { postgresLinked = saved })
+	postgresLinkedAs(t, true) // as tokentop-postgres
 	e := newEnv(t)
 	e.vars[envDashboardFor] = thisVersion()
 	_, tty := openPTY(t)
